@@ -1,0 +1,104 @@
+/**
+ * GitHubPort: everything Atoll asks of GitHub for one repository of one installation.
+ * The real implementation is `src/adapters/octokit-github.ts`; tests use it behind nock, or a fake.
+ */
+
+export interface PullRequestInfo {
+  number: number;
+  state: "open" | "closed";
+  merged: boolean;
+  draft: boolean;
+  title: string;
+  htmlUrl: string;
+  author: string;
+  headSha: string;
+  headRef: string;
+  /** `owner/repo` of the head repository; differs from the base for fork PRs. */
+  headRepoFullName: string;
+  baseSha: string;
+  baseRef: string;
+  /** True when the head repository is not the base repository. */
+  isFork: boolean;
+  /** HTTPS clone URL of the base repository (the PR head is fetchable from it). */
+  cloneUrl: string;
+}
+
+export interface ChangedFile {
+  filename: string;
+  /** added | removed | modified | renamed | copied | changed | unchanged */
+  status: string;
+  previousFilename?: string;
+}
+
+export type Permission = "admin" | "write" | "read" | "none";
+
+export interface Review {
+  user: string;
+  /** Upper case, as the REST API returns it: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING. */
+  state: string;
+  submittedAt?: string;
+}
+
+export type CheckStatus = "queued" | "in_progress" | "completed";
+export type CheckConclusion =
+  | "success"
+  | "failure"
+  | "neutral"
+  | "cancelled"
+  | "skipped"
+  | "timed_out"
+  | "action_required";
+
+export interface CheckAction {
+  /** ≤ 20 characters */
+  label: string;
+  /** ≤ 40 characters */
+  description: string;
+  /** ≤ 20 characters */
+  identifier: string;
+}
+
+export interface CheckRunOutput {
+  title: string;
+  /** ≤ 65535 UTF-8 bytes */
+  summary: string;
+  /** ≤ 65535 UTF-8 bytes */
+  text?: string;
+}
+
+export interface CheckRunInput {
+  name: string;
+  headSha: string;
+  status: CheckStatus;
+  /** Required when status is completed. */
+  conclusion?: CheckConclusion;
+  output: CheckRunOutput;
+  /** ≤ 3 */
+  actions?: CheckAction[];
+  externalId?: string;
+  detailsUrl?: string;
+}
+
+export interface CommentRef {
+  id: number;
+  nodeId?: string;
+}
+
+export interface GitHubPort {
+  readonly owner: string;
+  readonly repo: string;
+  getPull(pullNumber: number): Promise<PullRequestInfo>;
+  /** All files of the PR (paginated; GitHub stops at 3000). */
+  listChangedFiles(pullNumber: number): Promise<ChangedFile[]>;
+  /** Text content of a file at a ref, or null when it does not exist. */
+  getFileContent(path: string, ref: string): Promise<string | null>;
+  createComment(issueNumber: number, body: string): Promise<CommentRef>;
+  addReaction(commentId: number, content: "eyes" | "+1" | "-1" | "rocket" | "confused"): Promise<void>;
+  createCheckRun(input: CheckRunInput): Promise<{ id: number }>;
+  updateCheckRun(checkRunId: number, input: Partial<CheckRunInput>): Promise<void>;
+  /** Collaborator permission; maintain counts as write, triage as read. */
+  getPermission(username: string): Promise<Permission>;
+  listReviews(pullNumber: number): Promise<Review[]>;
+  /** A fresh installation token for git over HTTPS (one per job; never log it). */
+  createCloneToken(): Promise<string>;
+}

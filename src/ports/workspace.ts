@@ -1,0 +1,36 @@
+/**
+ * WorkspacePort: git checkouts of a pull request's head commit, one directory per PR and head SHA.
+ * The real implementation is `src/adapters/git-workspace.ts` (git over HTTPS with the installation
+ * token passed per command, never stored in the URL or `.git/config`).
+ */
+
+export interface CheckoutRequest {
+  owner: string;
+  repo: string;
+  pullNumber: number;
+  /** Commit to check out (the PR head). */
+  sha: string;
+  /** Clone URL of the base repository, from the webhook payload (works for GitHub Enterprise). */
+  cloneUrl: string;
+  /** Installation token; used for this fetch only. */
+  token: string;
+}
+
+export interface Checkout {
+  /** Root of the working tree. */
+  dir: string;
+  /** Directory next to the working tree for plan files and other artefacts of this PR+SHA. */
+  artifactsDir: string;
+  sha: string;
+  /** True when an existing checkout for this PR and SHA was reused. */
+  reused: boolean;
+}
+
+export interface WorkspacePort {
+  /** Return the checkout for (repo, PR, SHA), fetching it if it does not exist yet. */
+  checkout(req: CheckoutRequest): Promise<Checkout>;
+  /** The existing checkout for (repo, PR, SHA), or null. Never fetches. */
+  find(owner: string, repo: string, pullNumber: number, sha: string): Promise<Checkout | null>;
+  /** Delete every checkout and artefact of the PR. */
+  removePull(owner: string, repo: string, pullNumber: number): Promise<void>;
+}

@@ -1,0 +1,33 @@
+import type { Project } from "../projects/project.js";
+import type { PlanSummary } from "../terraform/plan-summary-types.js";
+
+export type ProjectCommand = "plan" | "apply" | "version";
+
+/**
+ * How one project's command ended.
+ * - success: terraform succeeded.
+ * - failed: terraform (or the checkout/init/workspace step before it) failed.
+ * - timed_out: a step exceeded the configured step timeout and was killed.
+ * - refused: Atoll did not run terraform (no plan, stale plan, lock held, …); `headline` says why.
+ */
+export type ProjectOutcome = "success" | "failed" | "timed_out" | "refused";
+
+export interface ProjectResult {
+  project: Project;
+  command: ProjectCommand;
+  outcome: ProjectOutcome;
+  /**
+   * One line shown outside any fold: "Plan: 1 to add, 0 to change, 0 to destroy.",
+   * "No changes. Your infrastructure matches the configuration.", "Apply complete! Resources: …",
+   * "terraform plan failed (exit code 1)", "timed out after 600s during terraform plan", or the
+   * refusal reason.
+   */
+  headline: string;
+  /** Combined terraform output (stdout and stderr in order), colourless; "" when nothing ran. */
+  output: string;
+  /** Plan commands only: the summary from `terraform show -json`, when it could be produced. */
+  plan?: PlanSummary;
+  /** Plan commands only: whether the saved plan would change anything. */
+  hasChanges?: boolean;
+  durationMs?: number;
+}

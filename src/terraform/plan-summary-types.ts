@@ -1,0 +1,23 @@
+/** What a saved plan will do, derived from `terraform show -json <planfile>`. */
+export interface PlanSummary {
+  /** Counts as terraform's own "Plan: X to add, Y to change, Z to destroy." line (a replacement counts in add and destroy). */
+  add: number;
+  change: number;
+  destroy: number;
+  /** Resources that will be destroyed and re-created (also included in add and destroy). */
+  replace: number;
+  /** Resources imported by this plan. */
+  import: number;
+  /** Resources that only move address. */
+  move: number;
+  /** Resources removed from state without being destroyed (`removed` blocks). */
+  forget: number;
+  /** Addresses that will be destroyed (delete only, replacements excluded). */
+  destroyed: string[];
+  /** Addresses that will be replaced, with the reason terraform gives when it gives one. */
+  replaced: { address: string; reason?: string }[];
+  /** Whether root module outputs change. */
+  outputChanges: boolean;
+  /** Whether applying this plan would change anything (resources or outputs). */
+  hasChanges: boolean;
+}
