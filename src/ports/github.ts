@@ -92,6 +92,8 @@ export interface GitHubPort {
   listChangedFiles(pullNumber: number): Promise<ChangedFile[]>;
   /** Text content of a file at a ref, or null when it does not exist. */
   getFileContent(path: string, ref: string): Promise<string | null>;
+  /** Names of the entries of a directory at a ref ("" = repo root), or null when it does not exist. */
+  listDirectory(path: string, ref: string): Promise<string[] | null>;
   createComment(issueNumber: number, body: string): Promise<CommentRef>;
   addReaction(commentId: number, content: "eyes" | "+1" | "-1" | "rocket" | "confused"): Promise<void>;
   createCheckRun(input: CheckRunInput): Promise<{ id: number }>;

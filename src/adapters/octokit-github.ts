@@ -1,0 +1,197 @@
+/**
+ * GitHubPort on a Probot (installation-authenticated) Octokit.
+ */
+import type { ProbotOctokit } from "probot";
+import type {
+  ChangedFile,
+  CheckRunInput,
+  GitHubPort,
+  Permission,
+  PullRequestInfo,
+  Review,
+} from "../ports/github.js";
+
+type Octokit = InstanceType<typeof ProbotOctokit>;
+
+function status(error: unknown): number | undefined {
+  return typeof error === "object" && error !== null && "status" in error
+    ? Number((error as { status: unknown }).status)
+    : undefined;
+}
+
+/** The shape both the REST "get a pull request" response and webhook payloads share. */
+export interface PullLike {
+  number: number;
+  state: string;
+  merged?: boolean | null;
+  merged_at?: string | null;
+  draft?: boolean;
+  title: string;
+  html_url: string;
+  user: { login: string } | null;
+  head: { sha: string; ref: string; repo: { full_name: string } | null };
+  base: { sha: string; ref: string; repo: { full_name: string; clone_url: string } };
+}
+
+export function toPullRequestInfo(pr: PullLike): PullRequestInfo {
+  const headRepo = pr.head.repo?.full_name ?? "";
+  return {
+    number: pr.number,
+    state: pr.state === "closed" ? "closed" : "open",
+    merged: Boolean(pr.merged ?? pr.merged_at),
+    draft: Boolean(pr.draft),
+    title: pr.title,
+    htmlUrl: pr.html_url,
+    author: pr.user?.login ?? "",
+    headSha: pr.head.sha,
+    headRef: pr.head.ref,
+    headRepoFullName: headRepo,
+    baseSha: pr.base.sha,
+    baseRef: pr.base.ref,
+    // A deleted fork has no head repo; treat it as a fork (untrusted).
+    isFork: headRepo.toLowerCase() !== pr.base.repo.full_name.toLowerCase(),
+    cloneUrl: pr.base.repo.clone_url,
+  };
+}
+
+function checkRunBody(input: Partial<CheckRunInput>) {
+  const body: Record<string, unknown> = {};
+  if (input.name !== undefined) body.name = input.name;
+  if (input.headSha !== undefined) body.head_sha = input.headSha;
+  if (input.status !== undefined) body.status = input.status;
+  if (input.status === "in_progress") body.started_at = new Date().toISOString();
+  if (input.conclusion !== undefined) {
+    body.conclusion = input.conclusion;
+    body.completed_at = new Date().toISOString();
+  }
+  if (input.output !== undefined) body.output = input.output;
+  if (input.actions !== undefined) body.actions = input.actions;
+  if (input.externalId !== undefined) body.external_id = input.externalId;
+  if (input.detailsUrl !== undefined) body.details_url = input.detailsUrl;
+  return body;
+}
+
+export function createOctokitGitHub(
+  octokit: Octokit,
+  repoRef: { owner: string; repo: string; installationId: number },
+): GitHubPort {
+  const { owner, repo, installationId } = repoRef;
+  return {
+    owner,
+    repo,
+
+    async getPull(pullNumber) {
+      // GitHub sometimes answers 404 for a PR right after the webhook about it; retry briefly.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: pullNumber });
+          return toPullRequestInfo(data as PullLike);
+        } catch (error) {
+          if (status(error) !== 404 || attempt >= 3) throw error;
+          await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+        }
+      }
+    },
+
+    async listChangedFiles(pullNumber) {
+      const files = await octokit.paginate(octokit.rest.pulls.listFiles, {
+        owner,
+        repo,
+        pull_number: pullNumber,
+        per_page: 100,
+      });
+      return files.map(
+        (f): ChangedFile => ({
+          filename: f.filename,
+          status: f.status,
+          ...(f.previous_filename ? { previousFilename: f.previous_filename } : {}),
+        }),
+      );
+    },
+
+    async getFileContent(path, ref) {
+      try {
+        const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
+        if (Array.isArray(data) || data.type !== "file") return null;
+        const content = "content" in data ? data.content : "";
+        return Buffer.from(content, "base64").toString("utf8");
+      } catch (error) {
+        if (status(error) === 404) return null;
+        throw error;
+      }
+    },
+
+    async listDirectory(path, ref) {
+      try {
+        const { data } = await octokit.rest.repos.getContent({ owner, repo, path, ref });
+        return Array.isArray(data) ? data.map((e) => e.name) : null;
+      } catch (error) {
+        if (status(error) === 404) return null;
+        throw error;
+      }
+    },
+
+    async createComment(issueNumber, body) {
+      const { data } = await octokit.rest.issues.createComment({ owner, repo, issue_number: issueNumber, body });
+      return { id: data.id, nodeId: data.node_id };
+    },
+
+    async addReaction(commentId, content) {
+      await octokit.rest.reactions.createForIssueComment({ owner, repo, comment_id: commentId, content });
+    },
+
+    async createCheckRun(input) {
+      const { data } = await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+        owner,
+        repo,
+        ...(checkRunBody(input) as { name: string; head_sha: string }),
+      });
+      return { id: Number(data.id) };
+    },
+
+    async updateCheckRun(checkRunId, input) {
+      const { head_sha: _ignored, ...body } = checkRunBody(input);
+      await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+        owner,
+        repo,
+        check_run_id: checkRunId,
+        ...body,
+      });
+    },
+
+    async getPermission(username): Promise<Permission> {
+      try {
+        const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username });
+        const role = (data as { role_name?: string }).role_name;
+        if (role === "maintain") return "write";
+        const p = data.permission;
+        return p === "admin" || p === "write" || p === "read" ? p : "none";
+      } catch (error) {
+        // 404: not a collaborator (or no such user).
+        if (status(error) === 404) return "none";
+        throw error;
+      }
+    },
+
+    async listReviews(pullNumber): Promise<Review[]> {
+      const reviews = await octokit.paginate(octokit.rest.pulls.listReviews, {
+        owner,
+        repo,
+        pull_number: pullNumber,
+        per_page: 100,
+      });
+      return reviews.map((r) => ({
+        user: r.user?.login ?? "",
+        state: String(r.state).toUpperCase(),
+        ...(r.submitted_at ? { submittedAt: r.submitted_at } : {}),
+      }));
+    },
+
+    async createCloneToken() {
+      // Works on github.com and GitHub Enterprise alike; `octokit.auth({type:"installation"})`
+      // ignores GHE_HOST (see shared/reference/github-platform.md §1.1a).
+      const { data } = await octokit.rest.apps.createInstallationAccessToken({ installation_id: installationId });
+      return data.token;
+    },
+  };
+}

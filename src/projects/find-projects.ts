@@ -1,0 +1,151 @@
+/**
+ * Which Terraform projects a pull request touches, from the list of files it changes.
+ *
+ * Two modes, as in Atlantis:
+ * - without `projects` in the repo config, directories are discovered from the changed files
+ *   ({@link candidateDirs} / {@link discoverProjects});
+ * - with configured projects, each project's `autoplan.when_modified` patterns decide
+ *   ({@link configuredProjects}).
+ * All functions here are pure: the caller supplies the changed files and, for discovery, the
+ * set of directories that hold Terraform in the PR head (see `terraform-dirs.ts`).
+ */
+import { minimatch } from "minimatch";
+import { posix } from "node:path";
+import type { ChangedFile } from "../ports/github.js";
+import { DEFAULT_WORKSPACE, type Project } from "./project.js";
+import type { RepoConfig } from "./repo-config.js";
+
+/**
+ * Atlantis's default `--autoplan-file-list`: the files whose change makes their directory a
+ * candidate project. `.tfvars` count because they change a plan's inputs.
+ */
+export const AUTOPLAN_FILE_PATTERNS: readonly string[] = Object.freeze([
+  "**/*.tf",
+  "**/*.tf.json",
+  "**/*.tfvars",
+  "**/*.tfvars.json",
+  "**/*.tofu",
+  "**/*.tofu.json",
+  "**/terragrunt.hcl",
+  "**/.terraform.lock.hcl",
+]);
+
+const MATCH_OPTIONS = { dot: true } as const;
+
+/** Repo-relative POSIX path without `./` prefix (GitHub already sends this form; be lenient). */
+function cleanPath(file: string): string {
+  const normalized = posix.normalize(file.replace(/^\/+/, ""));
+  return normalized.startsWith("./") ? normalized.slice(2) : normalized;
+}
+
+/**
+ * Every path a change touches: the new name and, for renames/copies, the old one. Removed files
+ * are included on purpose: deleting a resource's file is a change to plan.
+ */
+export function touchedPaths(changedFiles: readonly ChangedFile[]): string[] {
+  const paths = new Set<string>();
+  for (const f of changedFiles) {
+    paths.add(cleanPath(f.filename));
+    if (f.previousFilename) paths.add(cleanPath(f.previousFilename));
+  }
+  return [...paths];
+}
+
+function isAutoplanFile(path: string): boolean {
+  return AUTOPLAN_FILE_PATTERNS.some((p) => minimatch(path, p, MATCH_OPTIONS));
+}
+
+/**
+ * The project dir a changed Terraform file points at (Atlantis's `getProjectDir`):
+ * - a file directly in an `env/` dir belongs to the dir above (`stack/env/dev.tfvars` → `stack`);
+ * - a file anywhere under a `modules` segment belongs to the dir above the first `modules`
+ *   (`stack/modules/vpc/main.tf` → `stack`, `modules/vpc/main.tf` → `.`), because a module is
+ *   planned through the root module that calls it;
+ * - otherwise its own dir.
+ */
+export function projectDirOf(file: string): string {
+  const dir = posix.dirname(cleanPath(file));
+  if (posix.basename(dir) === "env") return posix.dirname(dir);
+  const segments = dir === "." ? [] : dir.split("/");
+  const modulesAt = segments.indexOf("modules");
+  if (modulesAt >= 0) return modulesAt === 0 ? "." : segments.slice(0, modulesAt).join("/");
+  return dir;
+}
+
+/** Candidate project dirs for no-config discovery: deduplicated and sorted. */
+export function candidateDirs(changedFiles: readonly ChangedFile[]): string[] {
+  const dirs = new Set<string>();
+  for (const path of touchedPaths(changedFiles)) {
+    if (isAutoplanFile(path)) dirs.add(projectDirOf(path));
+  }
+  return [...dirs].sort();
+}
+
+/**
+ * Projects discovered without repo config: candidate dirs that (still) contain Terraform in the
+ * PR head. This drops dirs deleted by the PR and module changes whose parent dir is not itself a
+ * root module (Atlantis plans a module change only if the dir above `modules/` holds Terraform).
+ */
+export function discoverProjects(changedFiles: readonly ChangedFile[], terraformDirs: ReadonlySet<string>): Project[] {
+  return candidateDirs(changedFiles)
+    .filter((dir) => terraformDirs.has(dir))
+    .map((dir) => ({ name: "", dir, workspace: DEFAULT_WORKSPACE }));
+}
+
+/**
+ * Whether `relPath` (relative to the project dir) is selected by .dockerignore-style patterns:
+ * patterns apply in order, `!pattern` un-selects, so the last matching pattern wins. A pattern
+ * that matches a directory also matches everything inside it (`../modules` covers
+ * `../modules/vpc/main.tf`), as Atlantis's Docker pattern matcher does.
+ */
+export function matchesWhenModified(relPath: string, patterns: readonly string[]): boolean {
+  const candidates = [relPath];
+  const segments = relPath.split("/");
+  for (let n = segments.length - 1; n >= 1; n--) candidates.push(segments.slice(0, n).join("/"));
+  let selected = false;
+  for (const raw of patterns) {
+    const negated = raw.startsWith("!");
+    const pattern = normalizePattern(negated ? raw.slice(1) : raw);
+    if (pattern === "") continue;
+    if (candidates.some((c) => minimatch(c, pattern, MATCH_OPTIONS))) selected = !negated;
+  }
+  return selected;
+}
+
+/** `./x/` → `x`; keeps leading `../` (patterns may reach outside the project dir). */
+function normalizePattern(pattern: string): string {
+  const trimmed = pattern.trim();
+  if (trimmed === "") return "";
+  const normalized = posix.normalize(trimmed).replace(/\/+$/, "");
+  return normalized === "." ? "" : normalized.replace(/^\.\//, "");
+}
+
+/** `file` relative to `dir` (both repo-relative); may start with `../`. */
+function relativeTo(dir: string, file: string): string {
+  return dir === "." ? file : posix.relative(`/${dir}`, `/${file}`);
+}
+
+export interface ConfiguredProjectsOptions {
+  /**
+   * Also return projects with `autoplan.enabled: false`. Atlantis's bare `atlantis plan`
+   * comment plans every modified project, autoplan or not; only the automatic run skips them.
+   */
+  includeAutoplanDisabled?: boolean;
+}
+
+/**
+ * Configured projects this change touches: some changed path (old or new name) is selected by
+ * the project's `when_modified`, with paths taken relative to the project dir. By default only
+ * projects with `autoplan.enabled` (what autoplan runs). Config order is kept.
+ */
+export function configuredProjects(
+  changedFiles: readonly ChangedFile[],
+  config: RepoConfig,
+  options: ConfiguredProjectsOptions = {},
+): Project[] {
+  const paths = touchedPaths(changedFiles);
+  return config.projects
+    .filter((p) => p.autoplan.enabled || options.includeAutoplanDisabled)
+    .filter((p) => paths.some((path) => matchesWhenModified(relativeTo(p.dir, path), p.autoplan.whenModified)))
+    .map((p) => ({ name: p.name, dir: p.dir, workspace: p.workspace }));
+}

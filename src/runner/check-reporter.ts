@@ -1,0 +1,103 @@
+/**
+ * CheckReporter: the check runs of one pull request head commit, with "ensure" semantics — a run
+ * that is still open is updated; work that starts again after a run completed gets a fresh run
+ * (GitHub shows the latest run of a name), so a completed run never moves backwards.
+ */
+import type { CheckRunInput } from "../ports/github.js";
+import type { ProjectState } from "../ports/store.js";
+import { projectKey, type Project } from "../projects/project.js";
+import {
+  renderAggregateCheck,
+  renderInProgressCheck,
+  renderProjectCheck,
+} from "../render/check-run-output.js";
+import type { Readiness } from "./review-readiness.js";
+import {
+  aggregateCheckName,
+  encodeExternalId,
+  projectCheckName,
+  type CheckKind,
+} from "./check-names.js";
+import type { ProjectResult } from "./project-result.js";
+import type { CommandContext } from "./runner-deps.js";
+
+type Body = Omit<CheckRunInput, "name" | "headSha" | "externalId">;
+
+export class CheckReporter {
+  /** Project runs this reporter opened and has not completed yet. */
+  private readonly open = new Map<string, { kind: CheckKind; project: Project }>();
+
+  constructor(
+    private readonly ctx: CommandContext,
+    readonly headSha: string,
+  ) {}
+
+  /** Create or update the check run `name` on the head commit; returns its id. */
+  private async ensure(name: string, externalId: string, body: Body): Promise<number> {
+    const { store } = this.ctx.deps;
+    const existing = await store.getCheckRun(this.ctx.repo, this.headSha, name);
+    const reopen = existing?.status === "completed" && body.status !== "completed";
+    if (existing && !reopen) {
+      await this.ctx.github.updateCheckRun(existing.id, body);
+      await store.setCheckRun(this.ctx.repo, this.headSha, name, { id: existing.id, status: body.status });
+      return existing.id;
+    }
+    const { id } = await this.ctx.github.createCheckRun({ name, headSha: this.headSha, externalId, ...body });
+    await store.setCheckRun(this.ctx.repo, this.headSha, name, { id, status: body.status });
+    return id;
+  }
+
+  private projectExternalId(kind: CheckKind, project: Project) {
+    return encodeExternalId({ pullNumber: this.ctx.pullNumber, kind, project });
+  }
+
+  async projectStarted(kind: CheckKind, project: Project, detail?: string): Promise<number> {
+    this.open.set(`${kind}:${projectKey(project)}`, { kind, project });
+    return this.ensure(
+      projectCheckName(kind, project),
+      this.projectExternalId(kind, project),
+      renderInProgressCheck(kind, project, detail),
+    );
+  }
+
+  async projectFinished(kind: CheckKind, result: ProjectResult, readiness?: Readiness): Promise<number> {
+    this.open.delete(`${kind}:${projectKey(result.project)}`);
+    const rendered = renderProjectCheck(result, { name: this.ctx.name, ...(readiness ? { readiness } : {}) });
+    return this.ensure(projectCheckName(kind, result.project), this.projectExternalId(kind, result.project), rendered);
+  }
+
+  /** Overwrite a completed project run with a final body (e.g. "plan discarded"). */
+  async projectReplaced(kind: CheckKind, project: Project, body: Body): Promise<void> {
+    await this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), body);
+  }
+
+  /** Set `atoll/plan` and `atoll/apply` from the stored state of the PR's projects at this commit. */
+  async refreshAggregates(states: ProjectState[]): Promise<void> {
+    const current = states.filter((s) => s.headSha === this.headSha);
+    const rows = current.map((s) => ({ project: s.project, plan: s.plan, hasChanges: s.hasChanges, apply: s.apply }));
+    for (const kind of ["plan", "apply"] as const) {
+      await this.ensure(
+        aggregateCheckName(kind),
+        encodeExternalId({ pullNumber: this.ctx.pullNumber, kind }),
+        renderAggregateCheck(kind, rows, this.ctx.name),
+      );
+    }
+  }
+
+  /** Set one aggregate run to an explicit body (config errors, discarded plans). */
+  async setAggregate(kind: CheckKind, body: Body): Promise<void> {
+    await this.ensure(aggregateCheckName(kind), encodeExternalId({ pullNumber: this.ctx.pullNumber, kind }), body);
+  }
+
+  /** Complete every project run this reporter left open, after an unexpected error. */
+  async failOpenRuns(message: string): Promise<void> {
+    for (const { kind, project } of [...this.open.values()]) {
+      this.open.delete(`${kind}:${projectKey(project)}`);
+      await this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), {
+        status: "completed",
+        conclusion: "failure",
+        output: { title: "Atoll hit an internal error", summary: message },
+      });
+    }
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * `plan`: autoplan on a push, or a comment/button. Finds the projects, discards the plans it
+ * replaces, runs terraform in the PR's checkout, saves each plan for a later apply, and reports
+ * through one PR comment, a check run per project and the two aggregate check runs.
+ */
+import { promises as fs } from "node:fs";
+import type { PullRequestInfo } from "../ports/github.js";
+import type { ProjectState } from "../ports/store.js";
+import type { Checkout } from "../ports/workspace.js";
+import { candidateDirs, configuredProjects, discoverProjects } from "../projects/find-projects.js";
+import { sameProject, type Project } from "../projects/project.js";
+import type { RepoConfig } from "../projects/repo-config.js";
+import { selectProjects } from "../projects/select-projects.js";
+import { listTerraformDirs } from "../projects/terraform-dirs.js";
+import { renderConfigErrorComment, renderConfigIssues } from "../render/config-errors.js";
+import { renderPrComment } from "../render/pr-comment.js";
+import { truncateUtf8 } from "../render/truncate-utf8.js";
+import { CheckReporter } from "./check-reporter.js";
+import { postComment, postParts } from "./comments.js";
+import { pullGate } from "./pull-gate.js";
+import type { ProjectResult } from "./project-result.js";
+import { planProject } from "./project-steps.js";
+import { loadRepoConfig } from "./repo-config-source.js";
+import { readinessFromReviews } from "./review-readiness.js";
+import type { CommandContext } from "./runner-deps.js";
+
+/** Output kept per project to re-render its check run later (GitHub's check-run text limit). */
+export const KEPT_OUTPUT_BYTES = 60_000;
+
+export interface PlanRequest {
+  /** autoplan: a push/open event; comment: someone asked (comment, button, re-run). */
+  trigger: "autoplan" | "comment";
+  dir: string;
+  workspace: string;
+  project: string;
+  extraArgs: string[];
+  verbose: boolean;
+  /** The PR as the webhook payload described it (saves a request); fetched when absent. */
+  pull?: PullRequestInfo;
+  /** Don't comment when the PR may not be planned (autoplan on a push: the PR was told when it opened). */
+  quietRefusal?: boolean;
+  /** Lines added to the end of the plan comment (e.g. who pressed a button). */
+  notes?: string[];
+}
+
+/** Delete the saved plan files of these states (best effort: a missing file is fine). */
+export async function deletePlanFiles(states: ProjectState[]): Promise<void> {
+  await Promise.all(states.map((s) => (s.planFile ? fs.rm(s.planFile, { force: true }) : Promise.resolve())));
+}
+
+/** Which projects this plan covers; `null` after replying with an error. */
+async function chooseProjects(
+  ctx: CommandContext,
+  req: PlanRequest,
+  pull: PullRequestInfo,
+  config: RepoConfig | undefined,
+  checkout: () => Promise<Checkout>,
+): Promise<Project[] | null> {
+  if (req.dir || req.workspace || req.project) {
+    const sel = selectProjects({ dir: req.dir, workspace: req.workspace, project: req.project }, { config, modified: [] });
+    if (!sel.ok) {
+      await postComment(ctx, `**Cannot plan:** ${sel.error}`);
+      return null;
+    }
+    return sel.projects;
+  }
+  const files = await ctx.github.listChangedFiles(pull.number);
+  // A bare `plan` comment plans every modified project, even those with autoplan disabled.
+  if (config) return configuredProjects(files, config, { includeAutoplanDisabled: req.trigger === "comment" });
+  if (candidateDirs(files).length === 0) return [];
+  const co = await checkout();
+  return discoverProjects(files, await listTerraformDirs(co.dir));
+}
+
+export async function runPlan(ctx: CommandContext, req: PlanRequest): Promise<void> {
+  const pull = req.pull ?? (await ctx.github.getPull(ctx.pullNumber));
+  const refusal = pullGate(ctx.deps.settings, pull, "plan");
+  if (refusal) {
+    if (!req.quietRefusal) await postComment(ctx, refusal);
+    return;
+  }
+  const checks = new CheckReporter(ctx, pull.headSha);
+  try {
+    await planPull(ctx, req, pull, checks);
+  } catch (error) {
+    await checks.failOpenRuns(`Atoll hit an internal error while planning: ${(error as Error).message}`);
+    throw error;
+  }
+}
+
+/** A checkout (or the token for it) could not be made; reported as such, not as an internal error. */
+class CheckoutFailed extends Error {}
+
+async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequestInfo, checks: CheckReporter) {
+  const { store, workspaces } = ctx.deps;
+  const loaded = await loadRepoConfig(ctx.github, pull.headSha);
+  if (loaded.kind === "invalid") {
+    await postComment(ctx, renderConfigErrorComment(loaded.file, pull.headSha, loaded.errors, ctx.name));
+    const output = {
+      title: `Invalid ${loaded.file}`,
+      summary: truncateUtf8(`No Terraform ran.\n\n${renderConfigIssues(loaded.errors)}`, 65535),
+    };
+    await checks.setAggregate("plan", { status: "completed", conclusion: "failure", output });
+    await checks.setAggregate("apply", {
+      status: "completed",
+      conclusion: "failure",
+      output: { ...output, title: `Nothing to apply: invalid ${loaded.file}` },
+    });
+    return;
+  }
+  const config = loaded.kind === "ok" ? loaded.config : undefined;
+
+  let checkout: Checkout | undefined;
+  const getCheckout = async (): Promise<Checkout> => {
+    if (checkout) return checkout;
+    try {
+      checkout = await workspaces.checkout({
+        owner: ctx.repo.owner,
+        repo: ctx.repo.repo,
+        pullNumber: pull.number,
+        sha: pull.headSha,
+        cloneUrl: pull.cloneUrl,
+        token: await ctx.github.createCloneToken(),
+      });
+      return checkout;
+    } catch (error) {
+      throw new CheckoutFailed((error as Error).message);
+    }
+  };
+
+  const targeted = Boolean(req.dir || req.workspace || req.project);
+  let projects: Project[] | null;
+  try {
+    projects = await chooseProjects(ctx, req, pull, config, getCheckout);
+  } catch (error) {
+    if (!(error instanceof CheckoutFailed)) throw error;
+    await reportCheckoutFailure(ctx, checks, error.message);
+    return;
+  }
+  if (projects === null) return;
+
+  // A full plan replaces every earlier plan of the PR; a targeted one replaces only its own.
+  const discarded = await store.removeProjects(ctx.repo, pull.number, targeted ? projects : undefined);
+  await deletePlanFiles(discarded);
+
+  if (projects.length === 0) {
+    if (!targeted) await checks.refreshAggregates([]);
+    if (req.trigger === "comment") {
+      await postComment(
+        ctx,
+        `Ran Plan for 0 projects: this pull request changes no Terraform project at ${pull.headSha.slice(0, 7)}.\n\n` +
+          `To plan a directory anyway, comment \`${ctx.name} plan -d <dir>\`.`,
+      );
+    }
+    return;
+  }
+
+  const now = () => new Date().toISOString();
+  for (const project of projects) {
+    await store.upsertProject(ctx.repo, pull.number, pendingState(project, pull.headSha, req.extraArgs, now()));
+  }
+  await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+  for (const project of projects) await checks.projectStarted("plan", project);
+
+  let co: Checkout | undefined;
+  let checkoutError = "";
+  try {
+    co = await getCheckout();
+  } catch (error) {
+    if (!(error instanceof CheckoutFailed)) throw error;
+    checkoutError = error.message;
+  }
+  const readiness = readinessFromReviews(await ctx.github.listReviews(pull.number), pull.author);
+  const results: ProjectResult[] = [];
+  for (const project of projects) {
+    const { result, planFile } = co
+      ? await planProject(ctx.deps, co, project, req.extraArgs, { verbose: req.verbose })
+      : {
+          result: {
+            project,
+            command: "plan" as const,
+            outcome: "failed" as const,
+            headline: "Could not check out the pull request.",
+            output: checkoutError,
+          },
+          planFile: undefined,
+        };
+    const checkRunId = await checks.projectFinished("plan", result, result.hasChanges ? readiness : undefined);
+    await store.upsertProject(ctx.repo, pull.number, {
+      project,
+      headSha: pull.headSha,
+      plan: result.outcome === "success" ? "success" : "failed",
+      hasChanges: result.hasChanges ?? false,
+      apply: "none",
+      ...(planFile ? { planFile } : {}),
+      extraArgs: req.extraArgs,
+      ...(result.plan ? { summary: result.plan } : {}),
+      headline: result.headline,
+      output: truncateUtf8(result.output, KEPT_OUTPUT_BYTES),
+      planCheckRunId: checkRunId,
+      updatedAt: now(),
+    });
+    results.push(result);
+  }
+  const notes = [...(req.notes ?? [])];
+  if (loaded.kind === "ok" && loaded.warnings.length) {
+    notes.push(`Warnings about \`${loaded.file}\`:\n${renderConfigIssues(loaded.warnings)}`);
+  }
+  await postParts(
+    ctx,
+    renderPrComment({ command: "plan", name: ctx.name, results, headSha: pull.headSha, extraArgs: req.extraArgs, notes }),
+  );
+  await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+}
+
+function pendingState(project: Project, headSha: string, extraArgs: string[], now: string): ProjectState {
+  return { project, headSha, plan: "pending", hasChanges: false, apply: "none", extraArgs, headline: "Planning…", output: "", updatedAt: now };
+}
+
+
+
+async function reportCheckoutFailure(ctx: CommandContext, checks: CheckReporter, message: string) {
+  await postComment(ctx, `**Atoll could not check out this pull request**, so no Terraform ran.\n\n\`\`\`\n${message}\n\`\`\``);
+  await checks.setAggregate("plan", {
+    status: "completed",
+    conclusion: "failure",
+    output: { title: "Checkout failed", summary: truncateUtf8(message, 60_000) },
+  });
+}
+
+
+export function findState(states: ProjectState[], project: Project): ProjectState | undefined {
+  return states.find((s) => sameProject(s.project, project));
+}

@@ -1,0 +1,34 @@
+/** What the command runner needs from the outside world; tests pass fakes for any of these. */
+import type { GitHubPort } from "../ports/github.js";
+import type { Store, RepoRef } from "../ports/store.js";
+import type { TerraformPort } from "../ports/terraform.js";
+import type { WorkspacePort } from "../ports/workspace.js";
+import type { Settings } from "../settings.js";
+
+/** The pino subset Atoll uses (Probot's `context.log` satisfies it). */
+export interface Logger {
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface RunnerDeps {
+  settings: Settings;
+  terraform: TerraformPort;
+  workspaces: WorkspacePort;
+  store: Store;
+}
+
+/** One command for one pull request. */
+export interface CommandContext {
+  deps: RunnerDeps;
+  github: GitHubPort;
+  repo: RepoRef;
+  pullNumber: number;
+  /** Who asked (comment author, button clicker, PR author for autoplan). */
+  user: string;
+  /** The command word to suggest in replies ("atoll", or "atlantis" when the user typed that). */
+  name: string;
+  log: Logger;
+}

@@ -1,0 +1,42 @@
+/** `version`: `terraform version` in each targeted (or modified) project of the PR. */
+import { selectProjects } from "../projects/select-projects.js";
+import { renderPrComment } from "../render/pr-comment.js";
+import { postComment, postParts } from "./comments.js";
+import { pullGate } from "./pull-gate.js";
+import type { ProjectResult } from "./project-result.js";
+import { versionProject } from "./project-steps.js";
+import type { CommandContext } from "./runner-deps.js";
+
+export interface VersionRequest {
+  dir: string;
+  workspace: string;
+  project: string;
+}
+
+export async function runVersion(ctx: CommandContext, req: VersionRequest): Promise<void> {
+  const pull = await ctx.github.getPull(ctx.pullNumber);
+  const refusal = pullGate(ctx.deps.settings, pull, "version");
+  if (refusal) return postComment(ctx, refusal);
+  // Without flags: the projects Atoll planned at this commit.
+  let projects = (await ctx.deps.store.listProjects(ctx.repo, pull.number))
+    .filter((s) => s.headSha === pull.headSha)
+    .map((s) => s.project);
+  if (req.dir || req.workspace || req.project) {
+    const sel = selectProjects(req, { modified: projects });
+    if (!sel.ok) return postComment(ctx, `**Cannot run version:** ${sel.error}`);
+    projects = sel.projects;
+  } else if (projects.length === 0) {
+    return postComment(ctx, `No projects have been planned at this commit yet. Comment \`${ctx.name} version -d <dir>\` to choose one.`);
+  }
+  const checkout = await ctx.deps.workspaces.checkout({
+    owner: ctx.repo.owner,
+    repo: ctx.repo.repo,
+    pullNumber: pull.number,
+    sha: pull.headSha,
+    cloneUrl: pull.cloneUrl,
+    token: await ctx.github.createCloneToken(),
+  });
+  const results: ProjectResult[] = [];
+  for (const project of projects) results.push(await versionProject(ctx.deps, checkout, project));
+  await postParts(ctx, renderPrComment({ command: "version", name: ctx.name, results, headSha: pull.headSha }));
+}

@@ -1,0 +1,131 @@
+/**
+ * Operator settings, read once from the environment at start-up. Every setting is documented in
+ * README.md and .env.example; a bad value stops the server with a message naming the variable.
+ */
+import path from "node:path";
+
+export interface Settings {
+  /** Words a comment may start with to address Atoll (ATOLL_COMMAND_NAMES). */
+  commandNames: string[];
+  /** `owner/repo` patterns (`*` wildcard) Atoll acts on; empty = every repo the App is installed on (ATOLL_REPO_ALLOWLIST). */
+  repoAllowlist: string[];
+  /** Where checkouts, plan files and state live (ATOLL_DATA_DIR). Absolute. */
+  dataDir: string;
+  /** Terraform binary (ATOLL_TERRAFORM_BIN). */
+  terraformBin: string;
+  /** Kill a terraform/git step after this long (ATOLL_STEP_TIMEOUT, e.g. "30m"). */
+  stepTimeoutMs: number;
+  /** How many jobs run at once (ATOLL_JOB_CONCURRENCY). */
+  jobConcurrency: number;
+  /** Jobs waiting beyond this are refused with a "busy" answer (ATOLL_MAX_QUEUED_JOBS). */
+  maxQueuedJobs: number;
+  /** Autoplan draft pull requests too (ATOLL_AUTOPLAN_DRAFTS). */
+  autoplanDrafts: boolean;
+  /** Plan pull requests whose head is in a fork (ATOLL_ALLOW_FORK_PRS). Off: plan can run code. */
+  allowForkPrs: boolean;
+  /** Comment commands that are allowed (ATOLL_ALLOW_COMMANDS). */
+  allowCommands: string[];
+  /** Terraform flags refused after `--` (ATOLL_BLOCKED_EXTRA_ARGS). */
+  blockedExtraArgs: string[];
+  /** The App's slug, if known in advance; otherwise looked up once with GET /app (ATOLL_APP_SLUG). */
+  appSlug?: string;
+}
+
+export const DEFAULT_BLOCKED_EXTRA_ARGS = ["-chdir", "--chdir", "-plugin-dir", "--plugin-dir"];
+export const ALL_COMMANDS = ["plan", "apply", "unlock", "version", "help"];
+
+export class SettingsError extends Error {}
+
+function list(value: string | undefined, fallback: string[]): string[] {
+  if (value === undefined || value.trim() === "") return fallback;
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function bool(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === "") return fallback;
+  const v = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new SettingsError(`${name} must be true or false, got "${value}"`);
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new SettingsError(`${name} must be a whole number ≥ 1, got "${value}"`);
+  return n;
+}
+
+/** Parse "90", "90s", "15m", "1h", "1h30m" into milliseconds. */
+export function parseDuration(name: string, value: string): number {
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const re = /(\d+)(h|m|s)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const m of v.matchAll(re)) {
+    total += Number(m[1]) * (m[2] === "h" ? 3600_000 : m[2] === "m" ? 60_000 : 1000);
+    consumed += m[0].length;
+  }
+  if (consumed !== v.length || total <= 0) {
+    throw new SettingsError(`${name} must be a duration like 600, 90s, 15m or 1h30m, got "${value}"`);
+  }
+  return total;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+  const commandNames = list(env.ATOLL_COMMAND_NAMES, ["atoll", "atlantis"]).map((n) => n.toLowerCase());
+  for (const n of commandNames) {
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(n)) {
+      throw new SettingsError(`ATOLL_COMMAND_NAMES entries must be single words, got "${n}"`);
+    }
+  }
+  const allowCommands = list(env.ATOLL_ALLOW_COMMANDS, ALL_COMMANDS).map((c) => c.toLowerCase());
+  for (const c of allowCommands) {
+    if (!ALL_COMMANDS.includes(c)) {
+      throw new SettingsError(`ATOLL_ALLOW_COMMANDS: unknown command "${c}" (known: ${ALL_COMMANDS.join(", ")})`);
+    }
+  }
+  const repoAllowlist = list(env.ATOLL_REPO_ALLOWLIST, []);
+  for (const p of repoAllowlist) {
+    if (!/^[^/\s]+\/[^/\s]+$/.test(p)) {
+      throw new SettingsError(`ATOLL_REPO_ALLOWLIST entries look like owner/repo or owner/*, got "${p}"`);
+    }
+  }
+  const appSlug = env.ATOLL_APP_SLUG?.trim() || undefined;
+  return {
+    commandNames,
+    repoAllowlist,
+    dataDir: path.resolve(cwd, env.ATOLL_DATA_DIR?.trim() || "data"),
+    terraformBin: env.ATOLL_TERRAFORM_BIN?.trim() || "terraform",
+    stepTimeoutMs: parseDuration("ATOLL_STEP_TIMEOUT", env.ATOLL_STEP_TIMEOUT?.trim() || "30m"),
+    jobConcurrency: positiveInt("ATOLL_JOB_CONCURRENCY", env.ATOLL_JOB_CONCURRENCY, 2),
+    maxQueuedJobs: positiveInt("ATOLL_MAX_QUEUED_JOBS", env.ATOLL_MAX_QUEUED_JOBS, 500),
+    autoplanDrafts: bool("ATOLL_AUTOPLAN_DRAFTS", env.ATOLL_AUTOPLAN_DRAFTS, false),
+    allowForkPrs: bool("ATOLL_ALLOW_FORK_PRS", env.ATOLL_ALLOW_FORK_PRS, false),
+    allowCommands,
+    blockedExtraArgs: list(env.ATOLL_BLOCKED_EXTRA_ARGS, DEFAULT_BLOCKED_EXTRA_ARGS),
+    appSlug,
+  };
+}
+
+/** Whether `owner/repo` is allowed by the allowlist (empty list = all). Case-insensitive, `*` matches within a segment. */
+export function repoAllowed(allowlist: string[], fullName: string): boolean {
+  if (allowlist.length === 0) return true;
+  const name = fullName.toLowerCase();
+  return allowlist.some((pattern) => {
+    const re = new RegExp(
+      "^" +
+        pattern
+          .toLowerCase()
+          .split("*")
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+          .join("[^/]*") +
+        "$",
+    );
+    return re.test(name);
+  });
+}

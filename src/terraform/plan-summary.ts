@@ -1,0 +1,180 @@
+import type { PlanSummary } from "./plan-summary-types.js";
+
+/**
+ * Summarise a saved plan from the parsed output of `terraform show -json <planfile>`.
+ *
+ * The JSON plan is the only stable machine interface terraform offers (the human output
+ * changes between versions), so counts are derived from `resource_changes` with the same
+ * rules terraform's own renderer uses for its `Plan: X to add, Y to change, Z to destroy.` line:
+ * only managed resources count, a replacement counts once in "add" and once in "destroy",
+ * and move-only / import-only changes (action `no-op`) are not counted.
+ */
+export function summarizePlan(showJson: unknown): PlanSummary {
+  const doc = asPlanDocument(showJson);
+  const summary: PlanSummary = {
+    add: 0,
+    change: 0,
+    destroy: 0,
+    replace: 0,
+    import: 0,
+    move: 0,
+    forget: 0,
+    destroyed: [],
+    replaced: [],
+    outputChanges: false,
+    hasChanges: false,
+  };
+  let resourceChanges = false;
+
+  for (const rc of doc.resourceChanges) {
+    if (!isManaged(rc)) continue;
+    const kind = classifyActions(rc.actions, rc.address);
+    if (rc.importing) summary.import++;
+    const moved = rc.previousAddress !== undefined && rc.previousAddress !== rc.address;
+    if (moved) summary.move++;
+    switch (kind) {
+      case "create":
+        summary.add++;
+        break;
+      case "update":
+        summary.change++;
+        break;
+      case "delete":
+        summary.destroy++;
+        summary.destroyed.push(rc.deposed === undefined ? rc.address : `${rc.address} (deposed object ${rc.deposed})`);
+        break;
+      case "replace":
+        summary.add++;
+        summary.destroy++;
+        summary.replace++;
+        summary.replaced.push(withReason(rc.address, rc.actionReason));
+        break;
+      case "forget":
+        summary.forget++;
+        break;
+      case "no-op":
+      case "read":
+        break;
+    }
+    // Imports and moves are "no-op" actions but still change the state when applied,
+    // and terraform reports such plans as applyable, so they count as changes too.
+    if ((kind !== "no-op" && kind !== "read") || rc.importing || moved) resourceChanges = true;
+  }
+
+  summary.outputChanges = doc.outputActions.some((actions) => !isNoOp(actions));
+  summary.hasChanges = resourceChanges || summary.outputChanges;
+  return summary;
+}
+
+/** The result of reducing terraform's action list to what a reviewer cares about. */
+type ChangeKind = "create" | "update" | "delete" | "replace" | "forget" | "no-op" | "read";
+
+/**
+ * Map terraform's `change.actions` array to one kind. Replacements are the two-element lists
+ * (`delete,create` is the default order, `create,delete` is create_before_destroy).
+ */
+function classifyActions(actions: string[], address: string): ChangeKind {
+  const key = actions.join(",");
+  switch (key) {
+    case "create":
+    case "update":
+    case "delete":
+    case "forget":
+    case "no-op":
+    case "read":
+      return key;
+    case "delete,create":
+    case "create,delete":
+      return "replace";
+    default:
+      throw new Error(`Unsupported plan actions [${key}] for ${address} in terraform show -json output`);
+  }
+}
+
+function isNoOp(actions: string[]): boolean {
+  return actions.length === 1 && actions[0] === "no-op";
+}
+
+/** Data sources appear in `resource_changes` with `read` (or `delete` when dropped) but never count. */
+function isManaged(rc: ResourceChange): boolean {
+  return rc.mode === undefined || rc.mode === "managed";
+}
+
+/** Readable forms of terraform's `action_reason` values that explain a replacement. */
+const REPLACE_REASONS: Record<string, string> = {
+  replace_because_tainted: "tainted",
+  replace_because_cannot_update: "cannot update in place",
+  replace_by_request: "-replace requested",
+  replace_by_triggers: "replace_triggered_by",
+};
+
+function withReason(address: string, actionReason: string | undefined): { address: string; reason?: string } {
+  const reason = actionReason === undefined ? undefined : REPLACE_REASONS[actionReason];
+  return reason === undefined ? { address } : { address, reason };
+}
+
+interface ResourceChange {
+  address: string;
+  previousAddress?: string;
+  mode?: string;
+  actions: string[];
+  actionReason?: string;
+  importing: boolean;
+  /** Set for leftover objects of an interrupted create_before_destroy replacement. */
+  deposed?: string;
+}
+
+interface PlanDocument {
+  resourceChanges: ResourceChange[];
+  outputActions: string[][];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Validate the parts of the document we read. `terraform show -json` of a *state* also has
+ * `format_version`, so a plan is recognised by `planned_values`, which every plan carries.
+ */
+function asPlanDocument(value: unknown): PlanDocument {
+  if (!isRecord(value)) throw new Error("Not a terraform plan: expected the JSON object printed by `terraform show -json <planfile>`");
+  const version = value.format_version;
+  if (typeof version !== "string" || !/^1\.\d+$/.test(version)) {
+    throw new Error(`Not a terraform plan: unsupported or missing format_version ${JSON.stringify(version)} (expected 1.x)`);
+  }
+  if (!isRecord(value.planned_values)) {
+    throw new Error("Not a terraform plan: planned_values is missing (is this the output of `terraform show -json` without a plan file?)");
+  }
+  const rawChanges = value.resource_changes ?? [];
+  if (!Array.isArray(rawChanges)) throw new Error("Not a terraform plan: resource_changes is not an array");
+  const rawOutputs = value.output_changes ?? {};
+  if (!isRecord(rawOutputs)) throw new Error("Not a terraform plan: output_changes is not an object");
+
+  return {
+    resourceChanges: rawChanges.map((rc, i) => parseResourceChange(rc, i)),
+    outputActions: Object.entries(rawOutputs).map(([name, oc]) => parseActions(isRecord(oc) ? oc.actions : undefined, `output ${name}`)),
+  };
+}
+
+function parseResourceChange(rc: unknown, index: number): ResourceChange {
+  if (!isRecord(rc) || typeof rc.address !== "string" || !isRecord(rc.change)) {
+    throw new Error(`Not a terraform plan: resource_changes[${index}] has no address or change`);
+  }
+  return {
+    address: rc.address,
+    previousAddress: typeof rc.previous_address === "string" ? rc.previous_address : undefined,
+    mode: typeof rc.mode === "string" ? rc.mode : undefined,
+    actions: parseActions(rc.change.actions, rc.address),
+    actionReason: typeof rc.action_reason === "string" ? rc.action_reason : undefined,
+    importing: isRecord(rc.change.importing),
+    deposed: typeof rc.deposed === "string" ? rc.deposed : undefined,
+  };
+}
+
+function parseActions(actions: unknown, what: string): string[] {
+  if (!Array.isArray(actions) || actions.length === 0 || !actions.every((a) => typeof a === "string")) {
+    throw new Error(`Not a terraform plan: ${what} has no change.actions list`);
+  }
+  return actions as string[];
+}

@@ -1,0 +1,310 @@
+/**
+ * Bare git repositories behind the fake GitHub, plus helpers for tests to make commits.
+ *
+ * Commits are written with plumbing (`hash-object`, `update-index`, `write-tree`,
+ * `commit-tree`, `update-ref`) against the bare repository with a throw-away index, instead of
+ * a scratch working clone: it needs no checkout, handles new branches and deletions the same
+ * way, and cannot leave a half-finished working tree behind. The git that serves the repo over
+ * HTTP is the same real git, so whatever the app fetches is what a test committed.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+
+export interface GitIdentity {
+  name: string;
+  email: string;
+}
+
+export interface CommitOptions {
+  /** Where a new branch starts (branch name or sha). Default: the default branch's tip. */
+  from?: string;
+  author?: GitIdentity;
+}
+
+/** One entry of `git diff --raw` between two commits, in GitHub's vocabulary. */
+export interface DiffEntry {
+  filename: string;
+  /** added | removed | modified | renamed | copied | changed */
+  status: string;
+  previousFilename?: string;
+  /** Blob sha (of the new side; of the old side for removed files). */
+  sha: string;
+  additions: number;
+  deletions: number;
+}
+
+export interface TreeEntry {
+  name: string;
+  path: string;
+  type: "file" | "dir" | "symlink" | "submodule";
+  sha: string;
+  size: number;
+}
+
+const ZERO_SHA = "0000000000000000000000000000000000000000";
+const DEFAULT_IDENTITY: GitIdentity = { name: "Fake GitHub Test", email: "test@fake-github.invalid" };
+
+/** Environment that isolates git from the user's and system's configuration. */
+export function isolatedGitEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: tmpdir(),
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+    LANG: "C",
+    ...extra,
+  };
+}
+
+/** Refuse ref names that git could read as options. */
+function assertSafeRef(ref: string): void {
+  if (!ref || ref.startsWith("-") || /[\s\0]/.test(ref)) throw new Error(`unsafe git ref: ${JSON.stringify(ref)}`);
+}
+
+export class FakeRepo {
+  readonly fullName: string;
+  /** Serialises commits so two concurrent `commit()` calls cannot race on the branch ref. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly owner: string,
+    readonly name: string,
+    /** Path of the bare repository (`<root>/<owner>/<name>.git`). */
+    readonly path: string,
+    readonly defaultBranch: string,
+    /** `http://127.0.0.1:PORT/<owner>/<name>.git` */
+    readonly cloneUrl: string,
+    /** Numeric id used in API shapes. */
+    readonly id: number,
+  ) {
+    this.fullName = `${owner}/${name}`;
+  }
+
+  /** Run git against the bare repository and return stdout (not trimmed). */
+  async git(args: string[], opts: { input?: string | Buffer; env?: Record<string, string> } = {}): Promise<string> {
+    const result = await execa("git", args, {
+      env: isolatedGitEnv({ GIT_DIR: this.path, ...opts.env }),
+      extendEnv: false,
+      input: opts.input,
+      stripFinalNewline: false,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return result.stdout;
+  }
+
+  /** Commit sha of a ref (branch name, `refs/...` or sha), or null when it does not resolve. */
+  async tryResolve(ref: string): Promise<string | null> {
+    assertSafeRef(ref);
+    const candidates = /^[0-9a-f]{40}$/.test(ref) || ref.startsWith("refs/") ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`, ref];
+    for (const c of candidates) {
+      try {
+        const out = await this.git(["rev-parse", "--verify", "--quiet", `${c}^{commit}`]);
+        const sha = out.trim();
+        if (sha) return sha;
+      } catch {
+        // not this one
+      }
+    }
+    return null;
+  }
+
+  /** Commit sha of a branch (or any ref); throws when missing. */
+  async sha(ref: string): Promise<string> {
+    const sha = await this.tryResolve(ref);
+    if (!sha) throw new Error(`${this.fullName}: ref ${ref} does not exist`);
+    return sha;
+  }
+
+  /** Branch names. */
+  async branches(): Promise<string[]> {
+    const out = await this.git(["for-each-ref", "--format=%(refname:short)", "refs/heads/"]);
+    return out.split("\n").filter(Boolean);
+  }
+
+  /** Point a ref at a commit (e.g. `refs/pull/1/head`). */
+  async setRef(ref: string, sha: string): Promise<void> {
+    assertSafeRef(ref);
+    await this.git(["update-ref", ref, sha]);
+  }
+
+  async deleteBranch(branch: string): Promise<void> {
+    assertSafeRef(branch);
+    await this.git(["update-ref", "-d", `refs/heads/${branch}`]);
+  }
+
+  /**
+   * Hide a ref from the advertisement served over HTTP while keeping its commits fetchable by
+   * sha (`uploadpack.allowAnySHA1InWant`). Used for fork PRs, whose branch is not in the base
+   * repository on GitHub.
+   */
+  async hideRef(ref: string): Promise<void> {
+    await this.git(["config", "--add", "uploadpack.hideRefs", ref]);
+  }
+
+  /**
+   * Commit `files` to `branch` (created from `opts.from` or the default branch when missing)
+   * and return the new commit's sha. A `null` value deletes the file.
+   */
+  commit(branch: string, files: Record<string, string | null>, message?: string, opts: CommitOptions = {}): Promise<string> {
+    const run = this.#queue.then(() => this.#commit(branch, files, message ?? `Update ${branch}`, opts));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #commit(branch: string, files: Record<string, string | null>, message: string, opts: CommitOptions): Promise<string> {
+    assertSafeRef(branch);
+    const scratch = await mkdtemp(join(tmpdir(), "fake-gh-commit-"));
+    try {
+      const existing = await this.tryResolve(`refs/heads/${branch}`);
+      const parent = existing ?? (opts.from ? await this.sha(opts.from) : await this.tryResolve(`refs/heads/${this.defaultBranch}`));
+      const env = { GIT_INDEX_FILE: join(scratch, "index") };
+      await this.git(parent ? ["read-tree", parent] : ["read-tree", "--empty"], { env });
+
+      const writes = Object.entries(files).filter((e): e is [string, string] => e[1] !== null);
+      const deletes = Object.entries(files).filter(([, c]) => c === null).map(([p]) => p);
+      let shas: string[] = [];
+      if (writes.length) {
+        const blobDir = join(scratch, "blobs");
+        await mkdir(blobDir);
+        const paths = await Promise.all(
+          writes.map(async ([, content], i) => {
+            const p = join(blobDir, String(i));
+            await writeFile(p, content);
+            return p;
+          }),
+        );
+        shas = (await this.git(["hash-object", "-w", "--stdin-paths"], { input: paths.join("\n") + "\n" })).trim().split("\n");
+      }
+      const indexInfo = [
+        ...writes.map(([p], i) => `100644 ${shas[i]}\t${p}\0`),
+        ...deletes.map((p) => `0 ${ZERO_SHA}\t${p}\0`),
+      ].join("");
+      if (indexInfo) await this.git(["update-index", "-z", "--index-info"], { input: indexInfo, env });
+      const tree = (await this.git(["write-tree"], { env })).trim();
+
+      const who = opts.author ?? DEFAULT_IDENTITY;
+      const commitEnv = {
+        GIT_AUTHOR_NAME: who.name,
+        GIT_AUTHOR_EMAIL: who.email,
+        GIT_COMMITTER_NAME: DEFAULT_IDENTITY.name,
+        GIT_COMMITTER_EMAIL: DEFAULT_IDENTITY.email,
+      };
+      const sha = (
+        await this.git(["commit-tree", tree, ...(parent ? ["-p", parent] : []), "-F", "-"], { input: message, env: commitEnv })
+      ).trim();
+      // The old-value guard makes a concurrent writer (outside this helper) fail loudly.
+      await this.git(["update-ref", `refs/heads/${branch}`, sha, existing ?? ZERO_SHA]);
+      return sha;
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Merge base of two commits (what GitHub's three-dot comparison diffs against). */
+  async mergeBase(a: string, b: string): Promise<string | null> {
+    try {
+      return (await this.git(["merge-base", a, b])).trim() || null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Files changed between `base...head` (merge base to head), with rename detection, as
+   * GitHub's "list pull request files" reports them.
+   */
+  async diff(base: string, head: string): Promise<DiffEntry[]> {
+    assertSafeRef(base);
+    assertSafeRef(head);
+    const range = `${base}...${head}`;
+    const raw = (await this.git(["diff", "--raw", "--no-abbrev", "-z", "-M", range])).split("\0");
+    const numstat = (await this.git(["diff", "--numstat", "-z", "-M", range])).split("\0");
+
+    const entries: DiffEntry[] = [];
+    for (let i = 0; i < raw.length && raw[i]; ) {
+      // ":100644 100644 <old> <new> R087"
+      const [, , oldSha, newSha, code] = raw[i].slice(1).split(" ");
+      const letter = code[0];
+      if (letter === "R" || letter === "C") {
+        entries.push({
+          filename: raw[i + 2],
+          previousFilename: raw[i + 1],
+          status: letter === "R" ? "renamed" : "copied",
+          sha: newSha,
+          additions: 0,
+          deletions: 0,
+        });
+        i += 3;
+      } else {
+        const status = letter === "A" ? "added" : letter === "D" ? "removed" : letter === "M" ? "modified" : "changed";
+        entries.push({ filename: raw[i + 1], status, sha: letter === "D" ? oldSha : newSha, additions: 0, deletions: 0 });
+        i += 2;
+      }
+    }
+    // numstat -z: "add\tdel\tpath\0" or, for renames, "add\tdel\t\0old\0new\0"; same order as --raw.
+    let n = 0;
+    for (let i = 0; i < numstat.length && numstat[i] && n < entries.length; n++) {
+      const [add, del, path] = numstat[i].split("\t");
+      entries[n].additions = add === "-" ? 0 : Number(add);
+      entries[n].deletions = del === "-" ? 0 : Number(del);
+      i += path === "" ? 3 : 1;
+    }
+    return entries;
+  }
+
+  /** What `path` is at commit `sha`: a blob (with content) or a tree (with entries), or null. */
+  async readPath(
+    sha: string,
+    path: string,
+  ): Promise<{ type: "file"; sha: string; content: Buffer } | { type: "dir"; sha: string; entries: TreeEntry[] } | null> {
+    const clean = path.replace(/^\/+|\/+$/g, "");
+    const spec = `${sha}:${clean}`;
+    let type: string;
+    try {
+      type = (await this.git(["cat-file", "-t", spec])).trim();
+    } catch {
+      return null;
+    }
+    const objectSha = (await this.git(["rev-parse", spec])).trim();
+    if (type === "blob") {
+      const result = await execa("git", ["cat-file", "blob", objectSha], {
+        env: isolatedGitEnv({ GIT_DIR: this.path }),
+        extendEnv: false,
+        encoding: "buffer",
+        stripFinalNewline: false,
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      return { type: "file", sha: objectSha, content: Buffer.from(result.stdout) };
+    }
+    if (type !== "tree") return null;
+    const out = await this.git(["ls-tree", "-l", "-z", objectSha]);
+    const entries: TreeEntry[] = [];
+    for (const line of out.split("\0").filter(Boolean)) {
+      // "<mode> <type> <sha> <size>\t<name>"
+      const tab = line.indexOf("\t");
+      const [mode, objType, entrySha, size] = line.slice(0, tab).trim().split(/\s+/);
+      const name = line.slice(tab + 1);
+      const kind: TreeEntry["type"] =
+        objType === "tree" ? "dir" : objType === "commit" ? "submodule" : mode === "120000" ? "symlink" : "file";
+      entries.push({ name, path: clean ? `${clean}/${name}` : name, type: kind, sha: entrySha, size: size === "-" ? 0 : Number(size) });
+    }
+    return { type: "dir", sha: objectSha, entries };
+  }
+}
+
+/** Create a bare repository like GitHub serves it. */
+export async function initBareRepo(path: string, defaultBranch: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+  const env = isolatedGitEnv();
+  await execa("git", ["init", "--quiet", "--bare", `--initial-branch=${defaultBranch}`, path], { env, extendEnv: false });
+  const config = async (key: string, value: string) =>
+    execa("git", ["config", key, value], { env: { ...env, GIT_DIR: path }, extendEnv: false });
+  // GitHub lets clients fetch any reachable sha (the app fetches the PR head by sha).
+  await config("uploadpack.allowAnySHA1InWant", "true");
+  // An installation token with contents:read cannot push; http-backend would allow it because
+  // the handler sets REMOTE_USER.
+  await config("http.receivepack", "false");
+}

@@ -1,0 +1,578 @@
+/**
+ * REST handlers of the fake GitHub, keyed by "METHOD <OpenAPI template>" so that routing reuses
+ * `matchRoute` from the official description and a handler can only exist for a real endpoint.
+ *
+ * Each route declares how it authenticates (app JWT or installation token) and, optionally,
+ * GitHub's own validation rules that go beyond the request schema; those produce the same 422
+ * bodies github.com sends and are reported as contract violations by the server.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import type { Credential } from "./auth.js";
+import type { AuthState } from "./auth.js";
+import {
+  isoNow,
+  nodeId,
+  type CheckRunRecord,
+  type CommentRecord,
+  type FakeState,
+  type PermissionLevel,
+  type PullRecord,
+} from "./state.js";
+import type { FakeRepo } from "./git-repos.js";
+
+export interface RouteContext {
+  method: string;
+  /** API path without `/api/v3`. */
+  path: string;
+  template: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+  headers: IncomingHttpHeaders;
+  credential: Credential;
+  state: FakeState;
+  auth: AuthState;
+  /** Re-read a PR's head/base shas from git (no-op once closed). */
+  syncPull(p: PullRecord): Promise<void>;
+}
+
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Non-JSON body (raw file contents). */
+  raw?: Buffer;
+}
+
+/** A field error in GitHub's 422 format. */
+export interface FieldError {
+  resource: string;
+  code: string;
+  field?: string;
+  message: string;
+}
+
+export interface Route {
+  auth: "jwt" | "token";
+  /** GitHub's rules beyond the schema; any error → 422 Validation Failed (and a violation). */
+  rules?: (ctx: RouteContext) => FieldError[];
+  handle(ctx: RouteContext): Promise<RouteResult> | RouteResult;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const notFound = () => new HttpError(404, "Not Found");
+
+function record(body: unknown): Record<string, unknown> {
+  return body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+}
+
+function requireRepo(ctx: RouteContext): FakeRepo {
+  const r = ctx.state.repo(ctx.params.owner, ctx.params.repo);
+  if (!r) throw notFound();
+  return r;
+}
+
+function requireNumber(value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw notFound();
+  return n;
+}
+
+async function requirePull(ctx: RouteContext): Promise<PullRecord> {
+  requireRepo(ctx);
+  const p = ctx.state.pull(ctx.params.owner, ctx.params.repo, requireNumber(ctx.params.pull_number));
+  if (!p) throw notFound();
+  await ctx.syncPull(p);
+  return p;
+}
+
+function requireComment(ctx: RouteContext): CommentRecord {
+  const r = requireRepo(ctx);
+  const id = requireNumber(ctx.params.comment_id);
+  const c = ctx.state.comments.find((x) => x.id === id && ctx.state.repoKey(x.owner, x.repo) === ctx.state.repoKey(r.owner, r.name));
+  if (!c) throw notFound();
+  return c;
+}
+
+function requireCheckRun(ctx: RouteContext): CheckRunRecord {
+  const r = requireRepo(ctx);
+  const id = requireNumber(ctx.params.check_run_id);
+  const c = ctx.state.checkRuns.find((x) => x.id === id && ctx.state.repoKey(x.owner, x.repo) === ctx.state.repoKey(r.owner, r.name));
+  if (!c) throw notFound();
+  return c;
+}
+
+// ---------------------------------------------------------------- pagination
+
+/**
+ * Slice `items` by `per_page` (default 30, max 100) and `page`, with a `Link` header built from
+ * the request's own URL, as GitHub does (Octokit's paginate follows rel="next").
+ */
+export function paginate<T>(ctx: RouteContext, items: T[]): { items: T[]; headers: Record<string, string> } {
+  const perPageRaw = Number(ctx.query.get("per_page") ?? 30);
+  const perPage = Math.min(100, Math.max(1, Number.isFinite(perPageRaw) ? Math.floor(perPageRaw) : 30));
+  const pageRaw = Number(ctx.query.get("page") ?? 1);
+  const page = Math.max(1, Number.isFinite(pageRaw) ? Math.floor(pageRaw) : 1);
+  const last = Math.max(1, Math.ceil(items.length / perPage));
+  const slice = items.slice((page - 1) * perPage, page * perPage);
+  const link = (p: number, rel: string) => {
+    const q = new URLSearchParams(ctx.query);
+    q.set("per_page", String(perPage));
+    q.set("page", String(p));
+    return `<${ctx.state.apiUrl}${ctx.path}?${q.toString()}>; rel="${rel}"`;
+  };
+  const links: string[] = [];
+  if (page > 1) links.push(link(page - 1, "prev"));
+  if (page < last) links.push(link(page + 1, "next"), link(last, "last"));
+  if (page > 1) links.push(link(1, "first"));
+  return { items: slice, headers: links.length ? { Link: links.join(", ") } : {} };
+}
+
+// ---------------------------------------------------------------- rules beyond the schema
+
+const MAX_COMMENT_CHARS = 65536;
+const MAX_OUTPUT_BYTES = 65535;
+
+function commentRules(ctx: RouteContext): FieldError[] {
+  const body = record(ctx.body).body;
+  if (typeof body === "string" && Array.from(body).length > MAX_COMMENT_CHARS) {
+    return [{ resource: "IssueComment", code: "custom", field: "body", message: `body is too long (maximum is ${MAX_COMMENT_CHARS} characters)` }];
+  }
+  return [];
+}
+
+function checkRunRules(ctx: RouteContext): FieldError[] {
+  const b = record(ctx.body);
+  const errors: FieldError[] = [];
+  const err = (field: string, message: string) => errors.push({ resource: "CheckRun", code: "custom", field, message });
+  const output = record(b.output);
+  for (const field of ["summary", "text"] as const) {
+    const v = output[field];
+    if (typeof v === "string" && Buffer.byteLength(v, "utf8") > MAX_OUTPUT_BYTES) {
+      err(`output.${field}`, `${field} exceeds a maximum bytesize of ${MAX_OUTPUT_BYTES}`);
+    }
+  }
+  if (Array.isArray(output.annotations) && output.annotations.length > 50) {
+    err("output.annotations", "Only 50 annotations are allowed per request");
+  }
+  if (Array.isArray(b.actions)) {
+    if (b.actions.length > 3) err("actions", "Only 3 actions are allowed per request");
+    for (const a of b.actions.map(record)) {
+      const len = (k: string) => (typeof a[k] === "string" ? Array.from(a[k] as string).length : 0);
+      if (len("label") > 20) err("actions.label", "label is too long (maximum is 20 characters)");
+      if (len("description") > 40) err("actions.description", "description is too long (maximum is 40 characters)");
+      if (len("identifier") > 20) err("actions.identifier", "identifier is too long (maximum is 20 characters)");
+    }
+  }
+  if ((b.status === "completed" || b.completed_at !== undefined) && b.conclusion === undefined) {
+    err("conclusion", "conclusion is required when status is completed or completed_at is set");
+  }
+  if (typeof b.status === "string" && ["waiting", "requested", "pending"].includes(b.status)) {
+    err("status", `status ${b.status} can only be set by GitHub Actions`);
+  }
+  if (b.conclusion === "stale") err("conclusion", "conclusion stale can only be set by GitHub");
+  return errors;
+}
+
+// ---------------------------------------------------------------- handlers
+
+function applyCheckRunBody(c: CheckRunRecord, b: Record<string, unknown>, isCreate: boolean): void {
+  if (typeof b.name === "string") c.name = b.name;
+  if (typeof b.details_url === "string") c.detailsUrl = b.details_url;
+  if (typeof b.external_id === "string") c.externalId = b.external_id;
+  if (typeof b.started_at === "string") c.startedAt = b.started_at;
+  if (b.output !== undefined) {
+    const o = record(b.output);
+    c.output = {
+      title: typeof o.title === "string" ? o.title : c.output.title,
+      summary: typeof o.summary === "string" ? o.summary : c.output.summary,
+      text: typeof o.text === "string" ? o.text : c.output.text,
+    };
+    if (Array.isArray(o.annotations)) c.annotations.push(...o.annotations.map(record));
+  }
+  if (Array.isArray(b.actions)) {
+    c.actions = b.actions.map(record).map((a) => ({
+      label: String(a.label),
+      description: String(a.description),
+      identifier: String(a.identifier),
+    }));
+  }
+  // Sending a conclusion completes the run; going back to queued/in_progress clears it.
+  if (typeof b.conclusion === "string") {
+    c.status = "completed";
+    c.conclusion = b.conclusion;
+    c.completedAt = typeof b.completed_at === "string" ? b.completed_at : isoNow();
+  } else if (typeof b.status === "string") {
+    c.status = b.status;
+    if (b.status !== "completed") {
+      c.conclusion = null;
+      c.completedAt = null;
+    }
+  } else if (isCreate) {
+    c.status = "queued";
+  }
+}
+
+function contentJson(ctx: RouteContext, r: FakeRepo, ref: string, entry: { path: string; sha: string; size: number; type: string }) {
+  const apiUrl = `${ctx.state.apiUrl}/repos/${r.fullName}/contents/${entry.path}?ref=${encodeURIComponent(ref)}`;
+  const html = `${ctx.state.baseUrl}/${r.fullName}/${entry.type === "dir" ? "tree" : "blob"}/${ref}/${entry.path}`;
+  const gitUrl = `${ctx.state.apiUrl}/repos/${r.fullName}/git/${entry.type === "dir" ? "trees" : "blobs"}/${entry.sha}`;
+  return {
+    type: entry.type,
+    name: entry.path.split("/").pop() ?? entry.path,
+    path: entry.path,
+    sha: entry.sha,
+    size: entry.size,
+    url: apiUrl,
+    html_url: html,
+    git_url: gitUrl,
+    download_url: entry.type === "file" ? `${ctx.state.baseUrl}/${r.fullName}/raw/${ref}/${entry.path}` : null,
+    _links: { self: apiUrl, git: gitUrl, html },
+  };
+}
+
+function wantsRaw(headers: IncomingHttpHeaders): boolean {
+  return /application\/vnd\.github(\.v3)?\.raw/i.test(String(headers.accept ?? ""));
+}
+
+const PERMISSION_BOOLS: Record<PermissionLevel, { admin: boolean; maintain: boolean; push: boolean; triage: boolean; pull: boolean }> = {
+  admin: { admin: true, maintain: true, push: true, triage: true, pull: true },
+  maintain: { admin: false, maintain: true, push: true, triage: true, pull: true },
+  write: { admin: false, maintain: false, push: true, triage: true, pull: true },
+  triage: { admin: false, maintain: false, push: false, triage: true, pull: true },
+  read: { admin: false, maintain: false, push: false, triage: false, pull: true },
+  none: { admin: false, maintain: false, push: false, triage: false, pull: false },
+};
+
+/** `maintain` reports as write and `triage` as read in the legacy `permission` field. */
+const LEGACY_PERMISSION: Record<PermissionLevel, string> = {
+  admin: "admin",
+  maintain: "write",
+  write: "write",
+  triage: "read",
+  read: "read",
+  none: "none",
+};
+
+export const routes: Record<string, Route> = {
+  "GET /app": { auth: "jwt", handle: (ctx) => ({ status: 200, body: ctx.state.appJson() }) },
+
+  "POST /app/installations/{installation_id}/access_tokens": {
+    auth: "jwt",
+    handle(ctx) {
+      const installationId = requireNumber(ctx.params.installation_id);
+      const t = ctx.auth.issueToken(installationId);
+      return {
+        status: 201,
+        body: {
+          token: t.token,
+          expires_at: new Date(t.expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
+          permissions: ctx.state.appJson().permissions,
+          repository_selection: "all",
+        },
+      };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}/installation": {
+    auth: "jwt",
+    handle(ctx) {
+      requireRepo(ctx);
+      return {
+        status: 200,
+        body: {
+          id: 1,
+          account: ctx.state.userJson(ctx.params.owner),
+          app_id: ctx.state.app.id,
+          app_slug: ctx.state.app.slug,
+          target_type: "User",
+          repository_selection: "all",
+          permissions: ctx.state.appJson().permissions,
+          events: ctx.state.appJson().events,
+        },
+      };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}": { auth: "token", handle: (ctx) => ({ status: 200, body: ctx.state.repoJson(requireRepo(ctx)) }) },
+
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}": {
+    auth: "token",
+    async handle(ctx) {
+      return { status: 200, body: ctx.state.pullJson(await requirePull(ctx)) };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/files": {
+    auth: "token",
+    async handle(ctx) {
+      const p = await requirePull(ctx);
+      const r = requireRepo(ctx);
+      // GitHub stops listing at 3000 files.
+      const diff = (await r.diff(p.baseSha, p.headSha)).slice(0, 3000);
+      const files = diff.map((d) => ({
+        sha: d.sha,
+        filename: d.filename,
+        status: d.status,
+        additions: d.additions,
+        deletions: d.deletions,
+        changes: d.additions + d.deletions,
+        blob_url: `${ctx.state.baseUrl}/${r.fullName}/blob/${p.headSha}/${d.filename}`,
+        raw_url: `${ctx.state.baseUrl}/${r.fullName}/raw/${p.headSha}/${d.filename}`,
+        contents_url: `${ctx.state.apiUrl}/repos/${r.fullName}/contents/${d.filename}?ref=${p.headSha}`,
+        ...(d.previousFilename !== undefined ? { previous_filename: d.previousFilename } : {}),
+      }));
+      const page = paginate(ctx, files);
+      return { status: 200, body: page.items, headers: page.headers };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews": {
+    auth: "token",
+    async handle(ctx) {
+      const p = await requirePull(ctx);
+      const reviews = ctx.state.reviews
+        .filter((v) => ctx.state.pullKey(v.owner, v.repo, v.pullNumber) === ctx.state.pullKey(p.owner, p.repo, p.number))
+        .map((v) => ctx.state.reviewJson(v));
+      const page = paginate(ctx, reviews);
+      return { status: 200, body: page.items, headers: page.headers };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}/collaborators/{username}/permission": {
+    auth: "token",
+    handle(ctx) {
+      const r = requireRepo(ctx);
+      const login = ctx.params.username;
+      const level = ctx.state.permissions.get(ctx.state.repoKey(r.owner, r.name))?.get(login.toLowerCase()) ?? "read";
+      return {
+        status: 200,
+        body: {
+          permission: LEGACY_PERMISSION[level],
+          role_name: level,
+          user: { ...ctx.state.userJson(login), permissions: PERMISSION_BOOLS[level], role_name: level },
+        },
+      };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}/contents/{path}": {
+    auth: "token",
+    async handle(ctx) {
+      const r = requireRepo(ctx);
+      const ref = ctx.query.get("ref") || r.defaultBranch;
+      const sha = await r.tryResolve(ref).catch(() => null);
+      if (!sha) throw new HttpError(404, `No commit found for the ref ${ref}`);
+      const found = await r.readPath(sha, ctx.params.path ?? "");
+      if (!found) throw notFound();
+      const path = (ctx.params.path ?? "").replace(/^\/+|\/+$/g, "");
+      if (found.type === "dir") {
+        return { status: 200, body: found.entries.map((e) => contentJson(ctx, r, ref, e)) };
+      }
+      if (wantsRaw(ctx.headers)) {
+        return { status: 200, raw: found.content, headers: { "Content-Type": "text/plain; charset=utf-8" } };
+      }
+      return {
+        status: 200,
+        body: {
+          ...contentJson(ctx, r, ref, { path, sha: found.sha, size: found.content.length, type: "file" }),
+          // GitHub wraps base64 at 60 columns; decoders must cope with the newlines.
+          content: (found.content.toString("base64").match(/.{1,60}/g) ?? []).join("\n") + "\n",
+          encoding: "base64",
+        },
+      };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/comments": {
+    auth: "token",
+    handle(ctx) {
+      const r = requireRepo(ctx);
+      const n = requireNumber(ctx.params.issue_number);
+      const list = ctx.state.comments
+        .filter((c) => ctx.state.repoKey(c.owner, c.repo) === ctx.state.repoKey(r.owner, r.name) && c.issueNumber === n)
+        .map((c) => ctx.state.commentJson(c));
+      const page = paginate(ctx, list);
+      return { status: 200, body: page.items, headers: page.headers };
+    },
+  },
+
+  "POST /repos/{owner}/{repo}/issues/{issue_number}/comments": {
+    auth: "token",
+    rules: commentRules,
+    handle(ctx) {
+      const r = requireRepo(ctx);
+      const n = requireNumber(ctx.params.issue_number);
+      if (!ctx.state.pull(r.owner, r.name, n)) throw notFound();
+      const now = isoNow();
+      const id = ctx.state.newId();
+      const c: CommentRecord = {
+        owner: r.owner,
+        repo: r.name,
+        issueNumber: n,
+        id,
+        nodeId: nodeId("IssueComment", id),
+        body: String(record(ctx.body).body),
+        user: ctx.state.botLogin,
+        byApp: true,
+        createdAt: now,
+        updatedAt: now,
+        previousBodies: [],
+      };
+      ctx.state.comments.push(c);
+      return { status: 201, body: ctx.state.commentJson(c), headers: { Location: ctx.state.commentJson(c).url } };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}/issues/comments/{comment_id}": {
+    auth: "token",
+    handle: (ctx) => ({ status: 200, body: ctx.state.commentJson(requireComment(ctx)) }),
+  },
+
+  "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}": {
+    auth: "token",
+    rules: commentRules,
+    handle(ctx) {
+      // Apps with issues:write may edit any comment, so no ownership check here.
+      const c = requireComment(ctx);
+      c.previousBodies.push(c.body);
+      c.body = String(record(ctx.body).body);
+      c.updatedAt = isoNow();
+      return { status: 200, body: ctx.state.commentJson(c) };
+    },
+  },
+
+  "DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}": {
+    auth: "token",
+    handle(ctx) {
+      const c = requireComment(ctx);
+      ctx.state.comments.splice(ctx.state.comments.indexOf(c), 1);
+      return { status: 204 };
+    },
+  },
+
+  "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions": {
+    auth: "token",
+    handle(ctx) {
+      const c = requireComment(ctx);
+      const content = String(record(ctx.body).content);
+      const user = ctx.state.botLogin;
+      const existing = ctx.state.reactions.find((x) => x.commentId === c.id && x.content === content && x.user === user);
+      if (existing) return { status: 200, body: ctx.state.reactionJson(existing) };
+      const reaction = { id: ctx.state.newId(), owner: c.owner, repo: c.repo, commentId: c.id, content, user, createdAt: isoNow() };
+      ctx.state.reactions.push(reaction);
+      return { status: 201, body: ctx.state.reactionJson(reaction) };
+    },
+  },
+
+  "POST /repos/{owner}/{repo}/check-runs": {
+    auth: "token",
+    rules: checkRunRules,
+    async handle(ctx) {
+      const r = requireRepo(ctx);
+      const b = record(ctx.body);
+      const headSha = String(b.head_sha);
+      // GitHub resolves head_sha against the repository; an unknown commit is a 422.
+      if (!/^[0-9a-f]{40}$/.test(headSha) || !(await r.tryResolve(headSha))) {
+        throw new HttpError(422, "No commit found for SHA: " + headSha);
+      }
+      const id = ctx.state.newId();
+      const now = isoNow();
+      const c: CheckRunRecord = {
+        owner: r.owner,
+        repo: r.name,
+        id,
+        nodeId: nodeId("CheckRun", id),
+        name: String(b.name),
+        headSha,
+        status: "queued",
+        conclusion: null,
+        externalId: null,
+        detailsUrl: null,
+        startedAt: now,
+        completedAt: null,
+        output: { title: null, summary: null, text: null },
+        annotations: [],
+        actions: [],
+        checkSuiteId: ctx.state.suiteId(headSha),
+        history: [],
+      };
+      applyCheckRunBody(c, b, true);
+      c.history.push({ method: "POST", body: b, at: now, status: c.status, conclusion: c.conclusion });
+      ctx.state.checkRuns.push(c);
+      return { status: 201, body: ctx.state.checkRunJson(c) };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}/check-runs/{check_run_id}": {
+    auth: "token",
+    handle: (ctx) => ({ status: 200, body: ctx.state.checkRunJson(requireCheckRun(ctx)) }),
+  },
+
+  "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}": {
+    auth: "token",
+    rules: checkRunRules,
+    handle(ctx) {
+      const c = requireCheckRun(ctx);
+      const b = record(ctx.body);
+      applyCheckRunBody(c, b, false);
+      c.history.push({ method: "PATCH", body: b, at: isoNow(), status: c.status, conclusion: c.conclusion });
+      return { status: 200, body: ctx.state.checkRunJson(c) };
+    },
+  },
+
+  "GET /repos/{owner}/{repo}/commits/{ref}/check-runs": {
+    auth: "token",
+    async handle(ctx) {
+      const r = requireRepo(ctx);
+      const sha = await r.tryResolve(ctx.params.ref).catch(() => null);
+      if (!sha) throw new HttpError(422, `No commit found for SHA: ${ctx.params.ref}`);
+      const name = ctx.query.get("check_name");
+      const status = ctx.query.get("status");
+      let runs = ctx.state.checkRuns
+        .filter((c) => ctx.state.repoKey(c.owner, c.repo) === ctx.state.repoKey(r.owner, r.name) && c.headSha === sha)
+        .filter((c) => (name === null || c.name === name) && (status === null || c.status === status))
+        .reverse();
+      // filter=latest (default): only the most recent run per name.
+      if (ctx.query.get("filter") !== "all") {
+        const seen = new Set<string>();
+        runs = runs.filter((c) => (seen.has(c.name) ? false : (seen.add(c.name), true)));
+      }
+      const page = paginate(ctx, runs.map((c) => ctx.state.checkRunJson(c)));
+      return { status: 200, body: { total_count: runs.length, check_runs: page.items }, headers: page.headers };
+    },
+  },
+
+  "POST /repos/{owner}/{repo}/statuses/{sha}": {
+    auth: "token",
+    async handle(ctx) {
+      const r = requireRepo(ctx);
+      const sha = ctx.params.sha;
+      if (!/^[0-9a-f]{40}$/.test(sha) || !(await r.tryResolve(sha))) throw new HttpError(422, `No commit found for SHA: ${sha}`);
+      const b = record(ctx.body);
+      const s = {
+        id: ctx.state.newId(),
+        owner: r.owner,
+        repo: r.name,
+        sha,
+        state: String(b.state),
+        context: typeof b.context === "string" ? b.context : "default",
+        description: typeof b.description === "string" ? b.description : null,
+        targetUrl: typeof b.target_url === "string" ? b.target_url : null,
+        creator: ctx.state.botLogin,
+        createdAt: isoNow(),
+      };
+      ctx.state.statuses.push(s);
+      return { status: 201, body: ctx.state.statusJson(s) };
+    },
+  },
+};

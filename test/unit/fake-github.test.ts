@@ -1,0 +1,806 @@
+/**
+ * The fake GitHub is the oracle of the end-to-end tests, so it gets tests of its own: it must be
+ * as strict as GitHub where the app could go wrong (auth, limits, schemas) and answer in shapes
+ * real clients (fetch, git, Octokit) understand.
+ */
+import { createSign, generateKeyPairSync } from "node:crypto";
+import { createServer, type IncomingMessage } from "node:http";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { verify } from "@octokit/webhooks-methods";
+import { startFakeGitHub, type FakeGitHub } from "../fake-github/server.js";
+import { testAppCredentials } from "../fake-github/app-credentials.js";
+import { isolatedGitEnv } from "../fake-github/git-repos.js";
+import { sendWebhook } from "../helpers/webhook-sender.js";
+import { startAtoll, type AtollProcess } from "../helpers/atoll-process.js";
+import { issueCommentEvent } from "../helpers/events.js";
+import { makeProbot, TEST_APP_ID } from "../helpers/probot.js";
+
+const creds = testAppCredentials();
+let gh: FakeGitHub;
+const tempDirs: string[] = [];
+
+beforeAll(async () => {
+  gh = await startFakeGitHub();
+});
+
+// A 500 from the fake is a bug in the fake, and would hide the app's behaviour.
+afterEach(() => {
+  expect(gh.internalErrors).toEqual([]);
+});
+
+afterAll(async () => {
+  await gh?.close();
+  for (const d of tempDirs) await rm(d, { recursive: true, force: true });
+});
+
+let repoCounter = 0;
+/** A fresh repository per test, so tests do not see each other's comments or check runs. */
+async function freshRepo(files: Record<string, string> = { "README.md": "# test\n" }) {
+  const name = `repo${++repoCounter}`;
+  const repo = await gh.createRepo("acme", name);
+  await repo.commit("main", files, "initial");
+  return repo;
+}
+
+function makeJwt(opts: { key?: string; iss?: number | string; iat?: number; exp?: number } = {}): string {
+  const now = Math.floor(Date.now() / 1000);
+  const header = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT" })).toString("base64url");
+  const payload = Buffer.from(
+    JSON.stringify({ iat: opts.iat ?? now - 30, exp: opts.exp ?? now + 540, iss: opts.iss ?? creds.appId }),
+  ).toString("base64url");
+  const signer = createSign("RSA-SHA256");
+  signer.update(`${header}.${payload}`);
+  return `${header}.${payload}.${signer.sign(opts.key ?? creds.privateKey).toString("base64url")}`;
+}
+
+interface ApiResponse {
+  status: number;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Headers;
+}
+
+async function api(
+  method: string,
+  path: string,
+  opts: { auth?: string; body?: unknown; accept?: string; url?: string } = {},
+): Promise<ApiResponse> {
+  const res = await fetch(opts.url ?? `${gh.apiUrl}${path}`, {
+    method,
+    headers: {
+      accept: opts.accept ?? "application/vnd.github+json",
+      ...(opts.auth ? { authorization: opts.auth } : {}),
+      ...(opts.body !== undefined ? { "content-type": "application/json; charset=utf-8" } : {}),
+    },
+    body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    // raw
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+async function installationToken(installationId = 1): Promise<string> {
+  const res = await api("POST", `/app/installations/${installationId}/access_tokens`, { auth: `bearer ${makeJwt()}` });
+  expect(res.status).toBe(201);
+  return res.json.token as string;
+}
+
+async function withToken() {
+  const token = await installationToken();
+  return { token, auth: `token ${token}` };
+}
+
+describe("app authentication", () => {
+  test("uses the same app id as the Probot test helpers and the event builders", () => {
+    expect(gh.appId).toBe(TEST_APP_ID);
+  });
+
+  test("issues installation tokens only for a valid app JWT", async () => {
+    const path = "/app/installations/7/access_tokens";
+    const otherKey = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    }).privateKey;
+    const now = Math.floor(Date.now() / 1000);
+
+    expect((await api("POST", path)).status).toBe(401);
+    expect((await api("POST", path, { auth: `bearer ${makeJwt({ key: otherKey })}` })).status).toBe(401);
+    expect((await api("POST", path, { auth: `bearer ${makeJwt({ iss: 999 })}` })).status).toBe(401);
+    expect((await api("POST", path, { auth: `bearer ${makeJwt({ iat: now - 1200, exp: now - 600 })}` })).status).toBe(401);
+    expect((await api("POST", path, { auth: `bearer ${makeJwt({ exp: now + 3600 })}` })).status).toBe(401);
+    // An installation token is not an app credential.
+    const { token } = await withToken();
+    expect((await api("POST", path, { auth: `token ${token}` })).status).toBe(401);
+
+    // Octokit sends the scheme in lower case; GitHub accepts any case.
+    for (const scheme of ["bearer", "Bearer"]) {
+      const ok = await api("POST", path, { auth: `${scheme} ${makeJwt()}` });
+      expect(ok.status).toBe(201);
+      expect(ok.json.token).toMatch(/^ghs_[A-Za-z0-9_-]+$/);
+      const expiresIn = Date.parse(ok.json.expires_at) - Date.now();
+      expect(expiresIn).toBeGreaterThan(59 * 60 * 1000);
+      expect(expiresIn).toBeLessThanOrEqual(60 * 60 * 1000);
+    }
+    expect(gh.issuedTokens.filter((t) => t.installationId === 7)).toHaveLength(2);
+  });
+
+  test("GET /app answers the app's identity to a JWT", async () => {
+    const res = await api("GET", "/app", { auth: `Bearer ${makeJwt()}` });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ id: creds.appId, slug: "atoll-test", owner: { login: expect.any(String) } });
+    expect((await api("GET", "/app")).status).toBe(401);
+  });
+
+  test("API calls need a valid installation token", async () => {
+    const repo = await freshRepo();
+    const path = `/repos/${repo.fullName}`;
+    const noAuth = await api("GET", path);
+    expect(noAuth).toMatchObject({ status: 401, json: { message: "Bad credentials" } });
+    expect((await api("GET", path, { auth: "token ghs_not_issued" })).status).toBe(401);
+    expect((await api("GET", path, { auth: `bearer ${makeJwt()}` })).status).toBe(401);
+
+    const { token } = await withToken();
+    for (const auth of [`token ${token}`, `Token ${token}`, `bearer ${token}`]) {
+      const res = await api("GET", path, { auth });
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ full_name: repo.fullName, default_branch: "main", clone_url: repo.cloneUrl });
+    }
+
+    const logged = gh.requests.filter((r) => r.path === path);
+    expect(logged.map((r) => [r.status, r.auth])).toEqual([
+      [401, "none"],
+      [401, "invalid"],
+      [401, "jwt"],
+      [200, "token"],
+      [200, "token"],
+      [200, "token"],
+    ]);
+    expect(logged[0].template).toBe("/repos/{owner}/{repo}");
+  });
+
+  test("expired tokens are refused by the API", async () => {
+    const fake = await startFakeGitHub();
+    try {
+      const r = await fake.createRepo("acme", "expiry");
+      const tok = await fetch(`${fake.apiUrl}/app/installations/1/access_tokens`, {
+        method: "POST",
+        headers: { authorization: `bearer ${makeJwt()}` },
+      }).then((res) => res.json() as Promise<{ token: string }>);
+      const get = () => fetch(`${fake.apiUrl}/repos/${r.fullName}`, { headers: { authorization: `token ${tok.token}` } });
+      expect((await get()).status).toBe(200);
+      fake.expireTokens();
+      expect((await get()).status).toBe(401);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe("git over smart HTTP", () => {
+  async function git(args: string[], env: Record<string, string> = {}, cwd?: string) {
+    return execa("git", args, { env: isolatedGitEnv(env), extendEnv: false, reject: false, all: true, cwd });
+  }
+  /** How the app passes the token: per command, via GIT_CONFIG_* (never in .git/config). */
+  const authEnv = (token: string) => ({
+    GIT_CONFIG_COUNT: "1",
+    GIT_CONFIG_KEY_0: "http.extraHeader",
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`,
+  });
+
+  test("refuses git without a token and serves it with one", async () => {
+    const repo = await freshRepo({ "main.tf": "# base\n" });
+    const headSha = await repo.commit("feature", { "main.tf": "# changed\n" });
+    const before = gh.gitRequests.length;
+
+    const anonymous = await git(["ls-remote", repo.cloneUrl]);
+    expect(anonymous.exitCode).not.toBe(0);
+    expect(gh.gitRequests.slice(before).some((g) => !g.authorized)).toBe(true);
+    expect(gh.gitRequests.slice(before).every((g) => !g.authorized)).toBe(true);
+
+    const wrong = await git(["ls-remote", repo.cloneUrl], authEnv("ghs_not_issued"));
+    expect(wrong.exitCode).not.toBe(0);
+
+    const { token } = await withToken();
+    const listed = await git(["ls-remote", repo.cloneUrl], authEnv(token));
+    expect(listed.exitCode).toBe(0);
+    expect(listed.stdout).toContain(`${headSha}\trefs/heads/feature`);
+
+    // Fetch by sha, as the app fetches a PR head.
+    const work = await mkdtemp(join(tmpdir(), "fake-gh-clone-"));
+    tempDirs.push(work);
+    expect((await git(["init", "-q", work])).exitCode).toBe(0);
+    const fetched = await git(["fetch", "-q", "--depth", "1", repo.cloneUrl, headSha], authEnv(token), work);
+    expect(fetched.all).toBe("");
+    expect(fetched.exitCode).toBe(0);
+    const shown = await git(["show", `${headSha}:main.tf`], {}, work);
+    expect(shown.stdout).toBe("# changed");
+    const last = gh.gitRequests.at(-1);
+    expect(last).toMatchObject({ authorized: true, service: "git-upload-pack" });
+
+    // Pushing is never allowed (contents:read), even with a valid token.
+    const push = await git(["push", repo.cloneUrl, `${headSha}:refs/heads/pushed`], authEnv(token), work);
+    expect(push.exitCode).not.toBe(0);
+    expect(await repo.tryResolve("refs/heads/pushed")).toBeNull();
+  });
+
+  test("expired tokens are refused by git", async () => {
+    const fake = await startFakeGitHub();
+    try {
+      const r = await fake.createRepo("acme", "git-expiry");
+      await r.commit("main", { a: "1" });
+      const tok = await fetch(`${fake.apiUrl}/app/installations/1/access_tokens`, {
+        method: "POST",
+        headers: { authorization: `bearer ${makeJwt()}` },
+      }).then((res) => res.json() as Promise<{ token: string }>);
+      expect((await git(["ls-remote", r.cloneUrl], authEnv(tok.token))).exitCode).toBe(0);
+      fake.expireTokens();
+      expect((await git(["ls-remote", r.cloneUrl], authEnv(tok.token))).exitCode).not.toBe(0);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  test("fork PR heads are only reachable through refs/pull/N/head or by sha", async () => {
+    const repo = await freshRepo();
+    const forkSha = await repo.commit("contrib", { "x.tf": "# from a fork\n" });
+    const ownSha = await repo.commit("own", { "y.tf": "# same repo\n" });
+    await gh.createPull("acme", repo.name, { number: 5, head: "contrib", fork: true, author: "outsider" });
+    await gh.createPull("acme", repo.name, { number: 6, head: "own" });
+    const { token } = await withToken();
+    const listed = await git(["ls-remote", repo.cloneUrl], authEnv(token));
+    expect(listed.exitCode).toBe(0);
+    expect(listed.stdout).not.toContain("refs/heads/contrib");
+    expect(listed.stdout).toContain(`${forkSha}\trefs/pull/5/head`);
+    expect(listed.stdout).toContain(`${ownSha}\trefs/heads/own`);
+    expect(listed.stdout).toContain(`${ownSha}\trefs/pull/6/head`);
+
+    const pr = await api("GET", `/repos/${repo.fullName}/pulls/5`, { auth: `token ${token}` });
+    expect(pr.json.head).toMatchObject({ sha: forkSha, ref: "contrib", repo: { full_name: `outsider/${repo.name}`, fork: true } });
+    expect(pr.json.base.repo.full_name).toBe(repo.fullName);
+  });
+});
+
+describe("pull requests", () => {
+  test("GET pull re-reads the head sha from the branch", async () => {
+    const repo = await freshRepo();
+    const first = await repo.commit("feat", { "a.tf": "1" });
+    await gh.createPull("acme", repo.name, { number: 3, head: "feat", title: "Add a", author: "alice" });
+    const { auth } = await withToken();
+    const get = () => api("GET", `/repos/${repo.fullName}/pulls/3`, { auth });
+
+    const pr = await get();
+    expect(pr.status).toBe(200);
+    expect(pr.json).toMatchObject({
+      number: 3,
+      state: "open",
+      draft: false,
+      merged: false,
+      mergeable: true,
+      mergeable_state: "clean",
+      title: "Add a",
+      user: { login: "alice", type: "User" },
+      html_url: `${gh.url}/${repo.fullName}/pull/3`,
+      head: { sha: first, ref: "feat", repo: { full_name: repo.fullName, clone_url: repo.cloneUrl } },
+      base: { sha: await repo.sha("main"), ref: "main" },
+    });
+
+    const second = await repo.commit("feat", { "a.tf": "2" });
+    expect((await get()).json.head.sha).toBe(second);
+    expect(await repo.sha("refs/pull/3/head")).toBe(second);
+
+    gh.updatePull("acme", repo.name, 3, { draft: true });
+    expect((await get()).json).toMatchObject({ draft: true, mergeable_state: "draft" });
+    gh.updatePull("acme", repo.name, 3, { draft: false, merged: true });
+    expect((await get()).json).toMatchObject({ state: "closed", merged: true, merged_at: expect.any(String) });
+    expect((await api("GET", `/repos/${repo.fullName}/pulls/99`, { auth })).status).toBe(404);
+  });
+
+  test("files: renames, deletes and pagination across pages via Link", async () => {
+    const base: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) base[`mod/file${i}.tf`] = `# ${i}\n${"x\n".repeat(20)}`;
+    base["old-name.tf"] = "resource \"terraform_data\" \"r\" {}\n".repeat(10);
+    base["gone.tf"] = "# to be deleted\n";
+    const repo = await freshRepo(base);
+    const change: Record<string, string | null> = { "old-name.tf": null, "new-name.tf": base["old-name.tf"], "gone.tf": null, "added.tf": "new\n" };
+    for (let i = 0; i < 40; i++) change[`mod/file${i}.tf`] = `# ${i} changed\n${"x\n".repeat(20)}`;
+    await repo.commit("big", change);
+    // Moving main afterwards must not leak main's changes into the PR diff (three-dot diff).
+    await repo.commit("main", { "unrelated-on-main.tf": "x" });
+    await gh.createPull("acme", repo.name, { number: 1, head: "big" });
+    const { auth } = await withToken();
+
+    const seen: Array<{ filename: string; status: string; previous_filename?: string }> = [];
+    let url: string | undefined = `${gh.apiUrl}/repos/${repo.fullName}/pulls/1/files`;
+    let pages = 0;
+    while (url) {
+      const res = await api("GET", "", { auth, url });
+      expect(res.status).toBe(200);
+      pages++;
+      seen.push(...res.json);
+      url = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get("link") ?? "")?.[1];
+    }
+    expect(pages).toBe(2); // 43 files, 30 per page
+    expect(seen).toHaveLength(43);
+    const byName = new Map(seen.map((f) => [f.filename, f]));
+    expect(byName.get("new-name.tf")).toMatchObject({ status: "renamed", previous_filename: "old-name.tf" });
+    expect(byName.get("gone.tf")).toMatchObject({ status: "removed" });
+    expect(byName.get("added.tf")).toMatchObject({ status: "added", additions: 1, deletions: 0 });
+    expect(byName.get("mod/file7.tf")).toMatchObject({ status: "modified", additions: 1, deletions: 1, changes: 2 });
+    expect(byName.has("old-name.tf")).toBe(false);
+    expect(byName.has("unrelated-on-main.tf")).toBe(false);
+
+    const big = await api("GET", `/repos/${repo.fullName}/pulls/1/files?per_page=100`, { auth });
+    expect(big.json).toHaveLength(43);
+    expect(big.headers.get("link")).toBeNull();
+    const capped = await api("GET", `/repos/${repo.fullName}/pulls/1/files?per_page=500&page=1`, { auth });
+    expect(capped.json).toHaveLength(43);
+    const second = await api("GET", `/repos/${repo.fullName}/pulls/1/files?per_page=40&page=2`, { auth });
+    expect(second.json).toHaveLength(3);
+    expect(second.headers.get("link")).toContain('rel="prev"');
+    expect(second.headers.get("link")).not.toContain('rel="next"');
+  });
+
+  test("Octokit (as Probot configures it for GHES) authenticates, paginates and writes", async () => {
+    const repo = await freshRepo();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 35; i++) files[`f${i}.tf`] = `${i}\n`;
+    const head = await repo.commit("many", files);
+    await gh.createPull("acme", repo.name, { number: 2, head: "many" });
+    // The same construction `probot run` does with GHE_HOST: app auth against the fake's base URL.
+    const probot = await makeProbot({ appId: creds.appId, privateKey: creds.privateKey, baseUrl: gh.apiUrl });
+    const octokit = await probot.auth(1);
+    const listed = await octokit.paginate(octokit.rest.pulls.listFiles, { owner: "acme", repo: repo.name, pull_number: 2, per_page: 10 });
+    expect(listed.map((f) => f.filename).sort()).toEqual(Object.keys(files).sort());
+    const created = await octokit.rest.checks.create({ owner: "acme", repo: repo.name, name: "plan", head_sha: head, status: "in_progress" });
+    expect(created.data.id).toEqual(expect.any(Number));
+    const perm = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: "acme", repo: repo.name, username: "nobody-special" });
+    expect(perm.data.permission).toBe("read");
+    const tokenRequests = gh.requests.filter((r) => r.template === "/app/installations/{installation_id}/access_tokens" && r.auth === "jwt");
+    expect(tokenRequests.length).toBeGreaterThan(0);
+    expect(gh.violations).toEqual([]);
+    expect(gh.unhandled).toEqual([]);
+  });
+
+  test("reviews and collaborator permissions", async () => {
+    const repo = await freshRepo();
+    await repo.commit("r", { x: "1" });
+    await gh.createPull("acme", repo.name, { number: 4, head: "r" });
+    await gh.addReview("acme", repo.name, 4, { user: "bob", state: "approved" });
+    await gh.addReview("acme", repo.name, 4, { user: "carol", state: "CHANGES_REQUESTED", body: "no" });
+    gh.setPermission("acme", repo.name, "bob", "admin");
+    gh.setPermission("acme", repo.name, "dave", "maintain");
+    gh.setPermission("acme", repo.name, "erin", "none");
+    const { auth } = await withToken();
+
+    const reviews = await api("GET", `/repos/${repo.fullName}/pulls/4/reviews`, { auth });
+    expect(reviews.json.map((r: { user: { login: string }; state: string }) => [r.user.login, r.state])).toEqual([
+      ["bob", "APPROVED"],
+      ["carol", "CHANGES_REQUESTED"],
+    ]);
+    expect(reviews.json[0].commit_id).toBe(await repo.sha("r"));
+
+    const perm = async (user: string) => (await api("GET", `/repos/${repo.fullName}/collaborators/${user}/permission`, { auth })).json;
+    expect(await perm("bob")).toMatchObject({ permission: "admin", role_name: "admin", user: { login: "bob" } });
+    expect(await perm("dave")).toMatchObject({ permission: "write", role_name: "maintain", user: { permissions: { push: true, admin: false } } });
+    expect(await perm("erin")).toMatchObject({ permission: "none" });
+    expect(await perm("stranger")).toMatchObject({ permission: "read", role_name: "read" });
+  });
+});
+
+describe("contents", () => {
+  test("file, directory, raw and 404", async () => {
+    const repo = await freshRepo({ "atlantis.yaml": "version: 3\nprojects: []\n", "envs/dev/main.tf": "# dev ✓\n", "envs/prod/main.tf": "# prod\n" });
+    const feature = await repo.commit("feature", { "atlantis.yaml": "version: 3\n" });
+    const { auth } = await withToken();
+    const base = `/repos/${repo.fullName}/contents`;
+
+    const file = await api("GET", `${base}/envs/dev/main.tf`, { auth });
+    expect(file.status).toBe(200);
+    expect(file.json).toMatchObject({ type: "file", encoding: "base64", path: "envs/dev/main.tf", name: "main.tf", size: Buffer.byteLength("# dev ✓\n") });
+    expect(Buffer.from(file.json.content, "base64").toString("utf8")).toBe("# dev ✓\n");
+
+    // Octokit percent-encodes the slashes in {path}; both forms work.
+    const encoded = await api("GET", `${base}/${encodeURIComponent("envs/dev/main.tf")}`, { auth });
+    expect(encoded.json.sha).toBe(file.json.sha);
+
+    const atRef = async (ref: string) => Buffer.from((await api("GET", `${base}/atlantis.yaml?ref=${ref}`, { auth })).json.content, "base64").toString();
+    expect(await atRef("feature")).toBe("version: 3\n");
+    expect(await atRef(feature)).toBe("version: 3\n");
+    expect(await atRef("main")).toBe("version: 3\nprojects: []\n");
+
+    const dir = await api("GET", `${base}/envs`, { auth });
+    expect(dir.json.map((e: { name: string; type: string; path: string }) => [e.name, e.type, e.path])).toEqual([
+      ["dev", "dir", "envs/dev"],
+      ["prod", "dir", "envs/prod"],
+    ]);
+
+    const raw = await api("GET", `${base}/atlantis.yaml`, { auth, accept: "application/vnd.github.v3.raw" });
+    expect(raw.status).toBe(200);
+    expect(raw.json).toBe("version: 3\nprojects: []\n");
+    expect(raw.headers.get("content-type")).toMatch(/^text\/plain/);
+
+    const missing = await api("GET", `${base}/nope.tf`, { auth });
+    expect(missing).toMatchObject({ status: 404, json: { message: "Not Found" } });
+    expect((await api("GET", `${base}/atlantis.yaml?ref=no-such-branch`, { auth })).status).toBe(404);
+    expect((await api("GET", `/repos/acme/no-such-repo/contents/x`, { auth })).status).toBe(404);
+    // A 404 on a known route is GitHub's answer, not a gap in the fake.
+    expect(gh.unhandled.filter((u) => u.path.includes("/contents/"))).toEqual([]);
+  });
+});
+
+describe("comments and reactions", () => {
+  test("create, list (paginated), edit, delete; too-long bodies are rejected and not stored", async () => {
+    const repo = await freshRepo();
+    await repo.commit("c", { x: "1" });
+    await gh.createPull("acme", repo.name, { number: 8, head: "c" });
+    const { auth } = await withToken();
+    const path = `/repos/${repo.fullName}/issues/8/comments`;
+    const violationsBefore = gh.violations.length;
+
+    const tooLong = await api("POST", path, { auth, body: { body: "x".repeat(65537) } });
+    expect(tooLong.status).toBe(422);
+    expect(tooLong.json.message).toBe("Validation Failed");
+    expect(tooLong.json.errors[0].message).toBe("body is too long (maximum is 65536 characters)");
+    expect(gh.comments("acme", repo.name, 8)).toEqual([]);
+    expect(gh.violations.slice(violationsBefore)).toHaveLength(1);
+    expect(gh.violations.at(-1)).toMatchObject({ method: "POST", template: "/repos/{owner}/{repo}/issues/{issue_number}/comments" });
+
+    // Exactly at the limit (counted in characters, not bytes) is fine.
+    const atLimit = await api("POST", path, { auth, body: { body: "é".repeat(65536) } });
+    expect(atLimit.status).toBe(201);
+    expect(atLimit.json).toMatchObject({ user: { login: "atoll-test[bot]", type: "Bot" }, node_id: expect.any(String) });
+    expect(atLimit.json.html_url).toContain(`/pull/8#issuecomment-${atLimit.json.id}`);
+
+    for (let i = 0; i < 31; i++) expect((await api("POST", path, { auth, body: { body: `comment ${i}` } })).status).toBe(201);
+    const page1 = await api("GET", path, { auth });
+    expect(page1.json).toHaveLength(30);
+    const next = /<([^>]+)>;\s*rel="next"/.exec(page1.headers.get("link") ?? "")?.[1];
+    expect(next).toBeDefined();
+    const page2 = await api("GET", "", { auth, url: next });
+    expect(page2.json.map((c: { body: string }) => c.body)).toEqual(["comment 29", "comment 30"]);
+
+    const id = atLimit.json.id as number;
+    const edited = await api("PATCH", `/repos/${repo.fullName}/issues/comments/${id}`, { auth, body: { body: "short now" } });
+    expect(edited.json.body).toBe("short now");
+    const record = gh.comments("acme", repo.name, 8).find((c) => c.id === id);
+    expect(record).toMatchObject({ body: "short now", byApp: true });
+    expect(record?.previousBodies).toHaveLength(1);
+    expect((await api("PATCH", `/repos/${repo.fullName}/issues/comments/${id}`, { auth, body: { body: "y".repeat(65537) } })).status).toBe(422);
+    expect((await api("DELETE", `/repos/${repo.fullName}/issues/comments/${id}`, { auth })).status).toBe(204);
+    expect(gh.comments("acme", repo.name, 8).map((c) => c.id)).not.toContain(id);
+    expect(gh.comments("acme", repo.name, 8)).toHaveLength(31);
+  });
+
+  test("reactions: 201 when new, 200 when the app already reacted the same way", async () => {
+    const repo = await freshRepo();
+    await repo.commit("c", { x: "1" });
+    await gh.createPull("acme", repo.name, { number: 9, head: "c" });
+    const human = gh.addComment("acme", repo.name, 9, { user: "alice", body: "atlantis plan" });
+    const { auth } = await withToken();
+    const path = `/repos/${repo.fullName}/issues/comments/${human.id}/reactions`;
+
+    const first = await api("POST", path, { auth, body: { content: "eyes" } });
+    expect(first.status).toBe(201);
+    expect(first.json).toMatchObject({ content: "eyes", user: { login: "atoll-test[bot]" } });
+    const again = await api("POST", path, { auth, body: { content: "eyes" } });
+    expect(again.status).toBe(200);
+    expect(again.json.id).toBe(first.json.id);
+    expect((await api("POST", path, { auth, body: { content: "rocket" } })).status).toBe(201);
+    expect(gh.reactions("acme", repo.name, human.id).map((r) => r.content)).toEqual(["eyes", "rocket"]);
+
+    const bad = await api("POST", path, { auth, body: { content: "thumbsup" } });
+    expect(bad.status).toBe(422);
+    expect(gh.violations.at(-1)?.errors.join("\n")).toMatch(/content/);
+    expect((await api("POST", `/repos/${repo.fullName}/issues/comments/1/reactions`, { auth, body: { content: "eyes" } })).status).toBe(404);
+  });
+});
+
+describe("check runs", () => {
+  async function setup() {
+    const repo = await freshRepo();
+    const sha = await repo.commit("main", { "main.tf": "# v2\n" });
+    const { auth } = await withToken();
+    return { repo, sha, auth, path: `/repos/${repo.fullName}/check-runs` };
+  }
+  const action = (label: string, identifier = "apply") => ({ label, description: "Run terraform apply", identifier });
+
+  test("GitHub's limits beyond the schema are enforced with 422 and nothing is created", async () => {
+    const { repo, sha, auth, path } = await setup();
+    const base = { name: "atoll/plan: dev", head_sha: sha, status: "completed", conclusion: "success" };
+    const before = gh.violations.length;
+
+    const fourActions = await api("POST", path, { auth, body: { ...base, actions: [action("a", "a"), action("b", "b"), action("c", "c"), action("d", "d")] } });
+    expect(fourActions.status).toBe(422);
+    const longLabel = await api("POST", path, { auth, body: { ...base, actions: [action("x".repeat(21))] } });
+    expect(longLabel.status).toBe(422);
+    expect(JSON.stringify(longLabel.json.errors)).toMatch(/label/);
+    // 32768 × "é" is 32768 characters (fine by the schema) but 65536 UTF-8 bytes (too many).
+    const multiByte = "é".repeat(32768);
+    expect(multiByte.length).toBeLessThan(65535);
+    const bigSummary = await api("POST", path, { auth, body: { ...base, output: { title: "Plan", summary: multiByte } } });
+    expect(bigSummary.status).toBe(422);
+    expect(bigSummary.json.errors[0].message).toBe("summary exceeds a maximum bytesize of 65535");
+    const bigText = await api("POST", path, { auth, body: { ...base, output: { title: "Plan", summary: "ok", text: multiByte } } });
+    expect(bigText.status).toBe(422);
+    const noConclusion = await api("POST", path, { auth, body: { name: "x", head_sha: sha, status: "completed" } });
+    expect(noConclusion.status).toBe(422);
+    const tooManyAnnotations = Array.from({ length: 51 }, (_, i) => ({ path: "main.tf", start_line: i + 1, end_line: i + 1, annotation_level: "notice", message: "m" }));
+    expect((await api("POST", path, { auth, body: { ...base, output: { title: "t", summary: "s", annotations: tooManyAnnotations } } })).status).toBe(422);
+
+    expect(gh.violations.length - before).toBe(6);
+    expect(gh.checkRuns("acme", repo.name)).toEqual([]);
+
+    // Just under the byte limit is accepted.
+    const fits = await api("POST", path, { auth, body: { ...base, output: { title: "Plan", summary: "é".repeat(32767) + "a" } } });
+    expect(fits.status).toBe(201);
+    expect(gh.violations.length - before).toBe(6);
+  });
+
+  test("create, update, read back, list by commit; history is kept", async () => {
+    const { repo, sha, auth, path } = await setup();
+    const created = await api("POST", path, {
+      auth,
+      body: { name: "atoll/plan: dev", head_sha: sha, status: "in_progress", external_id: "pr=1;project=dev", output: { title: "Planning", summary: "…" } },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      name: "atoll/plan: dev",
+      head_sha: sha,
+      status: "in_progress",
+      conclusion: null,
+      external_id: "pr=1;project=dev",
+      app: { id: gh.appId, slug: "atoll-test" },
+      check_suite: { id: expect.any(Number) },
+      output: { title: "Planning", summary: "…" },
+    });
+    const id = created.json.id as number;
+
+    const updated = await api("PATCH", `${path}/${id}`, {
+      auth,
+      body: { conclusion: "success", output: { title: "Plan: 1 to add", summary: "ok" }, actions: [action("Apply")] },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.json).toMatchObject({ status: "completed", conclusion: "success", completed_at: expect.any(String) });
+
+    const fetched = await api("GET", `${path}/${id}`, { auth });
+    expect(fetched.json).toMatchObject({ status: "completed", conclusion: "success", output: { title: "Plan: 1 to add" }, external_id: "pr=1;project=dev" });
+
+    // A second run with the same name: the commit listing shows only the latest per name by default.
+    const rerun = await api("POST", path, { auth, body: { name: "atoll/plan: dev", head_sha: sha } });
+    await api("POST", path, { auth, body: { name: "atoll/plan: prod", head_sha: sha } });
+    const byCommit = await api("GET", `/repos/${repo.fullName}/commits/${sha}/check-runs?check_name=${encodeURIComponent("atoll/plan: dev")}`, { auth });
+    expect(byCommit.json.total_count).toBe(1);
+    expect(byCommit.json.check_runs[0].id).toBe(rerun.json.id);
+    const all = await api("GET", `/repos/${repo.fullName}/commits/main/check-runs?filter=all`, { auth });
+    expect(all.json.total_count).toBe(3);
+
+    const [run] = gh.checkRuns("acme", repo.name, { headSha: sha, name: "atoll/plan: dev" }).filter((r) => r.id === id);
+    expect(run).toMatchObject({ status: "completed", conclusion: "success", externalId: "pr=1;project=dev", actions: [action("Apply")] });
+    expect(run.history.map((h) => [h.method, h.status, h.conclusion])).toEqual([
+      ["POST", "in_progress", null],
+      ["PATCH", "completed", "success"],
+    ]);
+    expect(gh.checkRuns("acme", repo.name, { name: "atoll/plan: prod" })).toHaveLength(1);
+
+    expect((await api("PATCH", `${path}/${id}`, { auth, body: { status: "completed" } })).status).toBe(422);
+    expect((await api("POST", path, { auth, body: { name: "x", head_sha: "0".repeat(40) } })).status).toBe(422);
+  });
+
+  test("check runs list the open same-repo PRs of their head sha", async () => {
+    const { repo, auth, path } = await setup();
+    const head = await repo.commit("pr-branch", { "b.tf": "b" });
+    await gh.createPull("acme", repo.name, { number: 12, head: "pr-branch" });
+    const created = await api("POST", path, { auth, body: { name: "p", head_sha: head } });
+    expect(created.json.pull_requests.map((p: { number: number }) => p.number)).toEqual([12]);
+  });
+});
+
+describe("contract recording", () => {
+  test("schema violations are recorded and answered with 422", async () => {
+    const repo = await freshRepo();
+    const sha = await repo.sha("main");
+    const { auth } = await withToken();
+    const before = gh.violations.length;
+    const res = await api("POST", `/repos/${repo.fullName}/check-runs`, { auth, body: { name: "x", head_sha: sha, status: "bogus" } });
+    expect(res.status).toBe(422);
+    expect(res.json.message).toBe("Validation Failed");
+    const added = gh.violations.slice(before);
+    expect(added).toHaveLength(1);
+    expect(added[0].errors.join("\n")).toMatch(/status/);
+    expect(added[0].body).toEqual({ name: "x", head_sha: sha, status: "bogus" });
+
+    const status = await api("POST", `/repos/${repo.fullName}/statuses/${sha}`, { auth, body: { state: "success", context: "atoll/plan" } });
+    expect(status.status).toBe(201);
+    expect(gh.statuses("acme", repo.name, sha).map((s) => [s.state, s.context])).toEqual([["success", "atoll/plan"]]);
+    expect((await api("POST", `/repos/${repo.fullName}/statuses/${sha}`, { auth, body: { state: "great" } })).status).toBe(422);
+  });
+
+  test("unknown routes are 404 and recorded as unhandled", async () => {
+    const { auth } = await withToken();
+    const before = gh.unhandled.length;
+    expect((await api("GET", "/definitely/not/a/route", { auth })).status).toBe(404);
+    // A real endpoint the fake does not implement is just as unhandled.
+    expect((await api("GET", "/repos/acme/x/releases", { auth })).status).toBe(404);
+    const graphql = await fetch(`${gh.url}/api/graphql`, { method: "POST", headers: { authorization: auth }, body: JSON.stringify({ query: "{ viewer { login } }" }) });
+    expect(graphql.status).toBe(404);
+    expect(gh.unhandled.slice(before).map((u) => [u.method, u.path])).toEqual([
+      ["GET", "/definitely/not/a/route"],
+      ["GET", "/repos/acme/x/releases"],
+      ["POST", "/api/graphql"],
+    ]);
+  });
+
+  test("waitFor returns the predicate's value, and explains a timeout", async () => {
+    let calls = 0;
+    await expect(gh.waitFor(() => (++calls >= 3 ? { done: calls } : undefined), { intervalMs: 1 })).resolves.toEqual({ done: 3 });
+    await expect(
+      gh.waitFor(() => false, { timeoutMs: 50, intervalMs: 10, what: "a comment that never comes", context: () => "app logs: none" }),
+    ).rejects.toThrow(/a comment that never comes[\s\S]*Recent requests[\s\S]*app logs: none/);
+    await expect(
+      gh.waitFor(
+        () => {
+          throw new Error("not yet: 0 comments");
+        },
+        { timeoutMs: 30, intervalMs: 10 },
+      ),
+    ).rejects.toThrow(/Last predicate error: not yet: 0 comments/);
+  });
+});
+
+describe("webhook sender", () => {
+  test("signs the exact body and sends GitHub's headers", async () => {
+    let received: { headers: IncomingMessage["headers"]; body: string } | undefined;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        received = { headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+        res.writeHead(202).end("accepted");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const payload = { action: "created", comment: { body: "atlantis plan — ünïcödé ✓" }, installation: { id: 1 } };
+      const res = await sendWebhook(`http://127.0.0.1:${port}/hook`, "s3cret", { name: "issue_comment", id: "delivery-1", payload });
+      expect(res).toMatchObject({ status: 202, body: "accepted" });
+      expect(received).toBeDefined();
+      const h = received!.headers;
+      expect(h).toMatchObject({
+        "content-type": "application/json",
+        "user-agent": "GitHub-Hookshot/test",
+        "x-github-event": "issue_comment",
+        "x-github-delivery": "delivery-1",
+      });
+      expect(JSON.parse(received!.body)).toEqual(payload);
+      const signature = String(h["x-hub-signature-256"]);
+      expect(await verify("s3cret", received!.body, signature)).toBe(true);
+      expect(await verify("other-secret", received!.body, signature)).toBe(false);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
+describe("process harness (with a stand-in for the built app)", () => {
+  /**
+   * A minimal Probot app in `<dir>/lib/index.js`: proves that `probot run` with GHE_HOST talks
+   * to the fake (JWT → installation token → REST), independently of Atoll itself.
+   */
+  const STAND_IN = `
+import { spawn } from "node:child_process";
+export default (app) => {
+  app.on("issue_comment.created", async (context) => {
+    const body = context.payload.comment.body;
+    if (body === "spawn a sleeper") {
+      const child = spawn("sleep", ["300"], { stdio: "ignore" });
+      await context.octokit.rest.issues.createComment(context.issue({ body: "sleeper " + child.pid }));
+      return;
+    }
+    await context.octokit.rest.reactions.createForIssueComment(context.repo({ comment_id: context.payload.comment.id, content: "eyes" }));
+    const env = process.env;
+    await context.octokit.rest.issues.createComment(context.issue({
+      body: ["echo " + body, "data=" + env.ATOLL_DATA_DIR, "flag=" + env.STAND_IN_FLAG, "proxy=" + (env.WEBHOOK_PROXY_URL ?? "none")].join("\\n"),
+    }));
+  });
+};
+`;
+  async function standIn(source: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "stand-in-app-"));
+    tempDirs.push(dir);
+    await mkdir(join(dir, "lib"));
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "stand-in", type: "module", private: true }));
+    await writeFile(join(dir, "lib", "index.js"), source);
+    return dir;
+  }
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let proc: AtollProcess | undefined;
+  afterEach(async () => {
+    await proc?.stop("SIGKILL");
+    proc = undefined;
+  });
+
+  test("runs the app against the fake, delivers signed webhooks, scrubs the environment, stops", async () => {
+    const root = await standIn(STAND_IN);
+    const repo = await freshRepo();
+    await repo.commit("feature", { "main.tf": "# x\n" });
+    await gh.createPull("acme", repo.name, { number: 1, head: "feature" });
+    const human = gh.addComment("acme", repo.name, 1, { user: "alice", body: "atlantis plan" });
+
+    const saved = process.env.WEBHOOK_PROXY_URL;
+    process.env.WEBHOOK_PROXY_URL = "http://leaked.invalid/channel";
+    try {
+      proc = await startAtoll({ fakeGitHub: gh, root, env: { STAND_IN_FLAG: "passed" } });
+    } finally {
+      if (saved === undefined) delete process.env.WEBHOOK_PROXY_URL;
+      else process.env.WEBHOOK_PROXY_URL = saved;
+    }
+    const event = issueCommentEvent({ owner: "acme", repo: repo.name, cloneUrl: repo.cloneUrl, htmlBase: gh.url, number: 1, commentId: human.id, user: "alice", body: "atlantis plan" });
+    const res = await proc.send(event);
+    expect(res.status).toBe(200);
+
+    const reply = await gh.waitFor(() => gh.comments("acme", repo.name, 1).find((c) => c.byApp), {
+      what: "the stand-in app's reply",
+      context: () => proc!.logs().slice(-40).join("\n"),
+    });
+    expect(reply.body).toBe(["echo atlantis plan", `data=${proc.dataDir}`, "flag=passed", "proxy=none"].join("\n"));
+    expect(reply.user).toBe(gh.botLogin);
+    expect(gh.reactions("acme", repo.name, human.id).map((r) => r.content)).toEqual(["eyes"]);
+    expect(gh.requests.some((r) => r.template === "/app/installations/{installation_id}/access_tokens" && r.status === 201)).toBe(true);
+
+    // A delivery with a wrong signature is refused by the app's webhook middleware.
+    const forged = await sendWebhook(proc.webhookUrl, "not-the-secret", event);
+    expect(forged.status).toBe(400);
+
+    const { pid, dataDir } = proc;
+    const exit = await proc.stop();
+    proc = undefined;
+    // The stand-in installs no SIGTERM handler, so the default action ends it.
+    expect(exit).toEqual({ code: null, signal: "SIGTERM" });
+    expect(alive(pid)).toBe(false);
+    await expect(stat(dataDir)).rejects.toThrow(/ENOENT/);
+  }, 60_000);
+
+  test("kill9 takes the app's children down with it", async () => {
+    const root = await standIn(STAND_IN);
+    const repo = await freshRepo();
+    await repo.commit("feature", { "main.tf": "# x\n" });
+    await gh.createPull("acme", repo.name, { number: 1, head: "feature" });
+    proc = await startAtoll({ fakeGitHub: gh, root });
+    await proc.send(issueCommentEvent({ owner: "acme", repo: repo.name, cloneUrl: repo.cloneUrl, htmlBase: gh.url, number: 1, body: "spawn a sleeper" }));
+    const comment = await gh.waitFor(() => gh.comments("acme", repo.name, 1).find((c) => c.body.startsWith("sleeper ")), { what: "sleeper pid" });
+    const sleeper = Number(comment.body.split(" ")[1]);
+    expect(alive(sleeper)).toBe(true);
+    const exit = await proc.kill9();
+    proc = undefined;
+    expect(exit.signal).toBe("SIGKILL");
+    await gh.waitFor(() => !alive(sleeper), { what: `sleeper ${sleeper} to be gone`, timeoutMs: 5000 });
+  }, 60_000);
+
+  test("an app that dies during startup fails startAtoll with its logs", async () => {
+    const root = await standIn(`throw new Error("boom while loading the app");\nexport default () => {};\n`);
+    await expect(startAtoll({ fakeGitHub: gh, root })).rejects.toThrow(/exited before it was ready[\s\S]*boom while loading the app/);
+  }, 60_000);
+
+  test("a missing build is reported as such", async () => {
+    const root = await mkdtemp(join(tmpdir(), "no-build-"));
+    tempDirs.push(root);
+    await expect(startAtoll({ fakeGitHub: gh, root })).rejects.toThrow(/npm run build/);
+  });
+});

@@ -1,0 +1,195 @@
+import type { ChangedFile } from "../../src/ports/github.js";
+import {
+  candidateDirs,
+  configuredProjects,
+  discoverProjects,
+  matchesWhenModified,
+  projectDirOf,
+} from "../../src/projects/find-projects.js";
+import type { Project } from "../../src/projects/project.js";
+import { DEFAULT_WHEN_MODIFIED, parseRepoConfig, type RepoConfig } from "../../src/projects/repo-config.js";
+
+const modified = (...names: string[]): ChangedFile[] => names.map((filename) => ({ filename, status: "modified" }));
+const project = (dir: string, name = "", workspace = "default"): Project => ({ name, dir, workspace });
+
+/** A RepoConfig from YAML, through the real parser (keeps tests honest about the config shape). */
+function config(...lines: string[]): RepoConfig {
+  const result = parseRepoConfig(["version: 3", "projects:", ...lines].join("\n") + "\n", "atlantis.yaml");
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.config;
+}
+
+describe("projectDirOf", () => {
+  test.each<[string, string]>([
+    ["main.tf", "."],
+    ["a/main.tf", "a"],
+    ["a/b/c/main.tf", "a/b/c"],
+    ["env/dev.tfvars", "."],
+    ["stack/env/dev.tfvars", "stack"],
+    ["stack/env/sub/x.tf", "stack/env/sub"],
+    ["modules/vpc/main.tf", "."],
+    ["modules/main.tf", "."],
+    ["stack/modules/vpc/main.tf", "stack"],
+    ["a/modules/b/modules/c/main.tf", "a"],
+    ["my-modules/x/main.tf", "my-modules/x"],
+    ["modulesx/main.tf", "modulesx"],
+    ["./a/main.tf", "a"],
+  ])("%s → %s", (file, dir) => {
+    expect(projectDirOf(file)).toBe(dir);
+  });
+});
+
+describe("candidateDirs (no-config discovery)", () => {
+  test.each<[string, ChangedFile[], string[]]>([
+    ["root .tf file", modified("main.tf"), ["."]],
+    ["nested dirs", modified("a/main.tf", "b/c/vars.tf"), ["a", "b/c"]],
+    ["every autoplan file type", modified("a/x.tf", "b/x.tf.json", "c/x.tfvars", "d/x.tfvars.json", "e/x.tofu", "f/x.tofu.json", "g/terragrunt.hcl", "h/.terraform.lock.hcl"), ["a", "b", "c", "d", "e", "f", "g", "h"]],
+    ["non-Terraform files are ignored", modified("README.md", "a/notes.txt", "b/script.sh", "c/x.hcl", "d/main.tf.bak", "e/x.tfstate"), []],
+    ["dot dirs are searched", modified(".infra/main.tf"), [".infra"]],
+    ["deduplicated and sorted", modified("z/a.tf", "a/b.tf", "z/c.tf", "a/d.tfvars"), ["a", "z"]],
+    ["env/ maps to the dir above", modified("stack/env/prod.tfvars"), ["stack"]],
+    ["modules map above the first modules segment", modified("stack/modules/vpc/main.tf", "modules/dns/main.tf"), [".", "stack"]],
+    ["removed files count", [{ filename: "old/main.tf", status: "removed" }], ["old"]],
+    ["renames count both names", [{ filename: "new/main.tf", status: "renamed", previousFilename: "old/main.tf" }], ["new", "old"]],
+    ["rename out of Terraform still counts the old name", [{ filename: "docs/main.md", status: "renamed", previousFilename: "infra/main.tf" }], ["infra"]],
+    ["rename into Terraform counts the new name", [{ filename: "infra/main.tf", status: "renamed", previousFilename: "tmp/main.txt" }], ["infra"]],
+    ["no files", [], []],
+  ])("%s", (_name, files, dirs) => {
+    expect(candidateDirs(files)).toEqual(dirs);
+  });
+});
+
+describe("discoverProjects", () => {
+  const tfDirs = new Set([".", "a", "stack", "b/c"]);
+
+  test.each<[string, ChangedFile[], string[]]>([
+    ["dirs with Terraform become default-workspace projects", modified("a/main.tf", "b/c/x.tfvars"), ["a", "b/c"]],
+    ["a dir deleted by the PR is dropped", [{ filename: "gone/main.tf", status: "removed" }], []],
+    ["tfvars-only dir without .tf is dropped", modified("vars/x.tfvars"), []],
+    ["module change under a Terraform dir plans that dir", modified("stack/modules/vpc/main.tf"), ["stack"]],
+    ["module change at the root plans the root when it holds Terraform", modified("modules/vpc/main.tf"), ["."]],
+    ["module change under a dir without Terraform is dropped", modified("lib/modules/vpc/main.tf"), []],
+    ["env/ change plans the parent", modified("a/env/dev.tfvars"), ["a"]],
+    ["root project", modified("main.tf", "README.md"), ["."]],
+  ])("%s", (_name, files, dirs) => {
+    expect(discoverProjects(files, tfDirs)).toEqual(dirs.map((d) => project(d)));
+  });
+
+  test("module change drops the root when the root has no Terraform", () => {
+    expect(discoverProjects(modified("modules/vpc/main.tf"), new Set(["modules/vpc"]))).toEqual([]);
+  });
+});
+
+describe("matchesWhenModified", () => {
+  test.each<[string, string[], boolean]>([
+    ["main.tf", [...DEFAULT_WHEN_MODIFIED], true],
+    ["sub/dir/x.tfvars", [...DEFAULT_WHEN_MODIFIED], true],
+    ["x.tofu.json", [...DEFAULT_WHEN_MODIFIED], true],
+    ["terragrunt.hcl", [...DEFAULT_WHEN_MODIFIED], true],
+    [".terraform.lock.hcl", [...DEFAULT_WHEN_MODIFIED], true],
+    ["README.md", [...DEFAULT_WHEN_MODIFIED], false],
+    ["../other/main.tf", [...DEFAULT_WHEN_MODIFIED], false],
+    ["main.tf", [], false],
+    ["sub/x.tf", ["*.tf"], false],
+    ["x.tf", ["*.tf"], true],
+    ["../modules/vpc/main.tf", ["../modules/**/*.tf"], true],
+    ["../modules/main.tf", ["../modules/**/*.tf"], true],
+    ["../modules/vpc/README.md", ["../modules/**/*.tf"], false],
+    ["../modules/vpc/main.tf", ["../modules"], true],
+    ["config/app.yaml", ["config"], true],
+    ["test.tf", ["*.tf", "!test.tf"], false],
+    ["main.tf", ["*.tf", "!test.tf"], true],
+    ["test.tf", ["*.tf", "!test.tf", "test.tf"], true],
+    ["x.tf", ["!x.tf"], false],
+    ["tests/a.tf", ["**/*.tf", "!tests"], false],
+    ["x.tf", ["./x.tf"], true],
+    ["x.tf", ["", "  "], false],
+  ])("%s with %j → %s", (path, patterns, expected) => {
+    expect(matchesWhenModified(path, patterns)).toBe(expected);
+  });
+});
+
+describe("configuredProjects", () => {
+  test("default when_modified selects projects whose dir holds a changed Terraform file", () => {
+    const cfg = config("- {name: a, dir: a}", "- {name: b, dir: b}");
+    expect(configuredProjects(modified("b/main.tf"), cfg)).toEqual([project("b", "b")]);
+  });
+
+  test("a root project with the default patterns is also selected by files in subdirs (as in Atlantis)", () => {
+    const cfg = config("- {name: b, dir: b}", "- {name: root, dir: .}");
+    expect(configuredProjects(modified("b/main.tf"), cfg).map((p) => p.name)).toEqual(["b", "root"]);
+    expect(configuredProjects(modified("b/README.md"), cfg)).toEqual([]);
+  });
+
+  test("the root project sees every Terraform file below it", () => {
+    const cfg = config("- {dir: .}");
+    expect(configuredProjects(modified("deep/nested/x.tf"), cfg)).toEqual([project(".")]);
+  });
+
+  test("config order is kept, each project once", () => {
+    const cfg = config("- {name: z, dir: z}", "- {name: a, dir: a}");
+    expect(configuredProjects(modified("a/x.tf", "z/x.tf", "a/y.tf"), cfg).map((p) => p.name)).toEqual(["z", "a"]);
+  });
+
+  test("workspaces of one dir are separate projects", () => {
+    const cfg = config("- {dir: a, workspace: stg}", "- {dir: a, workspace: prd}");
+    expect(configuredProjects(modified("a/main.tf"), cfg)).toEqual([project("a", "", "stg"), project("a", "", "prd")]);
+  });
+
+  test("../modules patterns select projects that use a shared module", () => {
+    const cfg = config(
+      "- name: app",
+      "  dir: stacks/app",
+      "  autoplan: {when_modified: ['*.tf', '../../modules/**/*.tf']}",
+      "- name: db",
+      "  dir: stacks/db",
+    );
+    expect(configuredProjects(modified("modules/vpc/main.tf"), cfg).map((p) => p.name)).toEqual(["app"]);
+  });
+
+  test("a similarly named sibling dir does not match (paths are relative, not prefixes)", () => {
+    const cfg = config("- {dir: app}");
+    expect(configuredProjects(modified("app2/main.tf"), cfg)).toEqual([]);
+  });
+
+  test("negation excludes files", () => {
+    const cfg = config("- dir: a", "  autoplan: {when_modified: ['**/*.tf', '!tests/**']}");
+    expect(configuredProjects(modified("a/tests/fixture.tf"), cfg)).toEqual([]);
+    expect(configuredProjects(modified("a/tests/fixture.tf", "a/main.tf"), cfg)).toEqual([project("a")]);
+  });
+
+  test("when_modified: [] never autoplans", () => {
+    const cfg = config("- dir: a", "  autoplan: {when_modified: []}");
+    expect(configuredProjects(modified("a/main.tf"), cfg)).toEqual([]);
+  });
+
+  test("autoplan.enabled: false is skipped, unless the caller asks for it (bare plan comment)", () => {
+    const cfg = config("- dir: a", "  autoplan: {enabled: false}", "- dir: b");
+    const files = modified("a/main.tf", "b/main.tf");
+    expect(configuredProjects(files, cfg)).toEqual([project("b")]);
+    expect(configuredProjects(files, cfg, { includeAutoplanDisabled: true })).toEqual([project("a"), project("b")]);
+  });
+
+  test("renames match on the old name too; removed files count", () => {
+    const cfg = config("- {name: a, dir: a}", "- {name: b, dir: b}");
+    expect(
+      configuredProjects(
+        [
+          { filename: "docs/a.md", status: "renamed", previousFilename: "a/main.tf" },
+          { filename: "b/old.tf", status: "removed" },
+        ],
+        cfg,
+      ).map((p) => p.name),
+    ).toEqual(["a", "b"]);
+  });
+
+  test("custom patterns can select non-Terraform files", () => {
+    const cfg = config("- dir: lambda", "  autoplan: {when_modified: ['src/**', '*.tf']}");
+    expect(configuredProjects(modified("lambda/src/handler.py"), cfg)).toEqual([project("lambda")]);
+  });
+
+  test("returned projects carry only name, dir and workspace", () => {
+    const cfg = config("- {name: n, dir: d, workspace: w}");
+    expect(configuredProjects(modified("d/main.tf"), cfg)).toStrictEqual([{ name: "n", dir: "d", workspace: "w" }]);
+  });
+});
