@@ -135,5 +135,8 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
     throw error;
   }
   await postParts(ctx, renderPrComment({ command: "apply", name: ctx.name, results, headSha: pull.headSha, notes: req.notes ?? [] }));
-  await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+  // Refusals change nothing; only refresh the aggregates when some project's apply state moved.
+  if (results.some((r) => r.outcome !== "refused")) {
+    await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+  }
 }

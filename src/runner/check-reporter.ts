@@ -71,9 +71,15 @@ export class CheckReporter {
     await this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), body);
   }
 
-  /** Set `atoll/plan` and `atoll/apply` from the stored state of the PR's projects at this commit. */
-  async refreshAggregates(states: ProjectState[]): Promise<void> {
+  /**
+   * Set `atoll/plan` and `atoll/apply` from the stored state of the PR's projects at this commit.
+   * Only a plan knows that a commit has no projects: other callers pass `allowEmpty: false` (the
+   * default), and nothing is written when no project was planned at this commit — a green
+   * "0 projects" there would let a never-planned commit pass a required check.
+   */
+  async refreshAggregates(states: ProjectState[], opts: { allowEmpty?: boolean } = {}): Promise<void> {
     const current = states.filter((s) => s.headSha === this.headSha);
+    if (current.length === 0 && !opts.allowEmpty) return;
     const rows = current.map((s) => ({ project: s.project, plan: s.plan, hasChanges: s.hasChanges, apply: s.apply }));
     for (const kind of ["plan", "apply"] as const) {
       await this.ensure(

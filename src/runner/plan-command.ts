@@ -144,7 +144,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   await deletePlanFiles(discarded);
 
   if (projects.length === 0) {
-    if (!targeted) await checks.refreshAggregates([]);
+    if (!targeted) await checks.refreshAggregates([], { allowEmpty: true });
     if (req.trigger === "comment") {
       await postComment(
         ctx,

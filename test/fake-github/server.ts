@@ -19,6 +19,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -117,6 +118,24 @@ export interface InternalErrorRecord {
 
 const DOCS_URL = "https://docs.github.com/rest";
 
+/** Project roots of fakes not closed yet, removed if the test process exits without `close()`. */
+const openRoots = new Set<string>();
+let exitHookInstalled = false;
+function trackRoot(root: string): void {
+  openRoots.add(root);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const r of openRoots) {
+      try {
+        rmSync(r, { recursive: true, force: true });
+      } catch {
+        // best effort
+      }
+    }
+  });
+}
+
 export class FakeGitHub {
   readonly url: string;
   readonly host: string;
@@ -164,7 +183,7 @@ export class FakeGitHub {
       isAuthorized: (h) => this.#auth.isGitAuthorized(h),
       onRequest: ({ path, authorized }) => {
         const service = /\/(git-upload-pack|git-receive-pack)$/.exec(path)?.[1] ?? null;
-        this.gitRequests.push({ path, service, authorized, at: isoNow() });
+        this.gitRequests.push({ path, service, authorized, at: new Date().toISOString() });
       },
     });
     server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -443,6 +462,7 @@ export class FakeGitHub {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await rm(this.projectRoot, { recursive: true, force: true });
+    openRoots.delete(this.projectRoot);
   }
 
   // ---------------------------------------------------------------- HTTP
@@ -455,7 +475,7 @@ export class FakeGitHub {
     const isApi = url.pathname === "/api/v3" || url.pathname.startsWith("/api/v3/");
     const path = isApi ? url.pathname.slice("/api/v3".length) || "/" : url.pathname;
     const credential = this.#auth.classify(req.headers.authorization);
-    const entry: RequestRecord = { method, path, template: null, query, body: undefined, status: 0, auth: credential.kind, at: isoNow() };
+    const entry: RequestRecord = { method, path, template: null, query, body: undefined, status: 0, auth: credential.kind, at: new Date().toISOString() };
     this.requests.push(entry);
 
     const send = (result: RouteResult) => {
@@ -499,7 +519,7 @@ export class FakeGitHub {
     }
     entry.body = body;
 
-    const match = isApi ? matchRoute(method, path) : null;
+    const match = isApi ? (matchRoute(method, path) ?? rootContentsMatch(method, path)) : null;
     const route = match ? routes[`${method} ${match.template}`] : undefined;
     entry.template = match?.template ?? null;
     if (!match || !route) {
@@ -549,6 +569,16 @@ export class FakeGitHub {
   }
 }
 
+/**
+ * `GET /repos/{owner}/{repo}/contents/` (empty path) lists the repository root on GitHub, but
+ * the template's `{path}` cannot match an empty segment, so `matchRoute` does not find it.
+ */
+function rootContentsMatch(method: string, path: string): { template: string; params: Record<string, string> } | null {
+  const m = /^\/repos\/([^/]+)\/([^/]+)\/contents\/?$/.exec(path);
+  if (method !== "GET" || !m) return null;
+  return { template: "/repos/{owner}/{repo}/contents/{path}", params: { owner: decodeURIComponent(m[1]), repo: decodeURIComponent(m[2]), path: "" } };
+}
+
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -563,6 +593,7 @@ export async function startFakeGitHub(opts: FakeGitHubOptions = {}): Promise<Fak
   const creds = testAppCredentials();
   const usesTestKey = opts.publicKey === undefined;
   const projectRoot = await mkdtemp(join(tmpdir(), "fake-github-"));
+  trackRoot(projectRoot);
   const server = createServer();
   // Keep-alive sockets from Octokit's fetch would otherwise hold `close()` open.
   server.keepAliveTimeout = 1000;

@@ -140,6 +140,7 @@ export interface RequestRecord {
   status: number;
   /** How the request authenticated: none | jwt | token | invalid. */
   auth: string;
+  /** Arrival time (ISO, with milliseconds). */
   at: string;
   /** Error message of non-2xx responses. */
   error?: string;
@@ -157,6 +158,7 @@ export interface GitRequestRecord {
   path: string;
   service: string | null;
   authorized: boolean;
+  /** Arrival time (ISO, with milliseconds). */
   at: string;
 }
 

@@ -8,7 +8,7 @@
  * change its configuration behind the test's back.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -113,7 +113,8 @@ function probotBin(): string {
   return join(pkgDir, "bin", "probot.js");
 }
 
-const live = new Set<ChildProcess>();
+/** Running children → the temp data dir they own (removed by the exit hook too). */
+const live = new Map<ChildProcess, string | undefined>();
 let exitHookInstalled = false;
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -130,7 +131,16 @@ function installExitHook(): void {
   exitHookInstalled = true;
   // Synchronous by necessity: the only thing that still works in an `exit` handler.
   process.on("exit", () => {
-    for (const child of live) killGroup(child, "SIGKILL");
+    for (const [child, ownedDir] of live) {
+      killGroup(child, "SIGKILL");
+      if (ownedDir) {
+        try {
+          rmSync(ownedDir, { recursive: true, force: true });
+        } catch {
+          // best effort
+        }
+      }
+    }
   });
 }
 
@@ -202,7 +212,7 @@ async function launch(args: {
     stdio: ["ignore", "pipe", "pipe"],
   });
   installExitHook();
-  live.add(child);
+  live.set(child, ownsDataDir ? dataDir : undefined);
 
   const lines: string[] = [];
   const listeners = new Set<() => void>();

@@ -24,7 +24,7 @@ const addFormats: FormatsPlugin =
     ? (addFormatsModule as unknown as FormatsPlugin)
     : (addFormatsModule as unknown as { default: FormatsPlugin }).default;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- payloads are edited as plain JSON
+// Payloads are edited as plain JSON; their precise types are restored by the builders' return types.
 type Obj = Record<string, any>;
 
 type ReceivableEvent = Parameters<Probot["receive"]>[0];
@@ -277,7 +277,6 @@ function usersNamed(node: unknown, login: string, out: Obj[] = []): Obj[] {
 
 /**
  * Fills the identity fields of a repository object that `retargetUrls` already moved.
- * `ownerUser` is a template user object (cloned).
  */
 function fillRepository(r: Obj, owner: string, repo: string, t: RepoTarget, cloneUrl: string): void {
   const host = hostOf(t.htmlBase);

@@ -8,7 +8,7 @@ import {
   type PullRequestAction,
 } from "../helpers/events.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- inspecting payloads as JSON
+// Payloads are inspected as plain JSON.
 type Json = any;
 
 /** Every string anywhere in the payload (except under keys named `skipKey`). */

@@ -348,10 +348,25 @@ describe("pull requests", () => {
     expect(second.headers.get("link")).not.toContain('rel="next"');
   });
 
+  test("files stop at 3000, like GitHub's", async () => {
+    const repo = await freshRepo();
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 3005; i++) many[`stacks/s${i}.tf`] = `# ${i}\n`;
+    await repo.commit("huge", many);
+    await gh.createPull("acme", repo.name, { number: 1, head: "huge" });
+    const { auth } = await withToken();
+    const page = (n: number) => api("GET", `/repos/${repo.fullName}/pulls/1/files?per_page=100&page=${n}`, { auth });
+    const last = await page(30);
+    expect(last.json).toHaveLength(100);
+    expect(last.headers.get("link")).not.toContain('rel="next"');
+    expect((await page(31)).json).toEqual([]);
+  }, 60_000);
+
   test("Octokit (as Probot configures it for GHES) authenticates, paginates and writes", async () => {
     const repo = await freshRepo();
     const files: Record<string, string> = {};
     for (let i = 0; i < 35; i++) files[`f${i}.tf`] = `${i}\n`;
+    files["dir/nested.tf"] = "nested\n";
     const head = await repo.commit("many", files);
     await gh.createPull("acme", repo.name, { number: 2, head: "many" });
     // The same construction `probot run` does with GHE_HOST: app auth against the fake's base URL.
@@ -359,10 +374,17 @@ describe("pull requests", () => {
     const octokit = await probot.auth(1);
     const listed = await octokit.paginate(octokit.rest.pulls.listFiles, { owner: "acme", repo: repo.name, pull_number: 2, per_page: 10 });
     expect(listed.map((f) => f.filename).sort()).toEqual(Object.keys(files).sort());
+    expect(listed).toHaveLength(36);
     const created = await octokit.rest.checks.create({ owner: "acme", repo: repo.name, name: "plan", head_sha: head, status: "in_progress" });
     expect(created.data.id).toEqual(expect.any(Number));
     const perm = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: "acme", repo: repo.name, username: "nobody-special" });
     expect(perm.data.permission).toBe("read");
+    const nested = await octokit.rest.repos.getContent({ owner: "acme", repo: repo.name, path: "dir/nested.tf", ref: "many" });
+    expect(Array.isArray(nested.data) ? "dir" : Buffer.from((nested.data as { content: string }).content, "base64").toString()).toBe("nested\n");
+    const root = await octokit.rest.repos.getContent({ owner: "acme", repo: repo.name, path: "", ref: "many" });
+    expect(Array.isArray(root.data) && root.data.map((e) => e.name)).toContain("dir");
+    const appOctokit = await probot.auth();
+    expect((await appOctokit.rest.apps.getAuthenticated()).data?.slug).toBe("atoll-test");
     const tokenRequests = gh.requests.filter((r) => r.template === "/app/installations/{installation_id}/access_tokens" && r.auth === "jwt");
     expect(tokenRequests.length).toBeGreaterThan(0);
     expect(gh.violations).toEqual([]);
@@ -421,6 +443,16 @@ describe("contents", () => {
       ["dev", "dir", "envs/dev"],
       ["prod", "dir", "envs/prod"],
     ]);
+
+    // The root listing, as Octokit requests it for path "" (trailing slash) and without it.
+    for (const rootPath of [`${base}/`, base]) {
+      const root = await api("GET", `${rootPath}?ref=feature`, { auth });
+      expect(root.status).toBe(200);
+      expect(root.json.map((e: { name: string; type: string }) => [e.name, e.type])).toEqual([
+        ["atlantis.yaml", "file"],
+        ["envs", "dir"],
+      ]);
+    }
 
     const raw = await api("GET", `${base}/atlantis.yaml`, { auth, accept: "application/vnd.github.v3.raw" });
     expect(raw.status).toBe(200);

@@ -1,0 +1,60 @@
+/**
+ * Atoll loaded into a test Probot with real terraform, an in-memory store, the in-process job
+ * runner and a fixture workspace, so integration tests can `receive` webhooks and wait for jobs.
+ */
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Probot } from "probot";
+import { createExecaTerraform } from "../../src/adapters/execa-terraform.js";
+import { createInProcessJobs } from "../../src/adapters/in-process-jobs.js";
+import { createMemoryStore } from "../../src/adapters/memory-store.js";
+import { createApp } from "../../src/app.js";
+import type { JobRunner } from "../../src/ports/jobs.js";
+import type { Store } from "../../src/ports/store.js";
+import { readSettings, type Settings } from "../../src/settings.js";
+import { createFixtureWorkspaces, type FixtureWorkspaces } from "./fixture-workspaces.js";
+import { makeProbot } from "./probot.js";
+
+export interface AppHarness {
+  probot: Probot;
+  store: Store;
+  jobs: JobRunner;
+  workspaces: FixtureWorkspaces;
+  settings: Settings;
+  jobErrors: unknown[];
+  /** Deliver a webhook and wait until every job it queued has finished. */
+  deliver(event: { id: string; name: string; payload: unknown }): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export async function startAppHarness(opts: {
+  files: Record<string, Record<string, string>>;
+  env?: Record<string, string>;
+}): Promise<AppHarness> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "atoll-int-data-"));
+  const settings = readSettings({ ATOLL_DATA_DIR: dataDir, ATOLL_APP_SLUG: "atoll-test", ...opts.env });
+  const store = createMemoryStore();
+  const jobErrors: unknown[] = [];
+  const jobs = createInProcessJobs({ concurrency: 2, maxQueued: 100, onError: (_job, e) => jobErrors.push(e) });
+  const workspaces = await createFixtureWorkspaces(opts.files);
+  const probot = await makeProbot();
+  await probot.load(createApp({ settings, store, jobs, workspaces, terraform: createExecaTerraform() }));
+  return {
+    probot,
+    store,
+    jobs,
+    workspaces,
+    settings,
+    jobErrors,
+    async deliver(event) {
+      await probot.receive(event as Parameters<Probot["receive"]>[0]);
+      await jobs.onIdle();
+    },
+    async dispose() {
+      await jobs.onIdle();
+      await workspaces.dispose();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
