@@ -3,6 +3,7 @@
  * README.md and .env.example; a bad value stops the server with a message naming the variable.
  */
 import path from "node:path";
+import { DEFAULT_BLOCKED_EXTRA_ARGS } from "./commands/parse-comment.js";
 
 export interface Settings {
   /** Words a comment may start with to address Atoll (ATOLL_COMMAND_NAMES). */
@@ -31,7 +32,6 @@ export interface Settings {
   appSlug?: string;
 }
 
-export const DEFAULT_BLOCKED_EXTRA_ARGS = ["-chdir", "--chdir", "-plugin-dir", "--plugin-dir"];
 export const ALL_COMMANDS = ["plan", "apply", "unlock", "version", "help"];
 
 export class SettingsError extends Error {}
@@ -62,7 +62,7 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 /** Parse "90", "90s", "15m", "1h", "1h30m" into milliseconds. */
 export function parseDuration(name: string, value: string): number {
   const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (/^\d+$/.test(v) && Number(v) > 0) return Number(v) * 1000;
   const re = /(\d+)(h|m|s)/g;
   let total = 0;
   let consumed = 0;
@@ -107,7 +107,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     autoplanDrafts: bool("ATOLL_AUTOPLAN_DRAFTS", env.ATOLL_AUTOPLAN_DRAFTS, false),
     allowForkPrs: bool("ATOLL_ALLOW_FORK_PRS", env.ATOLL_ALLOW_FORK_PRS, false),
     allowCommands,
-    blockedExtraArgs: list(env.ATOLL_BLOCKED_EXTRA_ARGS, DEFAULT_BLOCKED_EXTRA_ARGS),
+    blockedExtraArgs: list(env.ATOLL_BLOCKED_EXTRA_ARGS, [...DEFAULT_BLOCKED_EXTRA_ARGS]),
     appSlug,
   };
 }

@@ -2,12 +2,32 @@
 import { splitMarkdown } from "../render/split-markdown.js";
 import type { CommandContext } from "./runner-deps.js";
 
+/**
+ * At most this many comments per command (Atlantis's default). Beyond it the beginning is dropped:
+ * the end of terraform's output holds the summary and the errors. GitHub's secondary rate limits
+ * also make longer bursts of comments fail.
+ */
+export const MAX_COMMENTS_PER_COMMAND = 100;
+
 /** Post a reply; long text is split into several comments with markdown kept valid. */
-export async function postComment(ctx: CommandContext, body: string): Promise<void> {
+export async function postComment(ctx: Pick<CommandContext, "github" | "pullNumber">, body: string): Promise<void> {
   await postParts(ctx, splitMarkdown(body));
 }
 
-/** Post already-split comment parts, in order. */
-export async function postParts(ctx: CommandContext, parts: string[]): Promise<void> {
-  for (const part of parts) await ctx.github.createComment(ctx.pullNumber, part);
+/** Post already-split comment parts, in order, keeping the last ones when there are too many. */
+export async function postParts(
+  ctx: Pick<CommandContext, "github" | "pullNumber">,
+  parts: string[],
+  max = MAX_COMMENTS_PER_COMMAND,
+): Promise<void> {
+  let toPost = parts;
+  if (parts.length > max) {
+    const dropped = parts.length - (max - 1);
+    toPost = [
+      `> [!WARNING]\n> This output needs ${parts.length} comments; only the last ${max - 1} are posted and the first ` +
+        `${dropped} were dropped. Each project's check run holds the end of its output too.`,
+      ...parts.slice(dropped),
+    ];
+  }
+  for (const part of toPost) await ctx.github.createComment(ctx.pullNumber, part);
 }

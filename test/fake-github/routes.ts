@@ -7,8 +7,7 @@
  * bodies github.com sends and are reported as contract violations by the server.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import type { Credential } from "./auth.js";
-import type { AuthState } from "./auth.js";
+import type { AuthState, Credential } from "./auth.js";
 import {
   isoNow,
   nodeId,

@@ -1,0 +1,96 @@
+import { parseDuration, readSettings, repoAllowed, SettingsError } from "../../src/settings.js";
+
+describe("readSettings", () => {
+  test("defaults", () => {
+    const s = readSettings({}, "/srv/atoll");
+    expect(s).toEqual({
+      commandNames: ["atoll", "atlantis"],
+      repoAllowlist: [],
+      dataDir: "/srv/atoll/data",
+      terraformBin: "terraform",
+      stepTimeoutMs: 30 * 60_000,
+      jobConcurrency: 2,
+      maxQueuedJobs: 500,
+      autoplanDrafts: false,
+      allowForkPrs: false,
+      allowCommands: ["plan", "apply", "unlock", "version", "help"],
+      blockedExtraArgs: ["-chdir", "--chdir", "-plugin-dir", "--plugin-dir"],
+      appSlug: undefined,
+    });
+  });
+
+  test("every variable is read", () => {
+    const s = readSettings(
+      {
+        ATOLL_COMMAND_NAMES: "Atoll, tf-bot",
+        ATOLL_REPO_ALLOWLIST: "acme/infra, acme-*/live",
+        ATOLL_DATA_DIR: "/var/lib/atoll",
+        ATOLL_TERRAFORM_BIN: "/usr/bin/tofu",
+        ATOLL_STEP_TIMEOUT: "1h30m",
+        ATOLL_JOB_CONCURRENCY: "4",
+        ATOLL_MAX_QUEUED_JOBS: "10",
+        ATOLL_AUTOPLAN_DRAFTS: "yes",
+        ATOLL_ALLOW_FORK_PRS: "TRUE",
+        ATOLL_ALLOW_COMMANDS: "plan,help",
+        ATOLL_BLOCKED_EXTRA_ARGS: "-chdir,-state",
+        ATOLL_APP_SLUG: "my-atoll",
+      },
+      "/x",
+    );
+    expect(s).toEqual({
+      commandNames: ["atoll", "tf-bot"],
+      repoAllowlist: ["acme/infra", "acme-*/live"],
+      dataDir: "/var/lib/atoll",
+      terraformBin: "/usr/bin/tofu",
+      stepTimeoutMs: 90 * 60_000,
+      jobConcurrency: 4,
+      maxQueuedJobs: 10,
+      autoplanDrafts: true,
+      allowForkPrs: true,
+      allowCommands: ["plan", "help"],
+      blockedExtraArgs: ["-chdir", "-state"],
+      appSlug: "my-atoll",
+    });
+  });
+
+  test.each([
+    [{ ATOLL_JOB_CONCURRENCY: "0" }, "ATOLL_JOB_CONCURRENCY"],
+    [{ ATOLL_JOB_CONCURRENCY: "two" }, "ATOLL_JOB_CONCURRENCY"],
+    [{ ATOLL_MAX_QUEUED_JOBS: "1.5" }, "ATOLL_MAX_QUEUED_JOBS"],
+    [{ ATOLL_AUTOPLAN_DRAFTS: "maybe" }, "ATOLL_AUTOPLAN_DRAFTS"],
+    [{ ATOLL_STEP_TIMEOUT: "10 minutes" }, "ATOLL_STEP_TIMEOUT"],
+    [{ ATOLL_STEP_TIMEOUT: "0" }, "ATOLL_STEP_TIMEOUT"],
+    [{ ATOLL_ALLOW_COMMANDS: "plan,destroy" }, "ATOLL_ALLOW_COMMANDS"],
+    [{ ATOLL_COMMAND_NAMES: "atoll,two words" }, "ATOLL_COMMAND_NAMES"],
+    [{ ATOLL_REPO_ALLOWLIST: "just-a-name" }, "ATOLL_REPO_ALLOWLIST"],
+  ])("%j is refused with a message naming the variable", (env, name) => {
+    expect(() => readSettings(env)).toThrow(SettingsError);
+    expect(() => readSettings(env)).toThrow(name);
+  });
+});
+
+describe("parseDuration", () => {
+  test.each([
+    ["600", 600_000],
+    ["90s", 90_000],
+    ["15m", 900_000],
+    ["1h", 3_600_000],
+    ["1h30m", 5_400_000],
+    ["2m5s", 125_000],
+  ])("%s", (v, ms) => expect(parseDuration("X", v)).toBe(ms));
+  test.each(["", "m", "5x", "1h 30m", "-5s", "0s"])("refuses %j", (v) => expect(() => parseDuration("X", v)).toThrow("X"));
+});
+
+describe("repoAllowed", () => {
+  test.each([
+    [[], "any/thing", true],
+    [["acme/infra"], "acme/infra", true],
+    [["acme/infra"], "ACME/Infra", true],
+    [["acme/infra"], "acme/infra2", false],
+    [["acme/*"], "acme/anything", true],
+    [["acme/*"], "other/anything", false],
+    [["*/live"], "acme/live", true],
+    [["acme-*/live"], "acme-eu/live", true],
+    [["acme.io/x"], "acmexio/x", false],
+  ] as const)("%j allows %s: %s", (list, name, allowed) => expect(repoAllowed([...list], name)).toBe(allowed));
+});
