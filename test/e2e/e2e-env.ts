@@ -1,0 +1,76 @@
+/**
+ * Shared setup for end-to-end tests: a real PostgreSQL server (Terraform state), the fake GitHub
+ * (API + git over HTTP), and the built Atoll server as a real process pointed at it.
+ */
+import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../fake-github/server.js";
+import type { PullRecord } from "../fake-github/state.js";
+import { startAtoll, type AtollProcess } from "../helpers/atoll-process.js";
+import { deliveryId, issueCommentEvent, pullRequestEvent, type PullRequestAction } from "../helpers/events.js";
+import { startPostgres, type PostgresServer } from "../helpers/postgres.js";
+
+export const OWNER = "acme";
+export const REPO = "infra";
+
+export interface E2eEnv {
+  pg: PostgresServer;
+  github: FakeGitHub;
+  repo: FakeRepo;
+  atoll: AtollProcess;
+  /** Build a pull_request webhook for the fake's current view of the PR. */
+  pullEvent(pull: PullRecord, action: PullRequestAction): ReturnType<typeof pullRequestEvent>;
+  /** Seed a human comment on the PR and build its issue_comment webhook. */
+  comment(pull: PullRecord, user: string, body: string): ReturnType<typeof issueCommentEvent>;
+  /** Every token the fake issued, for leak checks. */
+  tokens(): string[];
+  stop(): Promise<void>;
+}
+
+export async function startE2eEnv(opts: { env?: Record<string, string>; database?: string } = {}): Promise<E2eEnv> {
+  const pg = await startPostgres();
+  const database = opts.database ?? "tfstate";
+  await pg.createDatabase(database);
+  const github = await startFakeGitHub();
+  const repo = await github.createRepo(OWNER, REPO);
+  const atoll = await startAtoll({
+    fakeGitHub: github,
+    env: {
+      // Terraform's pg backend reads its connection string from the server's environment,
+      // as a real deployment would pass backend credentials.
+      PG_CONN_STR: pg.connString(database),
+      ...opts.env,
+    },
+  });
+  const repoOpts = { owner: OWNER, repo: REPO, htmlBase: github.url, apiBase: github.apiUrl, cloneUrl: repo.cloneUrl, installationId: 1 };
+  return {
+    pg,
+    github,
+    repo,
+    atoll,
+    pullEvent(pull, action) {
+      return pullRequestEvent(action, {
+        ...repoOpts,
+        number: pull.number,
+        headSha: pull.headSha,
+        baseSha: pull.baseSha,
+        headRef: pull.headRef,
+        baseRef: pull.baseRef,
+        author: pull.author,
+        draft: pull.draft,
+      });
+    },
+    comment(pull, user, body) {
+      const c = github.addComment(OWNER, REPO, pull.number, { user, body });
+      return issueCommentEvent({ ...repoOpts, number: pull.number, user, body, commentId: c.id, author: pull.author });
+    },
+    tokens() {
+      return github.issuedTokens.map((t) => t.token);
+    },
+    async stop() {
+      await atoll.stop().catch(() => undefined);
+      await github.close().catch(() => undefined);
+      await pg.stop().catch(() => undefined);
+    },
+  };
+}
+
+export { deliveryId };
