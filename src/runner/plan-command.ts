@@ -17,6 +17,7 @@ import { renderPrComment } from "../render/pr-comment.js";
 import { truncateUtf8 } from "../render/truncate-utf8.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment, postParts } from "./comments.js";
+import { pullCheckout } from "./pull-checkout.js";
 import { pullGate } from "./pull-gate.js";
 import type { ProjectResult } from "./project-result.js";
 import { planProject } from "./project-steps.js";
@@ -92,7 +93,7 @@ export async function runPlan(ctx: CommandContext, req: PlanRequest): Promise<vo
 class CheckoutFailed extends Error {}
 
 async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequestInfo, checks: CheckReporter) {
-  const { store, workspaces } = ctx.deps;
+  const { store } = ctx.deps;
   const loaded = await loadRepoConfig(ctx.github, pull.headSha);
   if (loaded.kind === "invalid") {
     await postComment(ctx, renderConfigErrorComment(loaded.file, pull.headSha, loaded.errors, ctx.name));
@@ -114,14 +115,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   const getCheckout = async (): Promise<Checkout> => {
     if (checkout) return checkout;
     try {
-      checkout = await workspaces.checkout({
-        owner: ctx.repo.owner,
-        repo: ctx.repo.repo,
-        pullNumber: pull.number,
-        sha: pull.headSha,
-        cloneUrl: pull.cloneUrl,
-        token: await ctx.github.createCloneToken(),
-      });
+      checkout = await pullCheckout(ctx, pull);
       return checkout;
     } catch (error) {
       throw new CheckoutFailed((error as Error).message);

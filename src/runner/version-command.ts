@@ -2,6 +2,7 @@
 import { selectProjects } from "../projects/select-projects.js";
 import { renderPrComment } from "../render/pr-comment.js";
 import { postComment, postParts } from "./comments.js";
+import { pullCheckout } from "./pull-checkout.js";
 import { pullGate } from "./pull-gate.js";
 import type { ProjectResult } from "./project-result.js";
 import { versionProject } from "./project-steps.js";
@@ -28,14 +29,7 @@ export async function runVersion(ctx: CommandContext, req: VersionRequest): Prom
   } else if (projects.length === 0) {
     return postComment(ctx, `No projects have been planned at this commit yet. Comment \`${ctx.name} version -d <dir>\` to choose one.`);
   }
-  const checkout = await ctx.deps.workspaces.checkout({
-    owner: ctx.repo.owner,
-    repo: ctx.repo.repo,
-    pullNumber: pull.number,
-    sha: pull.headSha,
-    cloneUrl: pull.cloneUrl,
-    token: await ctx.github.createCloneToken(),
-  });
+  const checkout = await pullCheckout(ctx, pull);
   const results: ProjectResult[] = [];
   for (const project of projects) results.push(await versionProject(ctx.deps, checkout, project));
   await postParts(ctx, renderPrComment({ command: "version", name: ctx.name, results, headSha: pull.headSha }));

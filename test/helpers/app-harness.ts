@@ -12,6 +12,7 @@ import { createMemoryStore } from "../../src/adapters/memory-store.js";
 import { createApp } from "../../src/app.js";
 import type { JobRunner } from "../../src/ports/jobs.js";
 import type { Store } from "../../src/ports/store.js";
+import type { TerraformPort } from "../../src/ports/terraform.js";
 import { readSettings, type Settings } from "../../src/settings.js";
 import { createFixtureWorkspaces, type FixtureWorkspaces } from "./fixture-workspaces.js";
 import { makeProbot } from "./probot.js";
@@ -31,15 +32,18 @@ export interface AppHarness {
 export async function startAppHarness(opts: {
   files: Record<string, Record<string, string>>;
   env?: Record<string, string>;
+  /** Default: the real terraform binary. */
+  terraform?: TerraformPort;
 }): Promise<AppHarness> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "atoll-int-data-"));
+  // ATOLL_APP_SLUG: "" in opts.env makes the app look its slug up with GET /app.
   const settings = readSettings({ ATOLL_DATA_DIR: dataDir, ATOLL_APP_SLUG: "atoll-test", ...opts.env });
   const store = createMemoryStore();
   const jobErrors: unknown[] = [];
   const jobs = createInProcessJobs({ concurrency: 2, maxQueued: 100, onError: (_job, e) => jobErrors.push(e) });
   const workspaces = await createFixtureWorkspaces(opts.files);
   const probot = await makeProbot();
-  await probot.load(createApp({ settings, store, jobs, workspaces, terraform: createExecaTerraform() }));
+  await probot.load(createApp({ settings, store, jobs, workspaces, terraform: opts.terraform ?? createExecaTerraform() }));
   return {
     probot,
     store,

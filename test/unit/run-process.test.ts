@@ -5,15 +5,9 @@ import { fileURLToPath } from "node:url";
 import { ATOLL_SECRET_ENV_NAMES, gitTokenSecrets, redact, withoutAtollSecrets } from "../../src/adapters/redact.js";
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_TIMED_OUT, runProcess } from "../../src/adapters/run-process.js";
 
-const FAKE = fileURLToPath(new URL("../fixtures/fake-terraform.sh", import.meta.url));
+import { alive } from "../helpers/process-alive.js";
 
-/** True while `pid` is a live (non-zombie) process. */
-async function alive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
-  if (stat === null) return false;
-  const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-  return state !== "Z" && state !== "X";
-}
+const FAKE = fileURLToPath(new URL("../fixtures/fake-terraform.sh", import.meta.url));
 
 let work: string;
 
