@@ -21,3 +21,20 @@ export interface PlanSummary {
   /** Whether applying this plan would change anything (resources or outputs). */
   hasChanges: boolean;
 }
+
+/** A summary of a plan that changes nothing; the starting point for counting. */
+export function emptyPlanSummary(): PlanSummary {
+  return {
+    add: 0,
+    change: 0,
+    destroy: 0,
+    replace: 0,
+    import: 0,
+    move: 0,
+    forget: 0,
+    destroyed: [],
+    replaced: [],
+    outputChanges: false,
+    hasChanges: false,
+  };
+}

@@ -1,4 +1,4 @@
-import type { PlanSummary } from "./plan-summary-types.js";
+import { emptyPlanSummary, type PlanSummary } from "./plan-summary-types.js";
 
 /**
  * Summarise a saved plan from the parsed output of `terraform show -json <planfile>`.
@@ -11,19 +11,7 @@ import type { PlanSummary } from "./plan-summary-types.js";
  */
 export function summarizePlan(showJson: unknown): PlanSummary {
   const doc = asPlanDocument(showJson);
-  const summary: PlanSummary = {
-    add: 0,
-    change: 0,
-    destroy: 0,
-    replace: 0,
-    import: 0,
-    move: 0,
-    forget: 0,
-    destroyed: [],
-    replaced: [],
-    outputChanges: false,
-    hasChanges: false,
-  };
+  const summary: PlanSummary = emptyPlanSummary();
   let resourceChanges = false;
 
   for (const rc of doc.resourceChanges) {

@@ -3,7 +3,7 @@
  * (API + git over HTTP), and the built Atoll server as a real process pointed at it.
  */
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../fake-github/server.js";
-import type { PullRecord } from "../fake-github/state.js";
+import type { CheckRunRecord, PullRecord } from "../fake-github/state.js";
 import { startAtoll, type AtollProcess } from "../helpers/atoll-process.js";
 import { deliveryId, issueCommentEvent, pullRequestEvent, type PullRequestAction } from "../helpers/events.js";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.js";
@@ -74,3 +74,26 @@ export async function startE2eEnv(opts: { env?: Record<string, string>; database
 }
 
 export { deliveryId };
+
+/** Latest check run with this name on this commit (GitHub shows the latest). */
+export function latestRun(env: E2eEnv, headSha: string, name: string): CheckRunRecord | undefined {
+  return env.github.checkRuns(OWNER, REPO, { headSha, name }).sort((a, b) => b.id - a.id)[0];
+}
+
+/** Wait until the latest run with this name on this commit has completed. */
+export function completedRun(env: E2eEnv, headSha: string, name: string, timeoutMs = 60_000): Promise<CheckRunRecord> {
+  return env.github.waitFor(
+    () => {
+      const r = latestRun(env, headSha, name);
+      return r?.status === "completed" ? r : undefined;
+    },
+    { what: `completed check run "${name}"`, timeoutMs, context: () => env.atoll.logs().slice(-30).join("\n") },
+  );
+}
+
+/** Everything Atoll sent was valid for github.com, and it used nothing the fake lacks. */
+export function expectCleanGitHub(env: E2eEnv): void {
+  expect(env.github.violations).toEqual([]);
+  expect(env.github.unhandled).toEqual([]);
+  expect(env.github.internalErrors).toEqual([]);
+}

@@ -4,8 +4,8 @@
  * over several comments with markdown balanced in each, and nothing is lost from the end.
  * Also: a PR that touches no Terraform gets both aggregate checks green with "0 projects".
  */
-import type { CheckRunRecord, CommentRecord } from "../fake-github/state.js";
-import { OWNER, REPO, startE2eEnv, type E2eEnv } from "./e2e-env.js";
+import type { CommentRecord } from "../fake-github/state.js";
+import { OWNER, REPO, completedRun, expectCleanGitHub, latestRun, startE2eEnv, type E2eEnv } from "./e2e-env.js";
 
 const BIG_TF = `terraform {
   backend "pg" {
@@ -19,9 +19,6 @@ resource "terraform_data" "r" {
 }
 `;
 
-function latestRun(env: E2eEnv, headSha: string, name: string): CheckRunRecord | undefined {
-  return env.github.checkRuns(OWNER, REPO, { headSha, name }).sort((a, b) => b.id - a.id)[0];
-}
 
 /** Fences (``` / ~~~ of any length) and <details> are balanced within one comment. */
 function balanced(body: string): boolean {
@@ -50,21 +47,14 @@ describe("large plans and PRs without Terraform (real server)", () => {
   afterAll(async () => {
     await env?.stop();
   }, 60_000);
-  afterEach(() => {
-    expect(env.github.violations).toEqual([]);
-    expect(env.github.unhandled).toEqual([]);
-    expect(env.github.internalErrors).toEqual([]);
-  });
+  afterEach(() => expectCleanGitHub(env));
 
   test("a 3000-resource plan: every comment and check run within GitHub's limits", async () => {
     await env.repo.commit("big", { "big/main.tf": BIG_TF }, "3000 resources", { from: "main" });
     const pull = await env.github.createPull(OWNER, REPO, { number: 1, head: "big", base: "main", author: "alice" });
     await env.atoll.send(env.pullEvent(pull, "opened"));
 
-    const run = await env.github.waitFor(() => {
-      const r = latestRun(env, pull.headSha, "atoll/plan: big");
-      return r?.status === "completed" ? r : undefined;
-    }, { what: "plan check run", timeoutMs: 240_000, context: () => env.atoll.logs().slice(-20).join("\n") });
+    const run = await completedRun(env, pull.headSha, "atoll/plan: big", 240_000);
     expect(run.conclusion).toBe("success");
     expect(run.output.title).toContain("Plan: 3000 to add, 0 to change, 0 to destroy.");
     expect(Buffer.byteLength(run.output.summary ?? "", "utf8")).toBeLessThanOrEqual(65535);
@@ -116,10 +106,7 @@ describe("large plans and PRs without Terraform (real server)", () => {
     expect(comment.body).toContain("atoll.yaml");
     expect(comment.body).toContain("line 4");
     expect(comment.body).toContain("workspace");
-    const plan = await env.github.waitFor(() => {
-      const r = latestRun(env, pull.headSha, "atoll/plan");
-      return r?.status === "completed" ? r : undefined;
-    }, { what: "failed atoll/plan" });
+    const plan = await completedRun(env, pull.headSha, "atoll/plan");
     expect(plan.conclusion).toBe("failure");
     expect(env.github.gitRequests.length).toBe(gitBefore); // no checkout, so no terraform
   }, 60_000);

@@ -9,8 +9,8 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import type { CheckRunRecord, CommentRecord, PullRecord } from "../fake-github/state.js";
-import { OWNER, REPO, startE2eEnv, type E2eEnv } from "./e2e-env.js";
+import type { CommentRecord, PullRecord } from "../fake-github/state.js";
+import { OWNER, REPO, completedRun, expectCleanGitHub, latestRun, startE2eEnv, type E2eEnv } from "./e2e-env.js";
 
 const tf = (resources: Record<string, string>) =>
   [
@@ -18,12 +18,6 @@ const tf = (resources: Record<string, string>) =>
     ...Object.entries(resources).map(([name, input]) => `resource "terraform_data" "${name}" {\n  input = "${input}"\n}\n`),
   ].join("\n");
 
-/** Latest check run with this name on this commit (GitHub shows the latest). */
-function latestRun(env: E2eEnv, headSha: string, name: string): CheckRunRecord | undefined {
-  return env.github
-    .checkRuns(OWNER, REPO, { headSha, name })
-    .sort((a, b) => b.id - a.id)[0];
-}
 
 function appComments(env: E2eEnv, pull: number): CommentRecord[] {
   return env.github.comments(OWNER, REPO, pull).filter((c) => c.byApp);
@@ -52,12 +46,7 @@ describe("walkthrough (real server, git, terraform, PostgreSQL)", () => {
     await env?.stop();
   }, 60_000);
 
-  afterEach(() => {
-    // Everything Atoll sent was valid for github.com, and it used nothing the fake lacks.
-    expect(env.github.violations).toEqual([]);
-    expect(env.github.unhandled).toEqual([]);
-    expect(env.github.internalErrors).toEqual([]);
-  });
+  afterEach(() => expectCleanGitHub(env));
 
   test("PR opened → plan comment and a completed check run", async () => {
     await env.repo.commit("add-db", { "week2/main.tf": tf({ server: "web-1", db: "postgres-1" }) }, "add a db", { from: "main" });
@@ -68,10 +57,7 @@ describe("walkthrough (real server, git, terraform, PostgreSQL)", () => {
     // The webhook was answered before the work was done: nothing has been posted yet.
     expect(appComments(env, 1)).toHaveLength(0);
 
-    const run = await env.github.waitFor(() => {
-      const r = latestRun(env, pull.headSha, "atoll/plan: week2");
-      return r?.status === "completed" ? r : undefined;
-    }, { what: "plan check run", timeoutMs: 60_000, context: () => env.atoll.logs().slice(-30).join("\n") });
+    const run = await completedRun(env, pull.headSha, "atoll/plan: week2", 60_000);
     expect(run.conclusion).toBe("success");
     // Nothing is applied yet (the state in PostgreSQL is empty): both resources are to add.
     expect(run.output.title).toContain("Plan: 2 to add, 0 to change, 0 to destroy.");
@@ -81,10 +67,7 @@ describe("walkthrough (real server, git, terraform, PostgreSQL)", () => {
     expect(comment.body).toContain("terraform_data.db");
     expect(comment.body).toContain("Plan: 2 to add, 0 to change, 0 to destroy.");
 
-    const planAggregate = await env.github.waitFor(() => {
-      const r = latestRun(env, pull.headSha, "atoll/plan");
-      return r?.status === "completed" ? r : undefined;
-    }, { what: "atoll/plan aggregate" });
+    const planAggregate = await completedRun(env, pull.headSha, "atoll/plan");
     expect(planAggregate.conclusion).toBe("success");
     const applyAggregate = latestRun(env, pull.headSha, "atoll/apply")!;
     expect(applyAggregate.status).toBe("queued");
@@ -110,10 +93,7 @@ describe("walkthrough (real server, git, terraform, PostgreSQL)", () => {
     pull = await env.github.syncPull(OWNER, REPO, 1);
     expect(pull.headSha).not.toBe(oldHead);
     await env.atoll.send(env.pullEvent(pull, "synchronize"));
-    const run = await env.github.waitFor(() => {
-      const r = latestRun(env, pull.headSha, "atoll/plan: week2");
-      return r?.status === "completed" ? r : undefined;
-    }, { what: "re-plan check run", timeoutMs: 60_000 });
+    const run = await completedRun(env, pull.headSha, "atoll/plan: week2", 60_000);
     expect(run.conclusion).toBe("success");
     expect(run.output.title).toContain("Plan: 3 to add, 0 to change, 0 to destroy.");
   }, 90_000);
@@ -140,10 +120,7 @@ describe("walkthrough (real server, git, terraform, PostgreSQL)", () => {
 
     const applyRun = latestRun(env, pull.headSha, "atoll/apply: week2")!;
     expect(applyRun).toMatchObject({ status: "completed", conclusion: "success" });
-    const aggregate = await env.github.waitFor(() => {
-      const r = latestRun(env, pull.headSha, "atoll/apply");
-      return r?.status === "completed" ? r : undefined;
-    }, { what: "atoll/apply aggregate" });
+    const aggregate = await completedRun(env, pull.headSha, "atoll/apply");
     expect(aggregate.conclusion).toBe("success");
 
     const data = await env.pg.psql("SELECT data FROM week2.states WHERE name = 'default'", "tfstate");

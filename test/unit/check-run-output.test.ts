@@ -11,26 +11,13 @@ import {
   type AggregateProjectState,
 } from "../../src/render/check-run-output.js";
 import type { ProjectOutcome, ProjectResult } from "../../src/runner/project-result.js";
-import type { PlanSummary } from "../../src/terraform/plan-summary-types.js";
+import { emptyPlanSummary, type PlanSummary } from "../../src/terraform/plan-summary-types.js";
 
 const bytes = (s: string): number => Buffer.byteLength(s, "utf8");
 const week2: Project = { name: "", dir: "week2", workspace: "default" };
 
 function summary(over: Partial<PlanSummary> = {}): PlanSummary {
-  return {
-    add: 0,
-    change: 0,
-    destroy: 0,
-    replace: 0,
-    import: 0,
-    move: 0,
-    forget: 0,
-    destroyed: [],
-    replaced: [],
-    outputChanges: false,
-    hasChanges: false,
-    ...over,
-  };
+  return { ...emptyPlanSummary(), ...over };
 }
 
 function planResult(over: Partial<ProjectResult> = {}): ProjectResult {

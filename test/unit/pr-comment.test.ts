@@ -1,7 +1,7 @@
 import type { Project } from "../../src/projects/project.js";
 import { codeBlock, diffMarkdownFormat, inlineCode, renderPrComment, suggestedCommands } from "../../src/render/pr-comment.js";
 import type { ProjectResult } from "../../src/runner/project-result.js";
-import type { PlanSummary } from "../../src/terraform/plan-summary-types.js";
+import { emptyPlanSummary, type PlanSummary } from "../../src/terraform/plan-summary-types.js";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const week2: Project = { name: "", dir: "week2", workspace: "default" };
@@ -46,20 +46,7 @@ Plan: 2 to add, 1 to change, 2 to destroy.
 `;
 
 function summary(over: Partial<PlanSummary> = {}): PlanSummary {
-  return {
-    add: 0,
-    change: 0,
-    destroy: 0,
-    replace: 0,
-    import: 0,
-    move: 0,
-    forget: 0,
-    destroyed: [],
-    replaced: [],
-    outputChanges: false,
-    hasChanges: false,
-    ...over,
-  };
+  return { ...emptyPlanSummary(), ...over };
 }
 
 const CHANGES = summary({
