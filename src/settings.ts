@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { DEFAULT_BLOCKED_EXTRA_ARGS } from "./commands/parse-comment.js";
+import { parseRequirements, type Requirement } from "./runner/apply-requirements.js";
 
 export interface Settings {
   /** Words a comment may start with to address Atoll (ATOLL_COMMAND_NAMES). */
@@ -30,6 +31,16 @@ export interface Settings {
   blockedExtraArgs: string[];
   /** The App's slug, if known in advance; otherwise looked up once with GET /app (ATOLL_APP_SLUG). */
   appSlug?: string;
+  /** Apply requirements for every repo (ATOLL_APPLY_REQUIREMENTS): approved, mergeable, undiverged. */
+  applyRequirements: Requirement[];
+  /** How often locks are checked for closed holder PRs (ATOLL_LOCK_SWEEP_INTERVAL). */
+  lockSweepIntervalMs: number;
+  /** On SIGTERM, how long running jobs may take to finish (ATOLL_SHUTDOWN_GRACE). */
+  shutdownGraceMs: number;
+  /** SQLite database file (ATOLL_DATABASE_FILE; default <data dir>/atoll.db). */
+  databaseFile: string;
+  /** Web address of GitHub, for links (from GHE_HOST / GHE_PROTOCOL; default https://github.com). */
+  githubWebUrl: string;
 }
 
 export const ALL_COMMANDS = ["plan", "apply", "unlock", "version", "help"];
@@ -96,10 +107,14 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     }
   }
   const appSlug = env.ATOLL_APP_SLUG?.trim() || undefined;
+  const requirements = parseRequirements(list(env.ATOLL_APPLY_REQUIREMENTS, []));
+  if (!requirements.ok) throw new SettingsError(`ATOLL_APPLY_REQUIREMENTS: ${requirements.error}`);
+  const dataDir = path.resolve(cwd, env.ATOLL_DATA_DIR?.trim() || "data");
+  const gheHost = env.GHE_HOST?.trim();
   return {
     commandNames,
     repoAllowlist,
-    dataDir: path.resolve(cwd, env.ATOLL_DATA_DIR?.trim() || "data"),
+    dataDir,
     terraformBin: env.ATOLL_TERRAFORM_BIN?.trim() || "terraform",
     stepTimeoutMs: parseDuration("ATOLL_STEP_TIMEOUT", env.ATOLL_STEP_TIMEOUT?.trim() || "30m"),
     jobConcurrency: positiveInt("ATOLL_JOB_CONCURRENCY", env.ATOLL_JOB_CONCURRENCY, 2),
@@ -109,6 +124,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     allowCommands,
     blockedExtraArgs: list(env.ATOLL_BLOCKED_EXTRA_ARGS, [...DEFAULT_BLOCKED_EXTRA_ARGS]),
     appSlug,
+    applyRequirements: requirements.requirements,
+    lockSweepIntervalMs: parseDuration("ATOLL_LOCK_SWEEP_INTERVAL", env.ATOLL_LOCK_SWEEP_INTERVAL?.trim() || "10m"),
+    shutdownGraceMs: parseDuration("ATOLL_SHUTDOWN_GRACE", env.ATOLL_SHUTDOWN_GRACE?.trim() || "5m"),
+    databaseFile: path.resolve(dataDir, env.ATOLL_DATABASE_FILE?.trim() || "atoll.db"),
+    githubWebUrl: gheHost ? `${env.GHE_PROTOCOL?.trim() || "https"}://${gheHost}` : "https://github.com",
   };
 }
 

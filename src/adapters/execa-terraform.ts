@@ -62,6 +62,7 @@ export function createExecaTerraform(opts: ExecaTerraformOptions = {}): Terrafor
       cwd: step.cwd,
       env: envFor(step),
       timeoutMs: step.timeoutMs,
+      ...(step.onSpawn ? { onSpawn: step.onSpawn } : {}),
       killGraceMs: opts.killGraceMs,
       redact: step.redact,
       maxOutputBytes: opts.maxOutputBytes,

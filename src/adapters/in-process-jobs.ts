@@ -15,6 +15,7 @@ export function createInProcessJobs(opts: InProcessJobsOptions): JobRunner {
   const waiting: Job[] = [];
   const busyKeys = new Set<string>();
   let running = 0;
+  let paused = false;
   let idleWaiters: (() => void)[] = [];
 
   function settleIdle() {
@@ -26,7 +27,7 @@ export function createInProcessJobs(opts: InProcessJobsOptions): JobRunner {
   }
 
   function pump() {
-    while (running < opts.concurrency) {
+    while (!paused && running < opts.concurrency) {
       const index = waiting.findIndex((j) => !busyKeys.has(j.key));
       if (index < 0) break;
       const [job] = waiting.splice(index, 1);
@@ -54,6 +55,9 @@ export function createInProcessJobs(opts: InProcessJobsOptions): JobRunner {
       // Start on the next tick so the webhook handler returns before any job work begins.
       setImmediate(pump);
       return true;
+    },
+    pause() {
+      paused = true;
     },
     onIdle() {
       if (running === 0 && waiting.length === 0) return Promise.resolve();

@@ -5,7 +5,9 @@ import type { ProbotOctokit } from "probot";
 import type {
   ChangedFile,
   CheckRunInput,
+  CommitComparison,
   GitHubPort,
+  MergeBlockers,
   Permission,
   PullRequestInfo,
   Review,
@@ -31,6 +33,9 @@ export interface PullLike {
   user: { login: string } | null;
   head: { sha: string; ref: string; repo: { full_name: string } | null };
   base: { sha: string; ref: string; repo: { full_name: string; clone_url: string } };
+  /** Absent from some webhook payloads; null while GitHub computes it. */
+  mergeable?: boolean | null;
+  mergeable_state?: string;
 }
 
 export function toPullRequestInfo(pr: PullLike): PullRequestInfo {
@@ -51,7 +56,104 @@ export function toPullRequestInfo(pr: PullLike): PullRequestInfo {
     // A deleted fork has no head repo; treat it as a fork (untrusted).
     isFork: headRepo.toLowerCase() !== pr.base.repo.full_name.toLowerCase(),
     cloneUrl: pr.base.repo.clone_url,
+    // Only when present: some webhook payloads lack them, and an invented value would read as
+    // "GitHub computed this" (callers refetch the pull while `mergeable` is null or absent).
+    ...(pr.mergeable !== undefined ? { mergeable: pr.mergeable } : {}),
+    ...(pr.mergeable_state !== undefined ? { mergeableState: pr.mergeable_state } : {}),
   };
+}
+
+/**
+ * One GraphQL round trip for what `mergeable_state: blocked` does not say: the review verdict of
+ * branch protection and which required checks on the head commit have not passed. Exported so
+ * tests and the fake GitHub server can rely on its shape (variables: `owner`, `repo`, `number`).
+ *
+ * `commits(last: 1)` is the head commit (also for fork PRs, whose `headRef` may be gone).
+ * `isRequired(pullRequestNumber:)` asks branch protection / rulesets for this PR's base.
+ * Only the first 100 contexts are read; `totalCount` tells when there were more (see
+ * `toMergeBlockers`).
+ */
+export const MERGE_BLOCKERS_QUERY = `query atollMergeBlockers($owner: String!, $repo: String!, $number: Int!) {
+  repository(owner: $owner, name: $repo) {
+    pullRequest(number: $number) {
+      reviewDecision
+      commits(last: 1) {
+        nodes {
+          commit {
+            statusCheckRollup {
+              contexts(first: 100) {
+                totalCount
+                nodes {
+                  __typename
+                  ... on CheckRun { name status conclusion isRequired(pullRequestNumber: $number) }
+                  ... on StatusContext { context state isRequired(pullRequestNumber: $number) }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}`;
+
+/** Name reported when a rollup has more contexts than one page: unknown ones must not count as passing. */
+export const UNINSPECTED_CHECKS = "(checks beyond the first 100 were not inspected)";
+
+type RollupContext =
+  | { __typename: "CheckRun"; name: string; status: string; conclusion: string | null; isRequired: boolean }
+  | { __typename: "StatusContext"; context: string; state: string; isRequired: boolean }
+  | { __typename?: string; isRequired?: boolean };
+
+export interface MergeBlockersResponse {
+  repository: {
+    pullRequest: {
+      reviewDecision: string | null;
+      commits: {
+        nodes: ({
+          commit: {
+            statusCheckRollup: { contexts: { totalCount?: number; nodes: (RollupContext | null)[] } } | null;
+          };
+        } | null)[];
+      };
+    } | null;
+  } | null;
+}
+
+const PASSING_CONCLUSIONS = new Set(["SUCCESS", "NEUTRAL", "SKIPPED"]);
+
+/** Whether one rollup context counts as passed; unknown context types never do. */
+function contextPassed(c: RollupContext): boolean {
+  if (c.__typename === "CheckRun" && "status" in c) {
+    return c.status.toUpperCase() === "COMPLETED" && PASSING_CONCLUSIONS.has(String(c.conclusion).toUpperCase());
+  }
+  if (c.__typename === "StatusContext" && "state" in c) return c.state.toUpperCase() === "SUCCESS";
+  return false;
+}
+
+function contextName(c: RollupContext): string {
+  if ("name" in c) return c.name;
+  if ("context" in c) return c.context;
+  return `(${c.__typename ?? "unknown"})`;
+}
+
+/**
+ * Pure mapping of the GraphQL answer. When the rollup has more contexts than were read, a
+ * sentinel name is added: a required failing check on page two must not let the `mergeable`
+ * requirement conclude "only Atoll's own checks are missing".
+ */
+export function toMergeBlockers(data: MergeBlockersResponse, pullNumber: number): MergeBlockers {
+  const pull = data.repository?.pullRequest;
+  if (!pull) throw new Error(`pull request #${pullNumber} not found (GraphQL)`);
+  const decision = pull.reviewDecision;
+  const reviewDecision =
+    decision === "APPROVED" || decision === "CHANGES_REQUESTED" || decision === "REVIEW_REQUIRED" ? decision : null;
+  const contexts = pull.commits.nodes.at(-1)?.commit.statusCheckRollup?.contexts;
+  if (!contexts) return { reviewDecision, requiredNotPassing: [] };
+  const nodes = contexts.nodes.filter((c): c is RollupContext => c !== null);
+  const requiredNotPassing = nodes.filter((c) => c.isRequired === true && !contextPassed(c)).map(contextName);
+  if (contexts.totalCount !== undefined && contexts.totalCount > nodes.length) requiredNotPassing.push(UNINSPECTED_CHECKS);
+  return { reviewDecision, requiredNotPassing };
 }
 
 function checkRunBody(input: Partial<CheckRunInput>) {
@@ -192,6 +294,26 @@ export function createOctokitGitHub(
       // ignores GHE_HOST (see shared/reference/github-platform.md §1.1a).
       const { data } = await octokit.rest.apps.createInstallationAccessToken({ installation_id: installationId });
       return data.token;
+    },
+
+    async getMergeBlockers(pullNumber): Promise<MergeBlockers> {
+      const data = await octokit.graphql<MergeBlockersResponse>(MERGE_BLOCKERS_QUERY, {
+        owner,
+        repo,
+        number: pullNumber,
+      });
+      return toMergeBlockers(data, pullNumber);
+    },
+
+    async compareCommits(base, head): Promise<CommitComparison> {
+      // per_page: 1 — only `status` is needed, not the commit list or the files.
+      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+        owner,
+        repo,
+        basehead: `${base}...${head}`,
+        per_page: 1,
+      });
+      return data.status;
     },
   };
 }

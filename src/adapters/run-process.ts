@@ -52,6 +52,18 @@ export interface RunProcessOptions {
   captureStdout?: boolean;
   /** Cap for the separately captured stdout; beyond it `stdout` is undefined and `stdoutTruncated` true. */
   maxStdoutBytes?: number;
+  /**
+   * Called once the process group exists, so a job can record it: after a crash of Atoll the next
+   * start kills the groups its interrupted jobs left running (see `killOrphanedGroup`).
+   */
+  onSpawn?: (process: SpawnedProcess) => void;
+}
+
+/** A process group leader, identified beyond its pid (pids are reused) by its start time. */
+export interface SpawnedProcess {
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat (clock ticks after boot); "" where /proc is not available. */
+  startTime: string;
 }
 
 export interface RunProcessResult {
@@ -200,6 +212,43 @@ async function reapGroup(pgid: number, graceUntil: number): Promise<void> {
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
+/** Start time of a process (see SpawnedProcess), or undefined when it does not exist. */
+export async function processStartTime(pid: number): Promise<string | undefined> {
+  const line = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  if (line === undefined) {
+    try {
+      process.kill(pid, 0);
+      return "";
+    } catch {
+      return undefined;
+    }
+  }
+  return line.slice(line.lastIndexOf(")") + 2).split(" ")[19] ?? "";
+}
+
+/** Process groups started by this process and still running: pid → stop function. */
+const running = new Map<number, (graceMs: number) => Promise<void>>();
+
+/** Stop every process group this process started (SIGTERM, then SIGKILL after `graceMs`). */
+export async function stopAllProcessGroups(graceMs: number): Promise<number> {
+  const stops = [...running.values()];
+  await Promise.all(stops.map((stop) => stop(graceMs)));
+  return stops.length;
+}
+
+/**
+ * Kill a process group left behind by an earlier run of Atoll (crash or kill -9), if its leader
+ * is still the same process (same start time). Returns whether something was killed.
+ */
+export async function killOrphanedGroup(p: SpawnedProcess, graceMs = 5_000): Promise<boolean> {
+  const now = await processStartTime(p.pid);
+  if (now === undefined || (p.startTime !== "" && now !== p.startTime)) return false;
+  if (!(await groupAlive(p.pid))) return false;
+  killGroup(p.pid, "SIGTERM");
+  await reapGroup(p.pid, Date.now() + graceMs);
+  return true;
+}
+
 /** Run a program; see the module comment. Never rejects. */
 export async function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
   const started = Date.now();
@@ -245,6 +294,14 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
   subprocess.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
 
   const pid = subprocess.pid;
+  if (pid !== undefined) {
+    const startTime = (await processStartTime(pid)) ?? "";
+    opts.onSpawn?.({ pid, startTime });
+    running.set(pid, async (graceMs) => {
+      killGroup(pid, "SIGTERM");
+      await reapGroup(pid, Date.now() + graceMs);
+    });
+  }
   let timedOut = false;
   let graceUntil = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -261,6 +318,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
   }
 
   const result = await subprocess;
+  if (pid !== undefined) running.delete(pid);
   clearTimeout(timer);
   // After a timeout the leader may be gone while descendants that ignored SIGTERM live on; the
   // caller was promised the tree is dead, so wait out the grace period and SIGKILL the rest.

@@ -1,33 +1,13 @@
-/** issue_comment.created on a pull request: parse the command and queue it. */
+/** issue_comment.created on a pull request: parse the command and queue it (plus an eyes reaction). */
 import type { Probot } from "probot";
-import { parseComment, type CommandRequest } from "../commands/parse-comment.js";
-import { runApply } from "../runner/apply-command.js";
-import { postComment } from "../runner/comments.js";
-import { runPlan } from "../runner/plan-command.js";
-import type { CommandContext } from "../runner/runner-deps.js";
-import { runUnlock } from "../runner/unlock-command.js";
-import { runVersion } from "../runner/version-command.js";
+import { parseComment } from "../commands/parse-comment.js";
 import { repoAllowed } from "../settings.js";
-import { commandContext, enqueuePullJob, enqueueSideJob, type AppEnv } from "./app-env.js";
+import { firstDelivery, jobTarget, type AppEnv } from "./app-env.js";
 
 export const NOT_ALLOWLISTED = "This repository is not on this Atoll server's allowlist (`ATOLL_REPO_ALLOWLIST`), so Atoll does not run commands here.";
 
-export function runCommentCommand(ctx: CommandContext, cmd: CommandRequest): Promise<void> {
-  const target = { dir: cmd.dir, workspace: cmd.workspace, project: cmd.project };
-  switch (cmd.command) {
-    case "plan":
-      return runPlan(ctx, { trigger: "comment", ...target, extraArgs: cmd.extraArgs, verbose: cmd.verbose });
-    case "apply":
-      return runApply(ctx, { ...target, verbose: cmd.verbose });
-    case "unlock":
-      return runUnlock(ctx);
-    case "version":
-      return runVersion(ctx, target);
-  }
-}
-
 export function registerIssueCommentHandler(app: Probot, env: AppEnv): void {
-  const { settings } = env.deps;
+  const { settings } = env;
   app.on("issue_comment.created", async (context) => {
     const { issue, comment, sender, repository } = context.payload;
     if (!issue.pull_request) return; // comments on plain issues are not for Atoll
@@ -43,19 +23,22 @@ export function registerIssueCommentHandler(app: Probot, env: AppEnv): void {
       blockedExtraArgs: settings.blockedExtraArgs,
     });
     if (parsed.kind === "ignore") return;
+    if (!(await firstDelivery(env, context))) return;
 
-    const name = parsed.kind === "command" ? parsed.name : settings.commandNames[0];
-    const ctx = commandContext(env, context, issue.number, sender.login, name);
-    enqueueSideJob(env, `reaction:${comment.id}`, "reaction", ctx.log, () => ctx.github.addReaction(comment.id, "eyes"));
+    const target = jobTarget(context, issue.number, sender.login, parsed.kind === "command" ? parsed.name : settings.commandNames[0]);
+    await env.jobs.submit({ ...target, kind: "react", commentId: comment.id }, `react:${comment.id}`);
 
+    // One job per comment id: a comment is never run twice, whatever happens to deliveries.
+    const once = `comment:${comment.id}`;
     if (!repoAllowed(settings.repoAllowlist, repository.full_name)) {
-      enqueueSideJob(env, `reply:${comment.id}`, "reply", ctx.log, () => postComment(ctx, NOT_ALLOWLISTED));
-      return;
+      await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: NOT_ALLOWLISTED }, once);
+    } else if (parsed.kind === "reply") {
+      await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: parsed.body }, once);
+    } else if (env.jobs.backlog >= settings.maxQueuedJobs) {
+      const busy = `**Atoll is busy** (${env.jobs.backlog} jobs waiting), so \`${parsed.command}\` was not queued. Please try again in a few minutes.`;
+      await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: busy }, once);
+    } else {
+      await env.jobs.submit({ ...target, kind: "command", commentId: comment.id, command: parsed }, once);
     }
-    if (parsed.kind === "reply") {
-      enqueueSideJob(env, `reply:${comment.id}`, "reply", ctx.log, () => postComment(ctx, parsed.body));
-      return;
-    }
-    enqueuePullJob(env, ctx, parsed.command, () => runCommentCommand(ctx, parsed));
   });
 }

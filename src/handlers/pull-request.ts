@@ -1,13 +1,11 @@
 /** pull_request: autoplan on open / reopen / ready for review / push; clean up on close. */
 import type { Probot } from "probot";
 import { toPullRequestInfo, type PullLike } from "../adapters/octokit-github.js";
-import { runCloseCleanup } from "../runner/close-cleanup.js";
-import { runPlan } from "../runner/plan-command.js";
 import { repoAllowed } from "../settings.js";
-import { commandContext, enqueuePullJob, type AppEnv } from "./app-env.js";
+import { firstDelivery, jobTarget, type AppEnv } from "./app-env.js";
 
 export function registerPullRequestHandlers(app: Probot, env: AppEnv): void {
-  const { settings } = env.deps;
+  const { settings } = env;
 
   app.on(
     ["pull_request.opened", "pull_request.reopened", "pull_request.ready_for_review", "pull_request.synchronize"],
@@ -22,27 +20,30 @@ export function registerPullRequestHandlers(app: Probot, env: AppEnv): void {
         context.log.info({ pull: pr.number }, "draft pull request; autoplan skipped (ATOLL_AUTOPLAN_DRAFTS=false)");
         return;
       }
-      const ctx = commandContext(env, context, pr.number, pr.user?.login ?? "", settings.commandNames[0]);
-      const pull = toPullRequestInfo(pr as unknown as PullLike);
-      enqueuePullJob(env, ctx, "autoplan", () =>
-        runPlan(ctx, {
-          trigger: "autoplan",
-          dir: "",
-          workspace: "",
-          project: "",
-          extraArgs: [],
-          verbose: false,
-          pull,
+      if (!(await firstDelivery(env, context))) return;
+      await env.jobs.submit(
+        {
+          ...jobTarget(context, pr.number, pr.user?.login ?? "", settings.commandNames[0]),
+          kind: "autoplan",
+          pull: toPullRequestInfo(pr as unknown as PullLike),
           // A fork PR is told why it is not planned when it opens, not on every push.
           quietRefusal: context.payload.action === "synchronize",
-        }),
+        },
+        `delivery:${context.id}`,
       );
     },
   );
 
   app.on("pull_request.closed", async (context) => {
+    if (!(await firstDelivery(env, context))) return;
     const pr = context.payload.pull_request;
-    const ctx = commandContext(env, context, pr.number, context.payload.sender.login, settings.commandNames[0]);
-    enqueuePullJob(env, ctx, "cleanup", () => runCloseCleanup(ctx));
+    await env.jobs.submit(
+      {
+        ...jobTarget(context, pr.number, context.payload.sender.login, settings.commandNames[0]),
+        kind: "cleanup",
+        merged: Boolean(pr.merged),
+      },
+      `delivery:${context.id}`,
+    );
   });
 }

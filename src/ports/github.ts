@@ -21,7 +21,22 @@ export interface PullRequestInfo {
   isFork: boolean;
   /** HTTPS clone URL of the base repository (the PR head is fetchable from it). */
   cloneUrl: string;
+  /** GitHub's `mergeable`: null while GitHub is still computing it (webhook payloads often have null). */
+  mergeable?: boolean | null;
+  /** GitHub's `mergeable_state`: clean, unstable, has_hooks, blocked, behind, dirty, draft, unknown. */
+  mergeableState?: string;
 }
+
+/** Why GitHub blocks merging, beyond `mergeable_state` (GraphQL). */
+export interface MergeBlockers {
+  /** Branch protection's review verdict; null when no review is required. */
+  reviewDecision: "APPROVED" | "CHANGES_REQUESTED" | "REVIEW_REQUIRED" | null;
+  /** Names of required checks (check runs and commit statuses) on the head that have not passed. */
+  requiredNotPassing: string[];
+}
+
+/** How a head commit relates to a base commit (compare API `status`). */
+export type CommitComparison = "ahead" | "behind" | "diverged" | "identical";
 
 export interface ChangedFile {
   filename: string;
@@ -103,4 +118,8 @@ export interface GitHubPort {
   listReviews(pullNumber: number): Promise<Review[]>;
   /** A fresh installation token for git over HTTPS (one per job; never log it). */
   createCloneToken(): Promise<string>;
+  /** Required checks that have not passed and the review decision (for the `mergeable` requirement). */
+  getMergeBlockers(pullNumber: number): Promise<MergeBlockers>;
+  /** Compare `base...head` (for the `undiverged` requirement): "ahead"/"identical" = base is contained in head. */
+  compareCommits(base: string, head: string): Promise<CommitComparison>;
 }

@@ -15,6 +15,8 @@ export interface JobRunner {
   enqueue(job: Job): boolean;
   /** Resolves when nothing is queued or running. */
   onIdle(): Promise<void>;
+  /** Start no more jobs (running ones continue); used when shutting down. */
+  pause?(): void;
   readonly running: number;
   readonly queued: number;
 }

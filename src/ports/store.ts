@@ -1,18 +1,23 @@
 /**
- * Store: Atoll's own state about pull requests — per-project plan/apply status, saved plans and
- * the ids of the check runs Atoll owns. Today's implementation is in memory
- * (`src/adapters/memory-store.ts`): it is lost on restart. A durable implementation (SQLite, then
- * PostgreSQL for several replicas) plugs in here without touching the runner.
+ * Store: Atoll's own durable state — per-project plan/apply status and saved plans, project locks
+ * and their queues, jobs, processed webhook deliveries, and the ids of the check runs Atoll owns.
+ *
+ * The implementation is `src/adapters/sqlite-store.ts` (an SQLite file in the data dir, written
+ * through Kysely so a PostgreSQL implementation for several replicas can share the queries).
+ * Every method is atomic; those that read-then-write (tryLock, createJob, recordDelivery,
+ * addWaiter) are transactions, so two callers can never both win.
  */
 import type { Project } from "../projects/project.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
+import type { JobSpec } from "../jobs/job-spec.js";
 
 export interface RepoRef {
   owner: string;
   repo: string;
 }
 
-export type PlanState = "pending" | "success" | "failed";
+/** queued: waiting for another PR's lock on the project. */
+export type PlanState = "pending" | "queued" | "success" | "failed";
 export type ApplyState = "none" | "pending" | "success" | "failed";
 
 /** What Atoll knows about one project of one pull request. */
@@ -20,11 +25,15 @@ export interface ProjectState {
   project: Project;
   /** Head commit the plan was made for. */
   headSha: string;
+  /** Base branch commit when the plan was made. */
+  baseSha?: string;
   plan: PlanState;
   hasChanges: boolean;
   apply: ApplyState;
   /** Saved plan file, while it exists and has not been applied or discarded. */
   planFile?: string;
+  /** sha256 of `terraform show -json <planFile>`; apply refuses a plan file that no longer matches. */
+  planDigest?: string;
   /** Extra terraform args the plan was made with (re-plan suggestions keep them). */
   extraArgs: string[];
   summary?: PlanSummary;
@@ -42,15 +51,99 @@ export interface CheckRunRecord {
   status: "queued" | "in_progress" | "completed";
 }
 
+/** A project lock: one pull request owns a project (dir + workspace + name) of a repo. */
+export interface LockRecord {
+  repo: RepoRef;
+  project: Project;
+  pullNumber: number;
+  /** Installation that owns the repo, to check the holder PR later (sweeps). */
+  installationId: number;
+  /** Who ran the plan that took the lock. */
+  user: string;
+  lockedAt: string;
+}
+
+export type TryLockResult = { acquired: true; lock: LockRecord } | { acquired: false; holder: LockRecord };
+
+/** A pull request waiting for a project lock. */
+export interface WaiterRecord {
+  repo: RepoRef;
+  project: Project;
+  pullNumber: number;
+  installationId: number;
+  user: string;
+  queuedAt: string;
+}
+
+export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "interrupted";
+
+export interface JobRecord {
+  id: number;
+  spec: JobSpec;
+  status: JobStatus;
+  /** Unique when set (e.g. "comment:123"): a second job with the same key is not created. */
+  dedupeKey?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Why it failed or was interrupted. */
+  error?: string;
+  /** Process groups (terraform, git) the job started and that may still be alive. */
+  processes: { pid: number; startTime: string }[];
+}
+
 export interface Store {
+  // --- per-PR project state and saved plans ---
   listProjects(repo: RepoRef, pullNumber: number): Promise<ProjectState[]>;
   /** Insert or replace the state of `state.project` for the PR. */
   upsertProject(repo: RepoRef, pullNumber: number, state: ProjectState): Promise<void>;
   /** Remove the given projects' states (all of the PR's when `projects` is omitted); returns what was removed. */
   removeProjects(repo: RepoRef, pullNumber: number, projects?: Project[]): Promise<ProjectState[]>;
+  /** Every PR (of every repo) with a project in one of these plan/apply states — for crash recovery. */
+  listPendingProjects(): Promise<{ repo: RepoRef; pullNumber: number; state: ProjectState }[]>;
+
+  // --- check runs Atoll created ---
   /** The latest check run Atoll created with this name on this commit. */
   getCheckRun(repo: RepoRef, headSha: string, name: string): Promise<CheckRunRecord | undefined>;
   setCheckRun(repo: RepoRef, headSha: string, name: string, record: CheckRunRecord): Promise<void>;
-  /** Forget everything about the PR. */
+
+  // --- project locks ---
+  /** Take the lock for `lock.project`, or keep it when the same PR already holds it (re-entrant). */
+  tryLock(lock: LockRecord): Promise<TryLockResult>;
+  getLock(repo: RepoRef, project: Project): Promise<LockRecord | undefined>;
+  /** Release one project's lock if `pullNumber` holds it; returns the released lock. */
+  releaseLock(repo: RepoRef, project: Project, pullNumber: number): Promise<LockRecord | undefined>;
+  /** Release every lock the PR holds; returns them. */
+  releasePullLocks(repo: RepoRef, pullNumber: number): Promise<LockRecord[]>;
+  /** Every lock (of one repo, or all). */
+  listLocks(repo?: RepoRef): Promise<LockRecord[]>;
+
+  // --- queue of PRs waiting for a lock (FIFO per project) ---
+  /** Queue the PR for the project (idempotent: keeps its place); returns its 1-based position. */
+  addWaiter(waiter: WaiterRecord): Promise<number>;
+  /** Waiting PRs for a project, first in line first. */
+  listWaiters(repo: RepoRef, project: Project): Promise<WaiterRecord[]>;
+  removeWaiter(repo: RepoRef, project: Project, pullNumber: number): Promise<void>;
+  /** Remove the PR from every queue (closed PR, unlock); returns what was removed. */
+  removePullWaits(repo: RepoRef, pullNumber: number): Promise<WaiterRecord[]>;
+
+  // --- jobs ---
+  /** Persist a queued job; undefined when `dedupeKey` was used before (the job exists already). */
+  createJob(spec: JobSpec, dedupeKey?: string): Promise<JobRecord | undefined>;
+  getJob(id: number): Promise<JobRecord | undefined>;
+  updateJob(
+    id: number,
+    patch: Partial<Pick<JobRecord, "status" | "startedAt" | "finishedAt" | "error" | "processes">>,
+  ): Promise<void>;
+  listJobs(statuses: JobStatus[]): Promise<JobRecord[]>;
+
+  // --- webhook deliveries ---
+  /** Remember a delivery id; false when it was seen before (a redelivery). */
+  recordDelivery(deliveryId: string, event: string): Promise<boolean>;
+  /** Forget deliveries and finished jobs older than this (housekeeping). */
+  prune(olderThan: Date): Promise<void>;
+
+  /** Forget everything about the PR except locks and queues (callers release those explicitly). */
   deletePull(repo: RepoRef, pullNumber: number): Promise<void>;
+  close(): Promise<void>;
 }

@@ -13,6 +13,8 @@ export interface TerraformStepOptions {
   timeoutMs: number;
   /** Strings to replace with `***` in captured output (tokens). */
   redact?: string[];
+  /** Told the pid and start time of the process group, so a crash recovery can kill it later. */
+  onSpawn?: (process: { pid: number; startTime: string }) => void;
 }
 
 export interface TerraformStepResult {

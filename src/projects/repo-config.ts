@@ -19,6 +19,7 @@
 import { CORE_SCHEMA, YAMLException, loadAll, mergeTag } from "js-yaml";
 import { posix } from "node:path";
 // One rule set for `-w` in comments and `workspace:` in config (reference §1.4).
+import { parseRequirements, type Requirement } from "../runner/apply-requirements.js";
 import { workspaceProblem } from "../commands/parse-comment.js";
 import { DEFAULT_WORKSPACE } from "./project.js";
 import { formatYamlPath, yamlIndex, type YamlIndex, type YamlPath } from "./yaml-lines.js";
@@ -45,6 +46,11 @@ export interface ProjectConfig {
   dir: string;
   workspace: string;
   autoplan: AutoplanConfig;
+  /**
+   * Apply requirements this project adds to the server's (`apply_requirements`); until the server
+   * policy exists a repo can add requirements but never remove the server's.
+   */
+  applyRequirements: Requirement[];
 }
 
 export interface RepoConfig {
@@ -101,7 +107,7 @@ const ATLANTIS_PROJECT_KEYS = new Set([
   "silence_pr_comments",
 ]);
 const TOP_LEVEL_KEYS = new Set(["version", "projects"]);
-const PROJECT_KEYS = new Set(["name", "dir", "workspace", "autoplan"]);
+const PROJECT_KEYS = new Set(["name", "dir", "workspace", "autoplan", "apply_requirements"]);
 const AUTOPLAN_KEYS = new Set(["enabled", "when_modified"]);
 
 /** yaml.v3 accepts these YAML 1.1 spellings when decoding into a bool field. */
@@ -314,7 +320,27 @@ function readProject(raw: unknown, i: number, issues: Issues, index: YamlIndex):
   const autoplan = readAutoplan(raw.autoplan, [...path, "autoplan"], issues, index);
   if (!autoplan) ok = false;
 
-  return ok && autoplan ? { name, dir, workspace, autoplan } : undefined;
+  let applyRequirements: Requirement[] = [];
+  const reqPath: YamlPath = [...path, "apply_requirements"];
+  const rawReqs = raw.apply_requirements;
+  if (rawReqs !== undefined && rawReqs !== null) {
+    if (!Array.isArray(rawReqs) || rawReqs.some((r) => typeof r !== "string")) {
+      issues.error(reqPath, `must be a list of requirements (approved, mergeable, undiverged), got ${describe(rawReqs)}`);
+      ok = false;
+    } else {
+      rawReqs.forEach((r: string, k: number) => {
+        const parsed = parseRequirements([r]);
+        if (!parsed.ok) {
+          issues.error([...reqPath, k], parsed.error);
+          ok = false;
+        }
+      });
+      const parsed = parseRequirements(rawReqs as string[]);
+      if (parsed.ok) applyRequirements = parsed.requirements;
+    }
+  }
+
+  return ok && autoplan ? { name, dir, workspace, autoplan, applyRequirements } : undefined;
 }
 
 /**

@@ -38,6 +38,8 @@ const UNLOCK_BUTTON: CheckAction = { label: "Unlock", description: "Discard this
 export interface Readiness {
   approvedBy: string[];
   changesRequestedBy: string[];
+  /** The apply requirements of this project and whether each is met (absent: none configured). */
+  requirements?: { requirement: string; met: boolean; reason?: string }[];
 }
 
 export interface ProjectCheck {
@@ -178,7 +180,11 @@ export function readinessLine(readiness: Readiness): string {
   const users = (logins: string[]): string => logins.map((l) => `@${l}`).join(", ");
   parts.push(readiness.approvedBy.length > 0 ? `Approved by ${users(readiness.approvedBy)}.` : "No approving review yet.");
   if (readiness.changesRequestedBy.length > 0) parts.push(`Changes requested by ${users(readiness.changesRequestedBy)}.`);
-  return parts.join(" ");
+  const reqs = readiness.requirements ?? [];
+  if (reqs.length === 0) return parts.join(" ");
+  const lines = reqs.map((r) => (r.met ? `- ✅ \`${r.requirement}\`` : `- ❌ \`${r.requirement}\`: ${r.reason ?? "not met"}`));
+  const verdict = reqs.every((r) => r.met) ? "All apply requirements are met." : "**Apply requirements not met yet** (apply is refused until they are):";
+  return [parts.join(" "), "", verdict, ...lines].join("\n");
 }
 
 /** The comment commands equivalent to the buttons, for people who prefer comments (or forks). */

@@ -5,14 +5,17 @@
  */
 import { promises as fs } from "node:fs";
 import type { ProjectState } from "../ports/store.js";
-import { DEFAULT_WORKSPACE, projectFlags, projectLabel } from "../projects/project.js";
+import { DEFAULT_WORKSPACE, projectFlags, projectKey, projectLabel } from "../projects/project.js";
 import { renderPrComment } from "../render/pr-comment.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment, postParts } from "./comments.js";
-import { deletePlanFiles } from "./plan-command.js";
+import { deletePlanFiles } from "./project-locks.js";
 import type { ProjectResult } from "./project-result.js";
 import { applyProject } from "./project-steps.js";
+import { renderUnmet } from "./apply-requirements.js";
 import { pullGate } from "./pull-gate.js";
+import { projectsReadiness } from "./readiness.js";
+import { loadRepoConfig } from "./repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
 
 export interface ApplyRequest {
@@ -80,33 +83,60 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
 
   const checks = new CheckReporter(ctx, pull.headSha);
   const results: ProjectResult[] = [];
+
+  /** Why this state cannot be applied, decided without asking GitHub anything. */
+  const plainRefusal = (state: ProjectState): string | undefined => {
+    const label = projectLabel(state.project);
+    const replan = `\`${ctx.name} plan ${projectFlags(state.project)}\``;
+    if (state.headSha !== pull.headSha) {
+      return `The plan for ${label} was made for commit ${state.headSha.slice(0, 7)}, but the pull request's head is now ${pull.headSha.slice(0, 7)}. Run ${replan} and review the new plan before applying.`;
+    }
+    if (req.fromCheckRun?.id !== undefined && state.planCheckRunId !== req.fromCheckRun.id) {
+      return `That check run shows an older plan of ${label}; it was planned again since. Review the latest plan and apply from it.`;
+    }
+    if (state.plan === "pending") return `${label} is still being planned.`;
+    if (state.plan === "queued") return `${label} is waiting for another pull request's lock and has not been planned.`;
+    if (state.plan === "failed") return `The last plan of ${label} failed, so there is nothing to apply. Fix it and run ${replan}.`;
+    if (state.apply === "success") return `${label} was already applied at this commit. Run ${replan} to plan again.`;
+    return undefined;
+  };
+  // Apply requirements (from the config at the head commit) only for what could be applied.
+  const candidates = targets.filter((t) => !plainRefusal(t) && t.hasChanges);
+  const loaded = candidates.length ? await loadRepoConfig(ctx.github, pull.headSha) : undefined;
+  const config = loaded?.kind === "ok" ? loaded.config : undefined;
+  const readiness = candidates.length ? await projectsReadiness(ctx, pull, config, candidates.map((c) => c.project)) : new Map();
   try {
     for (const state of targets) {
       const label = projectLabel(state.project);
       const replan = `\`${ctx.name} plan ${projectFlags(state.project)}\``;
-      if (state.headSha !== pull.headSha) {
-        results.push(refused(state, `The plan for ${label} was made for commit ${state.headSha.slice(0, 7)}, but the pull request's head is now ${pull.headSha.slice(0, 7)}. Run ${replan} and review the new plan before applying.`));
-        continue;
-      }
-      if (req.fromCheckRun?.id !== undefined && state.planCheckRunId !== req.fromCheckRun.id) {
-        results.push(refused(state, `That check run shows an older plan of ${label}; it was planned again since. Review the latest plan and apply from it.`));
-        continue;
-      }
-      if (state.plan === "pending") {
-        results.push(refused(state, `${label} is still being planned.`));
-        continue;
-      }
-      if (state.plan === "failed") {
-        results.push(refused(state, `The last plan of ${label} failed, so there is nothing to apply. Fix it and run ${replan}.`));
-        continue;
-      }
-      if (state.apply === "success") {
-        results.push(refused(state, `${label} was already applied at this commit. Run ${replan} to plan again.`));
+      const refusal = plainRefusal(state);
+      if (refusal) {
+        results.push(refused(state, refusal));
         continue;
       }
       if (!state.hasChanges) {
         results.push({ project: state.project, command: "apply", outcome: "success", headline: "No changes to apply.", output: "" });
         await store.upsertProject(ctx.repo, pull.number, { ...state, apply: "success", updatedAt: new Date().toISOString() });
+        continue;
+      }
+      const lock = await store.getLock(ctx.repo, state.project);
+      if (!lock || lock.pullNumber !== pull.number) {
+        const who = lock ? `#${lock.pullNumber} holds it now` : "nobody holds it";
+        results.push(refused(state, `This pull request no longer holds the lock of ${label} (${who}). Run ${replan} first.`));
+        continue;
+      }
+      const unmet = readiness.get(projectKey(state.project))?.unmet ?? [];
+      if (unmet.length) {
+        const headline = `Apply requirements not met for ${label}:\n${renderUnmet(unmet)}`;
+        results.push(refused(state, headline));
+        await checks.projectReplaced("apply", state.project, {
+          status: "completed",
+          conclusion: "failure",
+          output: {
+            title: "Apply requirements not met",
+            summary: `${renderUnmet(unmet)}\n\nNothing was applied. Requirements are checked again on every apply; reviews refresh the plan check run.`,
+          },
+        });
         continue;
       }
       const checkout = await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha);
@@ -117,14 +147,20 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
       }
       await store.upsertProject(ctx.repo, pull.number, { ...state, apply: "pending", updatedAt: new Date().toISOString() });
       await checks.projectStarted("apply", state.project);
-      const result = await applyProject(ctx.deps, checkout, state.project, state.planFile, { verbose: req.verbose });
+      const result = await applyProject(ctx.deps, checkout, state.project, state.planFile, {
+        verbose: req.verbose,
+        name: ctx.name,
+        ...(state.planDigest ? { planDigest: state.planDigest } : {}),
+        ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
+      });
       await checks.projectFinished("apply", result);
       const applied = result.outcome === "success";
+      const refusedNow = result.outcome === "refused";
       // A plan file is single-use: terraform refuses a stale plan, so drop it after a successful apply.
       if (applied) await deletePlanFiles([state]);
       await store.upsertProject(ctx.repo, pull.number, {
         ...state,
-        apply: applied ? "success" : "failed",
+        apply: applied ? "success" : refusedNow ? "none" : "failed",
         ...(applied ? { planFile: undefined } : {}),
         updatedAt: new Date().toISOString(),
       });

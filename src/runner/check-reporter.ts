@@ -66,6 +66,11 @@ export class CheckReporter {
     return this.ensure(projectCheckName(kind, result.project), this.projectExternalId(kind, result.project), rendered);
   }
 
+  /** A project waiting for another PR's lock: its plan run stays queued (branch protection waits). */
+  async projectWaiting(project: Project, body: Body): Promise<number> {
+    return this.ensure(projectCheckName("plan", project), this.projectExternalId("plan", project), body);
+  }
+
   /** Overwrite a completed project run with a final body (e.g. "plan discarded"). */
   async projectReplaced(kind: CheckKind, project: Project, body: Body): Promise<void> {
     await this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), body);
@@ -80,7 +85,13 @@ export class CheckReporter {
   async refreshAggregates(states: ProjectState[], opts: { allowEmpty?: boolean } = {}): Promise<void> {
     const current = states.filter((s) => s.headSha === this.headSha);
     if (current.length === 0 && !opts.allowEmpty) return;
-    const rows = current.map((s) => ({ project: s.project, plan: s.plan, hasChanges: s.hasChanges, apply: s.apply }));
+    // A project waiting for a lock counts as not planned yet.
+    const rows = current.map((s) => ({
+      project: s.project,
+      plan: s.plan === "queued" ? ("pending" as const) : s.plan,
+      hasChanges: s.hasChanges,
+      apply: s.apply,
+    }));
     for (const kind of ["plan", "apply"] as const) {
       await this.ensure(
         aggregateCheckName(kind),

@@ -8,7 +8,7 @@ import type { PullRequestInfo } from "../ports/github.js";
 import type { ProjectState } from "../ports/store.js";
 import type { Checkout } from "../ports/workspace.js";
 import { candidateDirs, configuredProjects, discoverProjects } from "../projects/find-projects.js";
-import { sameProject, type Project } from "../projects/project.js";
+import { projectKey, sameProject, type Project } from "../projects/project.js";
 import type { RepoConfig } from "../projects/repo-config.js";
 import { selectProjects } from "../projects/select-projects.js";
 import { listTerraformDirs } from "../projects/terraform-dirs.js";
@@ -17,12 +17,14 @@ import { renderPrComment } from "../render/pr-comment.js";
 import { truncateUtf8 } from "../render/truncate-utf8.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment, postParts } from "./comments.js";
+import { acquireLocks, blockedCheck, blockedHeadline, deletePlanFiles, wakeWaiters, type LockOutcome } from "./project-locks.js";
+import { planReadiness } from "./readiness.js";
+import type { Readiness } from "./review-readiness.js";
 import { pullCheckout } from "./pull-checkout.js";
 import { pullGate } from "./pull-gate.js";
 import type { ProjectResult } from "./project-result.js";
 import { planProject } from "./project-steps.js";
 import { loadRepoConfig } from "./repo-config-source.js";
-import { readinessFromReviews } from "./review-readiness.js";
 import type { CommandContext } from "./runner-deps.js";
 
 /** Output kept per project to re-render its check run later (GitHub's check-run text limit). */
@@ -44,10 +46,6 @@ export interface PlanRequest {
   notes?: string[];
 }
 
-/** Delete the saved plan files of these states (best effort: a missing file is fine). */
-export async function deletePlanFiles(states: ProjectState[]): Promise<void> {
-  await Promise.all(states.map((s) => (s.planFile ? fs.rm(s.planFile, { force: true }) : Promise.resolve())));
-}
 
 /** Which projects this plan covers; `null` after replying with an error. */
 async function chooseProjects(
@@ -136,6 +134,17 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   // A full plan replaces every earlier plan of the PR; a targeted one replaces only its own.
   const discarded = await store.removeProjects(ctx.repo, pull.number, targeted ? projects : undefined);
   await deletePlanFiles(discarded);
+  await markSuperseded(ctx, discarded, pull.headSha);
+  if (!targeted) {
+    // Projects this PR no longer touches give their locks back (Atlantis clears stale locks on re-plan).
+    const stale = discarded.filter((d) => !projects!.some((p) => sameProject(p, d.project)));
+    const released = [];
+    for (const d of stale) {
+      const lock = await store.releaseLock(ctx.repo, d.project, pull.number);
+      if (lock) released.push(lock);
+    }
+    await wakeWaiters(ctx, released, pull.number);
+  }
 
   if (projects.length === 0) {
     if (!targeted) await checks.refreshAggregates([], { allowEmpty: true });
@@ -150,25 +159,44 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   }
 
   const now = () => new Date().toISOString();
-  for (const project of projects) {
+  const outcomes = await acquireLocks(ctx, pull, projects);
+  const locked = outcomes.filter((o) => o.acquired).map((o) => o.project);
+  const blocked = outcomes.filter((o): o is Extract<LockOutcome, { acquired: false }> => !o.acquired);
+  for (const b of blocked) {
+    await store.upsertProject(ctx.repo, pull.number, {
+      ...pendingState(b.project, pull.headSha, req.extraArgs, now()),
+      plan: "queued",
+      headline: blockedHeadline(ctx, b),
+    });
+  }
+  for (const project of locked) {
     await store.upsertProject(ctx.repo, pull.number, pendingState(project, pull.headSha, req.extraArgs, now()));
   }
   await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
-  for (const project of projects) await checks.projectStarted("plan", project);
+  for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
+  for (const project of locked) await checks.projectStarted("plan", project);
 
   let co: Checkout | undefined;
   let checkoutError = "";
-  try {
-    co = await getCheckout();
-  } catch (error) {
-    if (!(error instanceof CheckoutFailed)) throw error;
-    checkoutError = error.message;
+  if (locked.length) {
+    try {
+      co = await getCheckout();
+    } catch (error) {
+      if (!(error instanceof CheckoutFailed)) throw error;
+      checkoutError = error.message;
+    }
   }
-  const readiness = readinessFromReviews(await ctx.github.listReviews(pull.number), pull.author);
-  const results: ProjectResult[] = [];
-  for (const project of projects) {
-    const { result, planFile } = co
-      ? await planProject(ctx.deps, co, project, req.extraArgs, { verbose: req.verbose })
+  const readiness = locked.length ? await planReadiness(ctx, pull, config, locked) : new Map<string, Readiness>();
+  const results: ProjectResult[] = blocked.map((b) => ({
+    project: b.project,
+    command: "plan" as const,
+    outcome: "refused" as const,
+    headline: blockedHeadline(ctx, b),
+    output: "",
+  }));
+  for (const project of locked) {
+    const { result, planFile, planDigest } = co
+      ? await planProject(ctx.deps, co, project, req.extraArgs, { verbose: req.verbose, name: ctx.name, ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}) })
       : {
           result: {
             project,
@@ -178,15 +206,18 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
             output: checkoutError,
           },
           planFile: undefined,
+          planDigest: undefined,
         };
-    const checkRunId = await checks.projectFinished("plan", result, result.hasChanges ? readiness : undefined);
+    const checkRunId = await checks.projectFinished("plan", result, result.hasChanges ? readiness.get(projectKey(project)) : undefined);
     await store.upsertProject(ctx.repo, pull.number, {
       project,
       headSha: pull.headSha,
+      baseSha: pull.baseSha,
       plan: result.outcome === "success" ? "success" : "failed",
       hasChanges: result.hasChanges ?? false,
       apply: "none",
       ...(planFile ? { planFile } : {}),
+      ...(planDigest ? { planDigest } : {}),
       extraArgs: req.extraArgs,
       ...(result.plan ? { summary: result.plan } : {}),
       headline: result.headline,
@@ -205,6 +236,24 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     renderPrComment({ command: "plan", name: ctx.name, results, headSha: pull.headSha, extraArgs: req.extraArgs, notes }),
   );
   await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+}
+
+/** Plans of older commits lose their Apply button and say what replaced them. */
+async function markSuperseded(ctx: CommandContext, discarded: ProjectState[], headSha: string): Promise<void> {
+  for (const d of discarded) {
+    if (d.headSha === headSha || d.planCheckRunId === undefined || d.plan === "pending" || d.plan === "queued") continue;
+    await ctx.github
+      .updateCheckRun(d.planCheckRunId, {
+        status: "completed",
+        conclusion: "neutral",
+        output: {
+          title: `Superseded by ${headSha.slice(0, 7)}`,
+          summary: `A newer commit (${headSha.slice(0, 7)}) was planned, so this plan was discarded and cannot be applied. See the checks of ${headSha.slice(0, 7)}.`,
+        },
+        actions: [],
+      })
+      .catch((e: unknown) => ctx.log.warn({ err: e, checkRun: d.planCheckRunId }, "could not mark a plan check run superseded"));
+  }
 }
 
 function pendingState(project: Project, headSha: string, extraArgs: string[], now: string): ProjectState {

@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { DEFAULT_WORKSPACE, projectKey, type Project } from "../projects/project.js";
+import { DEFAULT_WORKSPACE, projectFlags, projectKey, projectLabel, type Project } from "../projects/project.js";
+import { parseStateLockError, renderStateLockError } from "../terraform/state-lock-error.js";
 import type { TerraformStepResult } from "../ports/terraform.js";
 import type { Checkout } from "../ports/workspace.js";
 import { summarizePlan } from "../terraform/plan-summary.js";
@@ -81,7 +82,24 @@ function failure(
   stepName: string,
   timeoutMs: number,
   started: number,
+  name = "atoll",
 ): ProjectResult {
+  if (!step.timedOut) {
+    // Terraform's own state lock: say who holds it and what to do, not just the raw error.
+    const ended = new Date();
+    const lockError = parseStateLockError(step.output, {
+      stepStartedAt: new Date(ended.getTime() - step.durationMs),
+      stepEndedAt: ended,
+      ...(stepName === "plan" || stepName === "apply" ? { operation: stepName } : {}),
+    });
+    if (lockError) {
+      const rendered = renderStateLockError(lockError, {
+        commandHint: `${name} ${command === "apply" ? "apply" : "plan"} ${projectFlags(project)}`,
+        project: projectLabel(project),
+      });
+      return { project, command, outcome: "failed", headline: rendered.body, output: step.output, durationMs: Date.now() - started };
+    }
+  }
   return {
     project,
     command,
@@ -98,6 +116,21 @@ export interface PlanOutcome {
   result: ProjectResult;
   /** Set when the plan succeeded and its file was saved. */
   planFile?: string;
+  /** sha256 of the plan's JSON form; apply refuses a plan file that no longer matches it. */
+  planDigest?: string;
+}
+
+export interface StepOptions {
+  verbose?: boolean;
+  /** Command word for suggested comments ("atoll", "atlantis"). */
+  name?: string;
+  /** Record the process groups terraform runs in (crash recovery). */
+  onSpawn?: (process: { pid: number; startTime: string }) => void;
+}
+
+/** Digest of a plan's `terraform show -json` document. */
+export function planDigestOf(json: unknown): string {
+  return createHash("sha256").update(JSON.stringify(json)).digest("hex");
 }
 
 export async function planProject(
@@ -105,7 +138,7 @@ export async function planProject(
   checkout: Checkout,
   project: Project,
   extraArgs: string[],
-  opts: { verbose?: boolean } = {},
+  opts: StepOptions = {},
 ): Promise<PlanOutcome> {
   const started = Date.now();
   const problem = await projectDirProblem(checkout, project);
@@ -114,32 +147,35 @@ export async function planProject(
   }
   const cwd = path.join(checkout.dir, project.dir);
   const timeoutMs = deps.settings.stepTimeoutMs;
+  const spawn = opts.onSpawn ? { onSpawn: opts.onSpawn } : {};
   const log: StepLog = { steps: [] };
   const step = async (r: Promise<TerraformStepResult>) => {
     const s = await r;
     log.steps.push(s);
     return s;
   };
-  const init = await step(deps.terraform.init({ cwd, timeoutMs }));
-  if (init.exitCode !== 0 || init.timedOut) return { result: failure(project, "plan", init, "init", timeoutMs, started) };
+  const init = await step(deps.terraform.init({ cwd, timeoutMs, ...spawn }));
+  if (init.exitCode !== 0 || init.timedOut) return { result: failure(project, "plan", init, "init", timeoutMs, started, opts.name) };
   if (project.workspace !== DEFAULT_WORKSPACE) {
-    const ws = await step(deps.terraform.selectWorkspace({ cwd, timeoutMs, workspace: project.workspace }));
-    if (ws.exitCode !== 0 || ws.timedOut) return { result: failure(project, "plan", ws, "workspace select", timeoutMs, started) };
+    const ws = await step(deps.terraform.selectWorkspace({ cwd, timeoutMs, workspace: project.workspace, ...spawn }));
+    if (ws.exitCode !== 0 || ws.timedOut) return { result: failure(project, "plan", ws, "workspace select", timeoutMs, started, opts.name) };
   }
   const planFile = planFilePath(checkout, project);
   await fs.mkdir(path.dirname(planFile), { recursive: true });
   await fs.rm(planFile, { force: true });
-  const plan = await deps.terraform.plan({ cwd, timeoutMs, planFile, extraArgs });
+  const plan = await deps.terraform.plan({ cwd, timeoutMs, planFile, extraArgs, ...spawn });
   log.steps.push(plan);
   if (!plan.ok) {
     await fs.rm(planFile, { force: true });
-    return { result: failure(project, "plan", plan, "plan", timeoutMs, started) };
+    return { result: failure(project, "plan", plan, "plan", timeoutMs, started, opts.name) };
   }
   let summary: PlanSummary | undefined;
+  let planDigest: string | undefined;
   let notes = "";
-  const show = await deps.terraform.showJson({ cwd, timeoutMs, planFile });
+  const show = await deps.terraform.showJson({ cwd, timeoutMs, planFile, ...spawn });
   log.steps.push(show);
   if (show.exitCode === 0 && show.json !== undefined) {
+    planDigest = planDigestOf(show.json);
     try {
       summary = summarizePlan(show.json);
     } catch (error) {
@@ -165,6 +201,7 @@ export async function planProject(
       durationMs: Date.now() - started,
     },
     planFile,
+    ...(planDigest ? { planDigest } : {}),
   };
 }
 
@@ -173,22 +210,38 @@ export async function applyProject(
   checkout: Checkout,
   project: Project,
   planFile: string,
-  opts: { verbose?: boolean } = {},
+  opts: StepOptions & { planDigest?: string } = {},
 ): Promise<ProjectResult> {
   const started = Date.now();
   const cwd = path.join(checkout.dir, project.dir);
   const timeoutMs = deps.settings.stepTimeoutMs;
+  const spawn = opts.onSpawn ? { onSpawn: opts.onSpawn } : {};
   const log: StepLog = { steps: [] };
-  if (project.workspace !== DEFAULT_WORKSPACE) {
-    const ws = await deps.terraform.selectWorkspace({ cwd, timeoutMs, workspace: project.workspace });
-    log.steps.push(ws);
-    if (ws.exitCode !== 0 || ws.timedOut) return failure(project, "apply", ws, "workspace select", timeoutMs, started);
+  if (opts.planDigest) {
+    // Exactly the reviewed plan: the file must still be the one whose summary was shown.
+    const show = await deps.terraform.showJson({ cwd, timeoutMs, planFile, ...spawn });
+    log.steps.push(show);
+    if (show.exitCode !== 0 || show.json === undefined || planDigestOf(show.json) !== opts.planDigest) {
+      return {
+        project,
+        command: "apply",
+        outcome: "refused",
+        headline: "The saved plan file no longer matches the plan that was reviewed, so it was not applied. Plan again.",
+        output: show.exitCode !== 0 ? show.output : "",
+        durationMs: Date.now() - started,
+      };
+    }
   }
-  const apply = await deps.terraform.apply({ cwd, timeoutMs, planFile });
+  if (project.workspace !== DEFAULT_WORKSPACE) {
+    const ws = await deps.terraform.selectWorkspace({ cwd, timeoutMs, workspace: project.workspace, ...spawn });
+    log.steps.push(ws);
+    if (ws.exitCode !== 0 || ws.timedOut) return failure(project, "apply", ws, "workspace select", timeoutMs, started, opts.name);
+  }
+  const apply = await deps.terraform.apply({ cwd, timeoutMs, planFile, ...spawn });
   log.steps.push(apply);
   const verbose = opts.verbose ? `\n\n--- Atoll log ---\n${verboseLog(log)}\n` : "";
   if (apply.exitCode !== 0 || apply.timedOut) {
-    const f = failure(project, "apply", apply, "apply", timeoutMs, started);
+    const f = failure(project, "apply", apply, "apply", timeoutMs, started, opts.name);
     return { ...f, output: f.output + verbose };
   }
   return {

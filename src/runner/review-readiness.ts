@@ -4,11 +4,9 @@
  * never counts.
  */
 import type { Review } from "../ports/github.js";
+import type { Readiness } from "../render/check-run-output.js";
 
-export interface Readiness {
-  approvedBy: string[];
-  changesRequestedBy: string[];
-}
+export type { Readiness };
 
 export function readinessFromReviews(reviews: Review[], author: string): Readiness {
   const latest = new Map<string, string>();

@@ -1,18 +1,31 @@
-/** A review was submitted: re-render the plan check runs of the head commit with the new apply readiness. */
+/**
+ * A review was submitted: re-evaluate apply readiness (reviews and requirements) and show it on
+ * the plan check runs of the head commit — and on an apply check run that was refused for unmet
+ * requirements, so the Checks tab says when apply is possible.
+ */
+import { projectFlags } from "../projects/project.js";
+import { projectKey } from "../projects/project.js";
+import { renderUnmet } from "./apply-requirements.js";
 import { CheckReporter } from "./check-reporter.js";
+import { projectCheckName } from "./check-names.js";
 import type { ProjectResult } from "./project-result.js";
-import { readinessFromReviews } from "./review-readiness.js";
+import { projectsReadiness } from "./readiness.js";
+import { loadRepoConfig } from "./repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
 
 export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
+  const { store } = ctx.deps;
   const pull = await ctx.github.getPull(ctx.pullNumber);
-  const states = (await ctx.deps.store.listProjects(ctx.repo, pull.number)).filter(
+  const states = (await store.listProjects(ctx.repo, pull.number)).filter(
     (s) => s.headSha === pull.headSha && s.plan === "success" && s.hasChanges && s.apply !== "success",
   );
   if (states.length === 0) return;
-  const readiness = readinessFromReviews(await ctx.github.listReviews(pull.number), pull.author);
+  const loaded = await loadRepoConfig(ctx.github, pull.headSha);
+  const config = loaded.kind === "ok" ? loaded.config : undefined;
+  const readiness = await projectsReadiness(ctx, pull, config, states.map((s) => s.project));
   const checks = new CheckReporter(ctx, pull.headSha);
   for (const s of states) {
+    const r = readiness.get(projectKey(s.project));
     const result: ProjectResult = {
       project: s.project,
       command: "plan",
@@ -22,6 +35,26 @@ export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
       hasChanges: s.hasChanges,
       ...(s.summary ? { plan: s.summary } : {}),
     };
-    await checks.projectFinished("plan", result, readiness);
+    await checks.projectFinished("plan", result, r?.readiness);
+    // An apply that was refused for requirements left a failed apply check run: update it too.
+    const applyRun = await store.getCheckRun(ctx.repo, pull.headSha, projectCheckName("apply", s.project));
+    if (applyRun && s.apply === "none" && r) {
+      const command = `\`${ctx.name} apply ${projectFlags(s.project)}\``;
+      await checks.projectReplaced(
+        "apply",
+        s.project,
+        r.unmet.length
+          ? {
+              status: "completed",
+              conclusion: "failure",
+              output: { title: "Apply requirements not met", summary: `${renderUnmet(r.unmet)}\n\nNothing was applied.` },
+            }
+          : {
+              status: "completed",
+              conclusion: "neutral",
+              output: { title: "Apply requirements met: ready to apply", summary: `Every apply requirement is met now. Comment ${command} or use the Apply button on the plan check run.` },
+            },
+      );
+    }
   }
 }

@@ -1,4 +1,5 @@
 /** What the command runner needs from the outside world; tests pass fakes for any of these. */
+import type { JobSubmitter } from "../jobs/job-service.js";
 import type { GitHubPort } from "../ports/github.js";
 import type { Store, RepoRef } from "../ports/store.js";
 import type { TerraformPort } from "../ports/terraform.js";
@@ -18,6 +19,8 @@ export interface RunnerDeps {
   terraform: TerraformPort;
   workspaces: WorkspacePort;
   store: Store;
+  /** Queue follow-up work (e.g. re-plan the next PR waiting for a released lock). */
+  jobs: JobSubmitter;
 }
 
 /** One command for one pull request. */
@@ -25,10 +28,13 @@ export interface CommandContext {
   deps: RunnerDeps;
   github: GitHubPort;
   repo: RepoRef;
+  installationId: number;
   pullNumber: number;
   /** Who asked (comment author, button clicker, PR author for autoplan). */
   user: string;
   /** The command word to suggest in replies ("atoll", or "atlantis" when the user typed that). */
   name: string;
   log: Logger;
+  /** Record a process group this command started (crash recovery kills leftovers). */
+  onSpawn?: (process: { pid: number; startTime: string }) => void;
 }

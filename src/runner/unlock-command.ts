@@ -1,22 +1,26 @@
 /**
- * `unlock` (comment or button): discard every saved plan of the PR, so nothing from it can be
- * applied until it is planned again. (Locks arrive with durable state; today there are none to release.)
+ * `unlock` (comment or button): release every lock of the PR and discard its saved plans, so
+ * nothing from it can be applied until it is planned again; the PRs waiting for those locks are
+ * planned automatically.
  */
 import { projectLabel } from "../projects/project.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment } from "./comments.js";
-import { deletePlanFiles } from "./plan-command.js";
+import { deletePlanFiles, wakeWaiters } from "./project-locks.js";
 import type { CommandContext } from "./runner-deps.js";
 
 export async function runUnlock(ctx: CommandContext): Promise<void> {
   const { store } = ctx.deps;
   const removed = await store.removeProjects(ctx.repo, ctx.pullNumber);
   await deletePlanFiles(removed);
-  if (removed.length === 0) {
-    return postComment(ctx, `There were no plans to discard in this pull request.`);
+  await store.removePullWaits(ctx.repo, ctx.pullNumber);
+  const locks = await store.releasePullLocks(ctx.repo, ctx.pullNumber);
+  const woken = await wakeWaiters(ctx, locks, ctx.pullNumber);
+  if (removed.length === 0 && locks.length === 0) {
+    return postComment(ctx, `There were no locks or plans to discard in this pull request.`);
   }
   // Take the Apply button off every discarded plan's check run, per commit it was made for.
-  for (const headSha of new Set(removed.map((s) => s.headSha))) {
+  for (const headSha of new Set(removed.filter((s) => s.plan !== "queued").map((s) => s.headSha))) {
     const checks = new CheckReporter(ctx, headSha);
     for (const state of removed.filter((s) => s.headSha === headSha && s.plan !== "pending")) {
       await checks.projectReplaced("plan", state.project, {
@@ -37,9 +41,11 @@ export async function runUnlock(ctx: CommandContext): Promise<void> {
       },
     });
   }
-  const list = removed.map((s) => `- ${projectLabel(s.project)} (dir \`${s.project.dir}\`, workspace \`${s.project.workspace}\`)`);
+  const projects = new Map([...removed, ...locks].map((s) => [projectLabel(s.project), s.project]));
+  const list = [...projects.values()].map((p) => `- ${projectLabel(p)} (dir \`${p.dir}\`, workspace \`${p.workspace}\`)`);
+  const next = woken.length ? ["", `Waiting pull requests are being planned now: ${woken.map((n) => `#${n}`).join(", ")}.`] : [];
   await postComment(
     ctx,
-    [`All Atoll plans for this pull request have been discarded:`, "", ...list, "", `Comment \`${ctx.name} plan\` to plan again.`].join("\n"),
+    [`All Atoll locks for this pull request have been released and its plans discarded:`, "", ...list, ...next, "", `Comment \`${ctx.name} plan\` to plan again.`].join("\n"),
   );
 }

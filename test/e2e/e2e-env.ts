@@ -2,6 +2,10 @@
  * Shared setup for end-to-end tests: a real PostgreSQL server (Terraform state), the fake GitHub
  * (API + git over HTTP), and the built Atoll server as a real process pointed at it.
  */
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../fake-github/server.js";
 import type { CheckRunRecord, PullRecord } from "../fake-github/state.js";
 import { startAtoll, type AtollProcess } from "../helpers/atoll-process.js";
@@ -22,6 +26,12 @@ export interface E2eEnv {
   comment(pull: PullRecord, user: string, body: string): ReturnType<typeof issueCommentEvent>;
   /** Every token the fake issued, for leak checks. */
   tokens(): string[];
+  /** Stop Atoll (SIGTERM, or kill -9) and start it again on the same data dir. */
+  restart(opts?: { kill9?: boolean; env?: Record<string, string> }): Promise<void>;
+  /** Query Atoll's SQLite database (read-only) — for assertions about locks, plans and jobs. */
+  query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): T[];
+  /** Atoll's data dir (kept across restarts, removed by stop()). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -31,21 +41,23 @@ export async function startE2eEnv(opts: { env?: Record<string, string>; database
   await pg.createDatabase(database);
   const github = await startFakeGitHub();
   const repo = await github.createRepo(OWNER, REPO);
-  const atoll = await startAtoll({
-    fakeGitHub: github,
-    env: {
-      // Terraform's pg backend reads its connection string from the server's environment,
-      // as a real deployment would pass backend credentials.
-      PG_CONN_STR: pg.connString(database),
-      ...opts.env,
-    },
-  });
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "atoll-e2e-data-"));
+  const baseEnv = {
+    // Terraform's pg backend reads its connection string from the server's environment,
+    // as a real deployment would pass backend credentials.
+    PG_CONN_STR: pg.connString(database),
+    ...opts.env,
+  };
+  let atoll = await startAtoll({ fakeGitHub: github, dataDir, env: baseEnv });
   const repoOpts = { owner: OWNER, repo: REPO, htmlBase: github.url, apiBase: github.apiUrl, cloneUrl: repo.cloneUrl, installationId: 1 };
-  return {
+  const env: E2eEnv = {
     pg,
     github,
     repo,
-    atoll,
+    get atoll() {
+      return atoll;
+    },
+    dataDir,
     pullEvent(pull, action) {
       return pullRequestEvent(action, {
         ...repoOpts,
@@ -65,12 +77,27 @@ export async function startE2eEnv(opts: { env?: Record<string, string>; database
     tokens() {
       return github.issuedTokens.map((t) => t.token);
     },
+    async restart(r = {}) {
+      if (r.kill9) await atoll.kill9();
+      else await atoll.stop();
+      atoll = await startAtoll({ fakeGitHub: github, dataDir, env: { ...baseEnv, ...r.env } });
+    },
+    query<T>(sql: string, ...params: unknown[]): T[] {
+      const db = new Database(path.join(dataDir, "atoll.db"), { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare(sql).all(...params) as T[];
+      } finally {
+        db.close();
+      }
+    },
     async stop() {
       await atoll.stop().catch(() => undefined);
       await github.close().catch(() => undefined);
       await pg.stop().catch(() => undefined);
+      await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
+  return env;
 }
 
 export { deliveryId };

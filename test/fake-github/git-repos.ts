@@ -35,12 +35,42 @@ export interface DiffEntry {
   deletions: number;
 }
 
+/** A commit as `git log` knows it (what the REST commit shapes are built from). */
+export interface CommitInfo {
+  sha: string;
+  tree: string;
+  parents: string[];
+  author: GitIdentity & { date: string };
+  committer: GitIdentity & { date: string };
+  message: string;
+}
+
+/** How `head` relates to `base`, as GitHub's compare API reports it. */
+export interface Comparison {
+  status: "ahead" | "behind" | "diverged" | "identical";
+  baseSha: string;
+  headSha: string;
+  mergeBaseSha: string;
+  /** Commits in head but not in base. */
+  aheadBy: number;
+  /** Commits in base but not in head. */
+  behindBy: number;
+}
+
 export interface TreeEntry {
   name: string;
   path: string;
   type: "file" | "dir" | "symlink" | "submodule";
   sha: string;
   size: number;
+}
+
+/** GitHub's own identity on the merge commits it creates. */
+const GITHUB_IDENTITY: GitIdentity = { name: "GitHub", email: "noreply@github.com" };
+
+/** GitHub timestamps: UTC, no milliseconds. */
+function githubDate(isoWithOffset: string): string {
+  return new Date(isoWithOffset).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 const ZERO_SHA = "0000000000000000000000000000000000000000";
@@ -210,6 +240,111 @@ export class FakeRepo {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Compare `base...head` like GitHub's compare API: ahead/behind counts from `rev-list`,
+   * relative to the merge base. Null when a ref does not resolve or the histories are unrelated
+   * (GitHub answers 404 in both cases).
+   */
+  async compare(base: string, head: string): Promise<Comparison | null> {
+    const baseSha = await this.tryResolve(base);
+    const headSha = await this.tryResolve(head);
+    if (!baseSha || !headSha) return null;
+    const mergeBaseSha = await this.mergeBase(baseSha, headSha);
+    if (!mergeBaseSha) return null;
+    const count = async (range: string) => Number((await this.git(["rev-list", "--count", range])).trim());
+    const aheadBy = await count(`${baseSha}..${headSha}`);
+    const behindBy = await count(`${headSha}..${baseSha}`);
+    const status = aheadBy && behindBy ? "diverged" : aheadBy ? "ahead" : behindBy ? "behind" : "identical";
+    return { status, baseSha, headSha, mergeBaseSha, aheadBy, behindBy };
+  }
+
+  /**
+   * Commits reachable from `head` but not from `base` (both shas), oldest first, at most `limit`
+   * (GitHub's compare lists at most 250).
+   */
+  async commitsBetween(base: string, head: string, limit = 250): Promise<CommitInfo[]> {
+    const shas = (await this.git(["rev-list", "--reverse", `${base}..${head}`])).split("\n").filter(Boolean);
+    return this.commitInfo(shas.slice(0, limit));
+  }
+
+  /** Details of commits given by sha, in the given order. */
+  async commitInfo(shas: string[]): Promise<CommitInfo[]> {
+    if (!shas.length) return [];
+    // One record per commit, NUL-separated; the message is last so it may contain newlines.
+    const format = "%H%n%T%n%P%n%an%n%ae%n%aI%n%cn%n%ce%n%cI%n%B";
+    const out = await this.git(["show", "-s", "-z", `--format=${format}`, ...shas]);
+    const parsed = out
+      .split("\0")
+      .filter((rec) => rec.length > 0)
+      .map((rec) => {
+        const lines = rec.split("\n");
+        const [sha, tree, parents, an, ae, ad, cn, ce, cd] = lines;
+        return {
+          sha,
+          tree,
+          parents: parents.split(" ").filter(Boolean),
+          author: { name: an, email: ae, date: githubDate(ad) },
+          committer: { name: cn, email: ce, date: githubDate(cd) },
+          message: lines.slice(9).join("\n").replace(/\n+$/, ""),
+        };
+      });
+    // Do not rely on `git show` keeping argument order.
+    const bySha = new Map(parsed.map((c) => [c.sha, c]));
+    return shas.map((sha) => {
+      const c = bySha.get(sha);
+      if (!c) throw new Error(`${this.fullName}: commit ${sha} not found`);
+      return c;
+    });
+  }
+
+  /**
+   * Whether merging `head` into `base` conflicts, by a real three-way merge
+   * (`git merge-tree --write-tree`, git ≥ 2.38) that touches no ref. Unrelated histories count
+   * as conflicting: GitHub cannot merge them either.
+   */
+  async hasConflicts(base: string, head: string): Promise<boolean> {
+    return (await this.#mergeTree(base, head)).conflicts;
+  }
+
+  async #mergeTree(base: string, head: string): Promise<{ conflicts: boolean; tree: string | null }> {
+    assertSafeRef(base);
+    assertSafeRef(head);
+    const result = await execa("git", ["merge-tree", "--write-tree", "--no-messages", base, head], {
+      env: isolatedGitEnv({ GIT_DIR: this.path }),
+      extendEnv: false,
+      reject: false,
+    });
+    // 0 = clean (stdout starts with the tree id), 1 = conflicts, anything else = could not merge.
+    if (result.exitCode === 0) return { conflicts: false, tree: result.stdout.split("\n")[0].trim() };
+    return { conflicts: true, tree: null };
+  }
+
+  /**
+   * Merge `head` (sha or ref) into `branch` with a two-parent merge commit, as GitHub's "Create
+   * a merge commit" button does, and return the merge commit's sha. Throws on conflicts.
+   * Serialised with `commit()` so the branch cannot move underneath.
+   */
+  merge(branch: string, head: string, message: string): Promise<string> {
+    const run = this.#queue.then(async () => {
+      assertSafeRef(branch);
+      const base = await this.sha(`refs/heads/${branch}`);
+      const headSha = await this.sha(head);
+      const { conflicts, tree } = await this.#mergeTree(base, headSha);
+      if (conflicts || !tree) throw new Error(`${this.fullName}: ${head} does not merge cleanly into ${branch}`);
+      const env = {
+        GIT_AUTHOR_NAME: GITHUB_IDENTITY.name,
+        GIT_AUTHOR_EMAIL: GITHUB_IDENTITY.email,
+        GIT_COMMITTER_NAME: GITHUB_IDENTITY.name,
+        GIT_COMMITTER_EMAIL: GITHUB_IDENTITY.email,
+      };
+      const sha = (await this.git(["commit-tree", tree, "-p", base, "-p", headSha, "-F", "-"], { input: message, env })).trim();
+      await this.git(["update-ref", `refs/heads/${branch}`, sha, base]);
+      return sha;
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   /**

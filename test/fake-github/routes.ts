@@ -18,6 +18,7 @@ import {
   type PullRecord,
 } from "./state.js";
 import type { FakeRepo } from "./git-repos.js";
+import { mergeability } from "./merge-state.js";
 
 export interface RouteContext {
   method: string;
@@ -262,6 +263,24 @@ const LEGACY_PERMISSION: Record<PermissionLevel, string> = {
   none: "none",
 };
 
+/** `GET /repos/{o}/{r}/compare/{base}...{head}`; refs may be branch names or shas. */
+async function compare(ctx: RouteContext, basehead: string): Promise<RouteResult> {
+  const r = requireRepo(ctx);
+  const parts = basehead.split("...");
+  if (parts.length !== 2 || !parts[0] || !parts[1]) throw notFound();
+  // `user:branch` names a branch in a fork; forks share the fake's single repository.
+  const [base, head] = parts.map((x) => x.replace(/^[^:]*:/, ""));
+  const unsafe = (ref: string) => ref.startsWith("-") || /[\s\0]/.test(ref);
+  if (unsafe(base) || unsafe(head)) throw notFound();
+  const cmp = await r.compare(base, head);
+  if (!cmp) throw notFound();
+  const [baseCommit, mergeBaseCommit] = await r.commitInfo([cmp.baseSha, cmp.mergeBaseSha]);
+  const list = await r.commitsBetween(cmp.baseSha, cmp.headSha);
+  // GitHub lists at most 300 files for a comparison.
+  const files = (await r.diff(cmp.baseSha, cmp.headSha)).slice(0, 300);
+  return { status: 200, body: ctx.state.compareJson(r, basehead, cmp, { base: baseCommit, mergeBase: mergeBaseCommit, list }, files) };
+}
+
 export const routes: Record<string, Route> = {
   "GET /app": { auth: "jwt", handle: (ctx) => ({ status: 200, body: ctx.state.appJson() }) },
 
@@ -307,7 +326,8 @@ export const routes: Record<string, Route> = {
   "GET /repos/{owner}/{repo}/pulls/{pull_number}": {
     auth: "token",
     async handle(ctx) {
-      return { status: 200, body: ctx.state.pullJson(await requirePull(ctx)) };
+      const p = await requirePull(ctx);
+      return { status: 200, body: ctx.state.pullJson(p, await mergeability(ctx.state, p)) };
     },
   },
 
@@ -333,6 +353,14 @@ export const routes: Record<string, Route> = {
       const page = paginate(ctx, files);
       return { status: 200, body: page.items, headers: page.headers };
     },
+  },
+
+  // The description has both the current template and the older `{base}...{head}` one, and the
+  // router prefers the latter for `main...sha`; both are the same endpoint on GitHub.
+  "GET /repos/{owner}/{repo}/compare/{basehead}": { auth: "token", handle: (ctx) => compare(ctx, ctx.params.basehead ?? "") },
+  "GET /repos/{owner}/{repo}/compare/{base}...{head}": {
+    auth: "token",
+    handle: (ctx) => compare(ctx, `${ctx.params.base}...${ctx.params.head}`),
   },
 
   "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews": {

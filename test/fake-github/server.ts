@@ -8,12 +8,20 @@
  * (auth, the OpenAPI request schemas, byte and length limits) and records everything, so tests
  * can assert on outcomes (comments, check runs) and on the absence of contract violations.
  *
+ * What GitHub derives rather than stores is derived here too, from git and the fake's state:
+ * compare results, a PR's `mergeable`/`mergeable_state` (conflicts, branch protection set with
+ * `setRequiredChecks`/`setRequiredApprovals`, check runs and statuses on the head), and the
+ * GraphQL answers at `/api/graphql` (`graphql-schema.ts`). `mergePull` merges for real.
+ *
  *   const gh = await startFakeGitHub();
  *   const repo = await gh.createRepo("acme", "infra");
  *   await repo.commit("main", { "main.tf": "..." });
  *   await repo.commit("feature", { "main.tf": "... changed" });
  *   await gh.createPull("acme", "infra", { number: 1, head: "feature" });
  *   ...
+ *   gh.setRequiredChecks("acme", "infra", "main", ["atoll/plan"]);
+ *   ...
+ *   await gh.mergePull("acme", "infra", 1);
  *   expect(gh.violations).toEqual([]);
  *   await gh.close();
  */
@@ -27,7 +35,9 @@ import type { AddressInfo } from "node:net";
 import { createGitHttpHandler } from "../helpers/git-http-backend.js";
 import { matchRoute, validateRestRequest } from "../helpers/openapi.js";
 import { testAppCredentials } from "./app-credentials.js";
-import { AuthState, type IssuedToken } from "./auth.js";
+import { AuthState, type Credential, type IssuedToken } from "./auth.js";
+import { executeGraphql } from "./graphql.js";
+import { githubSchema } from "./graphql-schema.js";
 import { FakeRepo, initBareRepo } from "./git-repos.js";
 import { HttpError, routes, type FieldError, type RouteContext, type RouteResult } from "./routes.js";
 import {
@@ -91,11 +101,29 @@ export interface CreatePullOptions {
 export interface UpdatePullOptions {
   draft?: boolean;
   state?: "open" | "closed";
+  /** Only flips the flags (no git); use `mergePull` to really merge. */
   merged?: boolean;
   title?: string;
   body?: string;
-  mergeable?: boolean | null;
+  /**
+   * Pin GitHub's `mergeable` (null = "still computing", for every read until changed; see also
+   * `setMergeableComputing`). "auto" goes back to computing it from git.
+   */
+  mergeable?: boolean | null | "auto";
+  /** Pin `mergeable_state` (e.g. "has_hooks"); "auto" goes back to computing it. */
   mergeableState?: string;
+}
+
+export interface RequiredChecksOptions {
+  /** "Require branches to be up to date before merging": a PR behind its base is `behind`. */
+  strict?: boolean;
+}
+
+export interface MergePullOptions {
+  /** Who pressed the button (`merged_by`); default: the PR's author. */
+  mergedBy?: string;
+  /** Merge commit message; default: GitHub's "Merge pull request #N from owner/branch". */
+  message?: string;
 }
 
 export interface WaitForOptions {
@@ -150,9 +178,16 @@ export class FakeGitHub {
 
   /** Every API request, in arrival order. */
   readonly requests: RequestRecord[] = [];
-  /** Requests GitHub would have rejected as invalid (schema, limits, rules). Should stay empty. */
+  /**
+   * Requests GitHub would have rejected as invalid (schema, limits, rules; for GraphQL, errors
+   * other than NOT_FOUND while running a valid document, e.g. missing `first`/`last`). Should
+   * stay empty.
+   */
   readonly violations: ViolationRecord[] = [];
-  /** Requests for routes the fake does not implement (404). Should stay empty. */
+  /**
+   * Requests for routes the fake does not implement (404), and GraphQL documents its schema
+   * cannot answer (HTTP 200 with `errors`, as GitHub answers invalid queries). Should stay empty.
+   */
   readonly unhandled: RequestRecord[] = [];
   /** Git smart-HTTP requests with whether they carried a valid token. */
   readonly gitRequests: GitRequestRecord[] = [];
@@ -256,8 +291,9 @@ export class FakeGitHub {
       merged: false,
       mergedAt: null,
       closedAt: null,
-      mergeable: true,
-      mergeableState: "clean",
+      computingReads: 0,
+      mergeCommitSha: null,
+      mergedBy: null,
       fork,
       headRepoFullName: fork ? `${author}/${r.name}` : r.fullName,
       createdAt: now,
@@ -274,15 +310,18 @@ export class FakeGitHub {
     return p;
   }
 
-  /** Change draft/state/merged/mergeability. Merging only flips flags; it does not touch git. */
+  /**
+   * Change draft/state/merged/mergeability. `merged` only flips flags; it does not touch git
+   * (`mergePull` does). Mergeability is computed like GitHub's unless pinned here.
+   */
   updatePull(owner: string, repo: string, number: number, patch: UpdatePullOptions): PullRecord {
     const p = this.pull(owner, repo, number);
     const now = isoNow();
     if (patch.title !== undefined) p.title = patch.title;
     if (patch.body !== undefined) p.body = patch.body;
     if (patch.draft !== undefined) p.draft = patch.draft;
-    if (patch.mergeable !== undefined) p.mergeable = patch.mergeable;
-    if (patch.mergeableState !== undefined) p.mergeableState = patch.mergeableState;
+    if (patch.mergeable !== undefined) p.mergeable = patch.mergeable === "auto" ? undefined : patch.mergeable;
+    if (patch.mergeableState !== undefined) p.mergeableState = patch.mergeableState === "auto" ? undefined : patch.mergeableState;
     if (patch.merged) {
       p.merged = true;
       p.mergedAt = now;
@@ -320,6 +359,86 @@ export class FakeGitHub {
       await r.setRef(`refs/pull/${p.number}/head`, head);
     }
     if (base) p.baseSha = base;
+  }
+
+  /**
+   * Really merge the PR: a merge commit of its head on its base branch (as GitHub's "Create a
+   * merge commit" does), then the PR is closed and merged. Sends no webhook; tests deliver the
+   * `pull_request.closed` event themselves. Throws when the PR is not open or conflicts.
+   */
+  async mergePull(owner: string, repo: string, number: number, opts: MergePullOptions = {}): Promise<PullRecord> {
+    const p = await this.syncPull(owner, repo, number);
+    if (p.state !== "open") throw new Error(`${owner}/${repo}#${number} is not open`);
+    const r = this.repo(p.owner, p.repo);
+    const message = opts.message ?? `Merge pull request #${p.number} from ${p.headRepoFullName.split("/")[0]}/${p.headRef}\n\n${p.title}`;
+    p.mergeCommitSha = await r.merge(p.baseRef, p.headSha, message);
+    const now = isoNow();
+    p.merged = true;
+    p.mergedBy = opts.mergedBy ?? p.author;
+    p.mergedAt = now;
+    p.state = "closed";
+    p.closedAt = now;
+    p.updatedAt = now;
+    return p;
+  }
+
+  /** Close the PR without merging (git is untouched). */
+  closePull(owner: string, repo: string, number: number): PullRecord {
+    return this.updatePull(owner, repo, number, { state: "closed" });
+  }
+
+  /**
+   * Branch protection: these check-run names / status contexts must pass (success, neutral or
+   * skipped) on a PR's head before it can merge into `branch` (GraphQL `isRequired`,
+   * `mergeable_state` "blocked"). Each call replaces the previous list and `strict` setting; an
+   * empty list removes the requirement.
+   */
+  setRequiredChecks(owner: string, repo: string, branch: string, names: string[], opts: RequiredChecksOptions = {}): void {
+    const r = this.repo(owner, repo);
+    const rule = this.#state.ensureProtection(r.owner, r.name, branch);
+    rule.requiredChecks = [...names];
+    rule.strict = opts.strict ?? false;
+  }
+
+  /** Branch protection: approving reviews required to merge into `branch` (0 = none). */
+  setRequiredApprovals(owner: string, repo: string, branch: string, count: number): void {
+    if (!Number.isInteger(count) || count < 0 || count > 6) throw new Error(`required approvals must be 0..6 (GitHub's range), got ${count}`);
+    const r = this.repo(owner, repo);
+    this.#state.ensureProtection(r.owner, r.name, branch).requiredApprovals = count;
+  }
+
+  /**
+   * GitHub is still computing mergeability for the next `reads` reads of it (REST GET pull, or a
+   * GraphQL query asking for `mergeable`/`mergeStateStatus`): they answer null / "unknown" /
+   * UNKNOWN, after which the computed (or pinned) value comes back. Lets a test check the app
+   * retries instead of taking null as "not mergeable".
+   */
+  setMergeableComputing(owner: string, repo: string, number: number, reads: number): void {
+    this.pull(owner, repo, number).computingReads = reads;
+  }
+
+  /** A commit status from another integration (e.g. a CI that is a required check). */
+  addStatus(
+    owner: string,
+    repo: string,
+    sha: string,
+    opts: { context: string; state: "error" | "failure" | "pending" | "success"; description?: string; targetUrl?: string; creator?: string },
+  ): StatusRecord {
+    const r = this.repo(owner, repo);
+    const s: StatusRecord = {
+      id: this.#state.newId(),
+      owner: r.owner,
+      repo: r.name,
+      sha,
+      state: opts.state,
+      context: opts.context,
+      description: opts.description ?? null,
+      targetUrl: opts.targetUrl ?? null,
+      creator: opts.creator ?? "ci-bot",
+      createdAt: isoNow(),
+    };
+    this.#state.statuses.push(s);
+    return s;
   }
 
   /** Add a submitted review (state is normalised to the REST API's upper case). */
@@ -519,6 +638,12 @@ export class FakeGitHub {
     }
     entry.body = body;
 
+    // GHES serves GraphQL next to the REST prefix; Octokit derives `/api/graphql` from `/api/v3`.
+    if (url.pathname === "/api/graphql" && method === "POST") {
+      entry.template = "/graphql";
+      return this.#handleGraphql(entry, credential, body, send, fail);
+    }
+
     const match = isApi ? (matchRoute(method, path) ?? rootContentsMatch(method, path)) : null;
     const route = match ? routes[`${method} ${match.template}`] : undefined;
     entry.template = match?.template ?? null;
@@ -567,7 +692,45 @@ export class FakeGitHub {
     }
     send(result);
   }
+
+  /**
+   * `POST /api/graphql`: installation-token auth like REST, then GitHub's GraphQL semantics
+   * (HTTP 200 with `errors` for anything wrong with the document). Documents the fake's schema
+   * cannot answer are recorded in `unhandled`, as REST routes it lacks are.
+   */
+  async #handleGraphql(entry: RequestRecord, credential: Credential, body: unknown, send: Sender, fail: Failer): Promise<void> {
+    if (credential.kind === "none") return fail(401, "This endpoint requires you to be authenticated.");
+    if (credential.kind !== "token") return fail(401, "Bad credentials");
+    const problems = validateRestRequest("POST", "/api/graphql", body);
+    if (problems.length) {
+      this.violations.push({ method: "POST", path: entry.path, template: entry.template, errors: problems, body });
+      entry.status = 200;
+      entry.error = problems.join("; ");
+      send({ status: 200, body: { errors: [{ message: "A query attribute must be specified and must be a string." }] } });
+      return;
+    }
+    const request = body as { query: string; variables?: unknown; operationName?: unknown };
+    const result = await executeGraphql(githubSchema, request, {
+      state: this.#state,
+      syncPull: (p) => this.#sync(p),
+      mergeCache: new Map(),
+    });
+    const errors = result.body.errors ?? [];
+    if (errors.length) entry.error = errors.map((e) => e.message).join("; ");
+    if (result.rejected) {
+      this.unhandled.push(entry);
+    } else {
+      // NOT_FOUND is an answer; anything else at execution time (pagination bounds, missing
+      // arguments GitHub insists on) is a request GitHub refuses, i.e. the app's mistake.
+      const refused = errors.filter((e) => e.type !== "NOT_FOUND");
+      if (refused.length) this.violations.push({ method: "POST", path: entry.path, template: entry.template, errors: refused.map((e) => e.message), body });
+    }
+    send({ status: 200, body: result.body, headers: { "X-RateLimit-Resource": "graphql" } });
+  }
 }
+
+type Sender = (result: RouteResult) => void;
+type Failer = (status: number, message: string, extra?: Record<string, unknown>) => void;
 
 /**
  * `GET /repos/{owner}/{repo}/contents/` (empty path) lists the repository root on GitHub, but

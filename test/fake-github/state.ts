@@ -7,7 +7,7 @@
  * into GitHub's response shapes with the fields the OpenAPI description marks as required, so
  * Octokit and the app see what github.com would send.
  */
-import type { FakeRepo } from "./git-repos.js";
+import type { CommitInfo, Comparison, DiffEntry, FakeRepo } from "./git-repos.js";
 
 export type PermissionLevel = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
@@ -30,9 +30,18 @@ export interface PullRecord {
   merged: boolean;
   mergedAt: string | null;
   closedAt: string | null;
-  /** GitHub's `mergeable`: true, false or null ("still computing"). */
-  mergeable: boolean | null;
-  mergeableState: string;
+  /**
+   * GitHub's `mergeable` as pinned by a test (`updatePull({ mergeable })`); true, false or null
+   * ("still computing"). Undefined: computed from git and branch protection on every read.
+   */
+  mergeable?: boolean | null;
+  /** `mergeable_state` pinned by a test; undefined: computed (see `merge-state.ts`). */
+  mergeableState?: string;
+  /** The next this-many reads of the mergeability answer "still computing" (null / unknown). */
+  computingReads: number;
+  /** The merge commit, once merged through `mergePull`. */
+  mergeCommitSha: string | null;
+  mergedBy: string | null;
   /** Head lives in a fork (`<author>/<repo>`); the branch is hidden from the base repo's refs. */
   fork: boolean;
   headRepoFullName: string;
@@ -129,6 +138,23 @@ export interface ReviewRecord {
   submittedAt: string;
 }
 
+/** The parts of a branch protection rule the fake models. */
+export interface BranchProtection {
+  /** Check-run names / status contexts that must pass. */
+  requiredChecks: string[];
+  /** "Require branches to be up to date before merging" (REST `required_status_checks.strict`). */
+  strict: boolean;
+  /** "Required approving reviews"; 0 = reviews not required. */
+  requiredApprovals: number;
+}
+
+/** REST `mergeable` / `mergeable_state` of a PR at one point in time. */
+export interface Mergeability {
+  mergeable: boolean | null;
+  /** clean | unstable | blocked | behind | dirty | draft | has_hooks | unknown */
+  mergeableState: string;
+}
+
 export interface RequestRecord {
   method: string;
   /** API path without the `/api/v3` prefix (or the raw path for non-API requests). */
@@ -177,6 +203,8 @@ export class FakeState {
   readonly reviews: ReviewRecord[] = [];
   /** `owner/repo` → login → permission */
   readonly permissions = new Map<string, Map<string, PermissionLevel>>();
+  /** `owner/repo#branch` (lower-cased repo part) → protection rule */
+  readonly protections = new Map<string, BranchProtection>();
   /** `owner/repo` → next issue/PR number */
   readonly nextNumber = new Map<string, number>();
   readonly #userIds = new Map<string, number>();
@@ -223,6 +251,19 @@ export class FakeState {
 
   pull(owner: string, repo: string, n: number): PullRecord | undefined {
     return this.pulls.get(this.pullKey(owner, repo, n));
+  }
+
+  /** The branch's protection rule, or undefined when it has none. */
+  protection(owner: string, repo: string, branch: string): BranchProtection | undefined {
+    return this.protections.get(`${this.repoKey(owner, repo)}#${branch}`);
+  }
+
+  /** The branch's protection rule, created (requiring nothing) when missing. */
+  ensureProtection(owner: string, repo: string, branch: string): BranchProtection {
+    const key = `${this.repoKey(owner, repo)}#${branch}`;
+    let rule = this.protections.get(key);
+    if (!rule) this.protections.set(key, (rule = { requiredChecks: [], strict: false, requiredApprovals: 0 }));
+    return rule;
   }
 
   userId(login: string): number {
@@ -304,6 +345,57 @@ export class FakeState {
       pulls_url: `${url}/pulls{/number}`,
       issues_url: `${url}/issues{/number}`,
       contents_url: `${url}/contents/{+path}`,
+      // The remaining hypermedia templates, counters and flags GitHub always sends.
+      archive_url: `${url}/{archive_format}{/ref}`,
+      assignees_url: `${url}/assignees{/user}`,
+      blobs_url: `${url}/git/blobs{/sha}`,
+      branches_url: `${url}/branches{/branch}`,
+      collaborators_url: `${url}/collaborators{/collaborator}`,
+      comments_url: `${url}/comments{/number}`,
+      commits_url: `${url}/commits{/sha}`,
+      compare_url: `${url}/compare/{base}...{head}`,
+      contributors_url: `${url}/contributors`,
+      deployments_url: `${url}/deployments`,
+      downloads_url: `${url}/downloads`,
+      events_url: `${url}/events`,
+      forks_url: `${url}/forks`,
+      git_commits_url: `${url}/git/commits{/sha}`,
+      git_refs_url: `${url}/git/refs{/sha}`,
+      git_tags_url: `${url}/git/tags{/sha}`,
+      hooks_url: `${url}/hooks`,
+      issue_comment_url: `${url}/issues/comments{/number}`,
+      issue_events_url: `${url}/issues/events{/number}`,
+      keys_url: `${url}/keys{/key_id}`,
+      labels_url: `${url}/labels{/name}`,
+      languages_url: `${url}/languages`,
+      merges_url: `${url}/merges`,
+      milestones_url: `${url}/milestones{/number}`,
+      notifications_url: `${url}/notifications{?since,all,participating}`,
+      releases_url: `${url}/releases{/id}`,
+      stargazers_url: `${url}/stargazers`,
+      statuses_url: `${url}/statuses/{sha}`,
+      subscribers_url: `${url}/subscribers`,
+      subscription_url: `${url}/subscription`,
+      tags_url: `${url}/tags`,
+      teams_url: `${url}/teams`,
+      trees_url: `${url}/git/trees{/sha}`,
+      mirror_url: null,
+      homepage: null,
+      language: "HCL",
+      license: null,
+      size: 0,
+      forks: 0,
+      forks_count: 0,
+      stargazers_count: 0,
+      watchers: 0,
+      watchers_count: 0,
+      open_issues: 0,
+      open_issues_count: 0,
+      has_issues: true,
+      has_projects: false,
+      has_wiki: false,
+      has_pages: false,
+      has_downloads: true,
       default_branch: r.defaultBranch,
       visibility: "public",
       archived: false,
@@ -314,12 +406,20 @@ export class FakeState {
     };
   }
 
-  pullJson(p: PullRecord) {
+  /**
+   * `merge` is the mergeability computed for this response (REST GET pull); without it the
+   * pinned values (or GitHub's webhook-style "not computed yet") are reported.
+   */
+  pullJson(p: PullRecord, merge?: Mergeability) {
     const r = this.repo(p.owner, p.repo)!;
     const url = `${this.apiUrl}/repos/${r.fullName}/pulls/${p.number}`;
     const issueUrl = `${this.apiUrl}/repos/${r.fullName}/issues/${p.number}`;
     const htmlUrl = `${this.baseUrl}/${r.fullName}/pull/${p.number}`;
     const headOwner = p.headRepoFullName.split("/")[0];
+    const m: Mergeability =
+      p.state !== "open"
+        ? { mergeable: null, mergeableState: "unknown" }
+        : (merge ?? { mergeable: p.mergeable ?? null, mergeableState: p.mergeableState ?? "unknown" });
     return {
       url,
       id: p.id,
@@ -346,7 +446,7 @@ export class FakeState {
       updated_at: p.updatedAt,
       closed_at: p.closedAt,
       merged_at: p.mergedAt,
-      merge_commit_sha: null,
+      merge_commit_sha: p.mergeCommitSha,
       assignee: null,
       assignees: [],
       requested_reviewers: [],
@@ -379,10 +479,10 @@ export class FakeState {
       auto_merge: null,
       draft: p.draft,
       merged: p.merged,
-      mergeable: p.state === "open" ? p.mergeable : null,
-      rebaseable: p.state === "open" ? p.mergeable : null,
-      mergeable_state: p.state === "open" ? (p.draft && p.mergeableState === "clean" ? "draft" : p.mergeableState) : "unknown",
-      merged_by: p.merged ? this.userJson(p.author) : null,
+      mergeable: m.mergeable,
+      rebaseable: m.mergeable,
+      mergeable_state: m.mergeableState,
+      merged_by: p.merged ? this.userJson(p.mergedBy ?? p.author) : null,
       comments: this.comments.filter((c) => this.repoKey(c.owner, c.repo) === this.repoKey(p.owner, p.repo) && c.issueNumber === p.number).length,
       review_comments: 0,
       maintainer_can_modify: false,
@@ -494,6 +594,80 @@ export class FakeState {
       created_at: s.createdAt,
       updated_at: s.createdAt,
       creator: this.userJson(s.creator),
+    };
+  }
+
+  /**
+   * A commit as the REST API lists it (compare, PR commits). `author`/`committer` are GitHub
+   * accounts matched by e-mail; the fake has no e-mail → login mapping, so they are null, as for
+   * commits by unknown e-mail addresses on GitHub.
+   */
+  commitJson(r: FakeRepo, c: CommitInfo) {
+    const url = `${this.apiUrl}/repos/${r.fullName}/commits/${c.sha}`;
+    return {
+      sha: c.sha,
+      node_id: Buffer.from(`06:Commit${r.id}:${c.sha}`).toString("base64").replace(/=+$/, ""),
+      commit: {
+        author: c.author,
+        committer: c.committer,
+        message: c.message,
+        tree: { sha: c.tree, url: `${this.apiUrl}/repos/${r.fullName}/git/trees/${c.tree}` },
+        url: `${this.apiUrl}/repos/${r.fullName}/git/commits/${c.sha}`,
+        comment_count: 0,
+        verification: { verified: false, reason: "unsigned", signature: null, payload: null, verified_at: null },
+      },
+      url,
+      html_url: `${this.baseUrl}/${r.fullName}/commit/${c.sha}`,
+      comments_url: `${url}/comments`,
+      author: null,
+      committer: null,
+      parents: c.parents.map((sha) => ({
+        sha,
+        url: `${this.apiUrl}/repos/${r.fullName}/commits/${sha}`,
+        html_url: `${this.baseUrl}/${r.fullName}/commit/${sha}`,
+      })),
+    };
+  }
+
+  /** A file entry of a compare or PR-files response. */
+  diffEntryJson(r: FakeRepo, ref: string, d: DiffEntry) {
+    return {
+      sha: d.sha,
+      filename: d.filename,
+      status: d.status,
+      additions: d.additions,
+      deletions: d.deletions,
+      changes: d.additions + d.deletions,
+      blob_url: `${this.baseUrl}/${r.fullName}/blob/${ref}/${d.filename}`,
+      raw_url: `${this.baseUrl}/${r.fullName}/raw/${ref}/${d.filename}`,
+      contents_url: `${this.apiUrl}/repos/${r.fullName}/contents/${d.filename}?ref=${ref}`,
+      ...(d.previousFilename !== undefined ? { previous_filename: d.previousFilename } : {}),
+    };
+  }
+
+  /** `GET /repos/{o}/{r}/compare/{basehead}` (commit-comparison). */
+  compareJson(
+    r: FakeRepo,
+    basehead: string,
+    cmp: Comparison,
+    commits: { base: CommitInfo; mergeBase: CommitInfo; list: CommitInfo[] },
+    files: DiffEntry[],
+  ) {
+    const html = `${this.baseUrl}/${r.fullName}/compare/${basehead}`;
+    return {
+      url: `${this.apiUrl}/repos/${r.fullName}/compare/${basehead}`,
+      html_url: html,
+      permalink_url: `${this.baseUrl}/${r.fullName}/compare/${r.owner}:${cmp.baseSha}...${r.owner}:${cmp.headSha}`,
+      diff_url: `${html}.diff`,
+      patch_url: `${html}.patch`,
+      base_commit: this.commitJson(r, commits.base),
+      merge_base_commit: this.commitJson(r, commits.mergeBase),
+      status: cmp.status,
+      ahead_by: cmp.aheadBy,
+      behind_by: cmp.behindBy,
+      total_commits: cmp.aheadBy,
+      commits: commits.list.map((c) => this.commitJson(r, c)),
+      files: files.map((d) => this.diffEntryJson(r, cmp.headSha, d)),
     };
   }
 

@@ -8,8 +8,8 @@ import path from "node:path";
 import type { Probot } from "probot";
 import { createExecaTerraform } from "../../src/adapters/execa-terraform.js";
 import { createInProcessJobs } from "../../src/adapters/in-process-jobs.js";
-import { createMemoryStore } from "../../src/adapters/memory-store.js";
-import { createApp } from "../../src/app.js";
+import { openSqliteStore } from "../../src/adapters/sqlite-store.js";
+import { createApp, type AtollRuntime } from "../../src/app.js";
 import type { JobRunner } from "../../src/ports/jobs.js";
 import type { Store } from "../../src/ports/store.js";
 import type { TerraformPort } from "../../src/ports/terraform.js";
@@ -19,6 +19,7 @@ import { makeProbot } from "./probot.js";
 
 export interface AppHarness {
   probot: Probot;
+  runtime: AtollRuntime;
   store: Store;
   jobs: JobRunner;
   workspaces: FixtureWorkspaces;
@@ -38,14 +39,24 @@ export async function startAppHarness(opts: {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "atoll-int-data-"));
   // ATOLL_APP_SLUG: "" in opts.env makes the app look its slug up with GET /app.
   const settings = readSettings({ ATOLL_DATA_DIR: dataDir, ATOLL_APP_SLUG: "atoll-test", ...opts.env });
-  const store = createMemoryStore();
+  const store = await openSqliteStore(path.join(dataDir, "atoll.db"));
   const jobErrors: unknown[] = [];
   const jobs = createInProcessJobs({ concurrency: 2, maxQueued: 100, onError: (_job, e) => jobErrors.push(e) });
   const workspaces = await createFixtureWorkspaces(opts.files);
   const probot = await makeProbot();
-  await probot.load(createApp({ settings, store, jobs, workspaces, terraform: opts.terraform ?? createExecaTerraform() }));
+  let runtime!: AtollRuntime;
+  let recovered!: () => void;
+  const recovery = new Promise<void>((r) => (recovered = r));
+  await probot.load(
+    createApp(
+      { settings, store, jobs, workspaces, terraform: opts.terraform ?? createExecaTerraform(), embedded: true, onRecovered: () => recovered() },
+      (r) => (runtime = r),
+    ),
+  );
+  await recovery;
   return {
     probot,
+    runtime,
     store,
     jobs,
     workspaces,
@@ -57,6 +68,7 @@ export async function startAppHarness(opts: {
     },
     async dispose() {
       await jobs.onIdle();
+      await store.close();
       await workspaces.dispose();
       await fs.rm(dataDir, { recursive: true, force: true });
     },

@@ -53,7 +53,8 @@ describe("comment commands", () => {
     const [planned] = await h.store.listProjects(REPO, 1);
 
     gh.reaction(2);
-    gh.pull({ number: 1, headSha: SHA1 }).permission("bob", "write");
+    // Apply reads the config at the head (requirements) and the reviews (readiness).
+    gh.pull({ number: 1, headSha: SHA1 }).permission("bob", "write").rootListing(SHA1, ["week2"]).reviews(1);
     const created = gh.createCheckRuns(1);
     const updated = gh.updateCheckRuns(3);
     const comments = gh.comments(1);
@@ -94,7 +95,7 @@ describe("comment commands", () => {
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     gh.reaction(4);
-    gh.pull({ number: 1, headSha: SHA1 }).permission("maya", "write", "maintain");
+    gh.pull({ number: 1, headSha: SHA1 }).permission("maya", "write", "maintain").rootListing(SHA1, ["week2"]).reviews(1);
     gh.createCheckRuns(1);
     gh.updateCheckRuns(3);
     const comments = gh.comments(1);
@@ -162,7 +163,7 @@ describe("comment commands", () => {
     const updated = gh.updateCheckRuns(2);
     const comments = gh.comments(1);
     await h.deliver(issueCommentEvent({ body: "atoll unlock", number: 1, commentId: 12 }));
-    expect(comments[0].body).toContain("have been discarded");
+    expect(comments[0].body).toContain("have been released and its plans discarded");
     const projectRun = updated.find((u) => u.id === 1002)!.body;
     expect(projectRun).toMatchObject({ status: "completed", conclusion: "neutral" });
     expect((projectRun.actions as { identifier: string }[]).map((a) => a.identifier)).toEqual(["plan"]);
@@ -183,7 +184,7 @@ describe("comment commands", () => {
     await h.deliver(checkRunEvent("requested_action", { checkRunId: 999, name: "atoll/plan: week2", headSha: SHA1, externalId, identifier: "apply", sender: "bob" }));
     expect(refusal[0].body).toContain("older plan");
 
-    gh.pull({ number: 1, headSha: SHA1 }).permission("bob", "write");
+    gh.pull({ number: 1, headSha: SHA1 }).permission("bob", "write").rootListing(SHA1, ["week2"]).reviews(1);
     gh.createCheckRuns(1);
     gh.updateCheckRuns(3);
     const comments = gh.comments(1);
@@ -216,7 +217,7 @@ describe("comment commands", () => {
     const gh = new GitHubNock().tokens(2);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
-    gh.pull({ number: 1, headSha: SHA1, author: "octocat" }).reviews(1, [{ user: "carol", state: "APPROVED" }]);
+    gh.pull({ number: 1, headSha: SHA1, author: "octocat" }).rootListing(SHA1, ["week2"]).reviews(1, [{ user: "carol", state: "APPROVED" }]);
     const updated = gh.updateCheckRuns(1);
     await h.deliver(pullRequestReviewEvent({ state: "approved", number: 1, headSha: SHA1, reviewer: "carol" }));
     expect(updated[0].id).toBe(1002);

@@ -5,7 +5,9 @@
  */
 import { createSign, generateKeyPairSync } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
+import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -17,6 +19,8 @@ import { sendWebhook } from "../helpers/webhook-sender.js";
 import { startAtoll, type AtollProcess } from "../helpers/atoll-process.js";
 import { issueCommentEvent } from "../helpers/events.js";
 import { makeProbot, TEST_APP_ID } from "../helpers/probot.js";
+import { expectNoOpenapiViolations } from "../helpers/openapi-validator-plugin.js";
+import { Ajv } from "ajv";
 
 const creds = testAppCredentials();
 let gh: FakeGitHub;
@@ -417,6 +421,515 @@ describe("pull requests", () => {
   });
 });
 
+/**
+ * GitHub's REST description as a response oracle: the fake's answers for endpoints Atoll reads
+ * decisions from must have the shape Octokit's types promise. OpenAPI's `nullable` is rewritten
+ * to JSON Schema (`anyOf null`) for ajv.
+ */
+function responseValidator(template: string): (body: unknown) => string[] {
+  const require = createRequire(import.meta.url);
+  const doc = JSON.parse(readFileSync(require.resolve("@octokit/openapi/generated/api.github.com.deref.json"), "utf8")) as {
+    paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, { schema: unknown }> }> }>>;
+  };
+  const toJsonSchema = (s: unknown): unknown => {
+    if (Array.isArray(s)) return s.map(toJsonSchema);
+    if (!s || typeof s !== "object") return s;
+    const { nullable, ...rest } = s as Record<string, unknown>;
+    const converted = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, k === "example" || k === "examples" ? v : toJsonSchema(v)]));
+    return nullable === true ? { anyOf: [{ type: "null" }, converted] } : converted;
+  };
+  const schema = toJsonSchema(doc.paths[template].get.responses["200"].content["application/json"].schema) as object;
+  const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
+  const validate = ajv.compile(schema);
+  return (body) => (validate(body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ""}`));
+}
+
+/** The query Atoll sends for its `mergeable` apply requirement. */
+const MERGE_BLOCKERS_QUERY = `
+  query($owner: String!, $repo: String!, $number: Int!) {
+    repository(owner: $owner, name: $repo) {
+      pullRequest(number: $number) {
+        reviewDecision
+        mergeStateStatus
+        commits(last: 1) { nodes { commit { oid statusCheckRollup { contexts(first: 100) { nodes {
+          __typename
+          ... on CheckRun { name status conclusion isRequired(pullRequestNumber: $number) }
+          ... on StatusContext { context state isRequired(pullRequestNumber: $number) }
+        } } } } } }
+      }
+    }
+  }
+`;
+
+interface BlockersAnswer {
+  repository: {
+    pullRequest: {
+      reviewDecision: string | null;
+      mergeStateStatus: string;
+      commits: {
+        nodes: Array<{
+          commit: {
+            oid: string;
+            statusCheckRollup: { contexts: { nodes: Array<Record<string, unknown> & { __typename: string }> } } | null;
+          };
+        }>;
+      };
+    };
+  };
+}
+
+describe("compare, GraphQL and mergeability", () => {
+  type Octokit = Awaited<ReturnType<Awaited<ReturnType<typeof makeProbot>>["auth"]>>;
+  let octokit: Octokit;
+
+  beforeAll(async () => {
+    const probot = await makeProbot({ appId: creds.appId, privateKey: creds.privateKey, baseUrl: gh.apiUrl });
+    octokit = await probot.auth(1);
+  });
+
+  // Whatever was sent must have been valid for GitHub (the Octokit plugin records, the fake
+  // too) and servable by the fake, except where a test provokes gaps on purpose and says so.
+  let marks = { unhandled: 0, violations: 0 };
+  let provoked = { unhandled: 0, violations: 0 };
+  beforeEach(() => {
+    marks = { unhandled: gh.unhandled.length, violations: gh.violations.length };
+    provoked = { unhandled: 0, violations: 0 };
+  });
+  afterEach(() => {
+    expectNoOpenapiViolations();
+    expect(gh.unhandled.length - marks.unhandled).toBe(provoked.unhandled);
+    expect(gh.violations.length - marks.violations).toBe(provoked.violations);
+  });
+
+  const blockers = async (repo: string, number: number) =>
+    (await octokit.graphql<BlockersAnswer>(MERGE_BLOCKERS_QUERY, { owner: "acme", repo, number })).repository.pullRequest;
+
+  /** [name-or-context, state-or-conclusion, isRequired] per rollup context, for compact assertions. */
+  const contexts = (pr: BlockersAnswer["repository"]["pullRequest"]) =>
+    (pr.commits.nodes[0].commit.statusCheckRollup?.contexts.nodes ?? []).map((n) =>
+      n.__typename === "CheckRun" ? ["CheckRun", n.name, n.status, n.conclusion, n.isRequired] : ["StatusContext", n.context, n.state, n.isRequired],
+    );
+
+  const restPull = async (repo: string, number: number) => (await octokit.rest.pulls.get({ owner: "acme", repo, pull_number: number })).data;
+
+  describe("compare", () => {
+    test("ahead, behind, diverged and identical follow real commits; unknown refs are 404", async () => {
+      const repo = await freshRepo();
+      const root = await repo.sha("main");
+      const c1 = await repo.commit("feature/x", { "a.tf": "1\n" }, "first\n\nwith a body");
+      const c2 = await repo.commit("feature/x", { "b.tf": "2\n" }, "second");
+      const validate = responseValidator("/repos/{owner}/{repo}/compare/{basehead}");
+
+      const ahead = await octokit.rest.repos.compareCommitsWithBasehead({ owner: "acme", repo: repo.name, basehead: "main...feature/x" });
+      expect(validate(ahead.data)).toEqual([]);
+      expect(ahead.data).toMatchObject({
+        status: "ahead",
+        ahead_by: 2,
+        behind_by: 0,
+        total_commits: 2,
+        base_commit: { sha: root },
+        merge_base_commit: { sha: root },
+        html_url: `${gh.url}/${repo.fullName}/compare/main...feature/x`,
+      });
+      expect(ahead.data.commits.map((c) => [c.sha, c.commit.message, c.parents.map((p) => p.sha)])).toEqual([
+        [c1, "first\n\nwith a body", [root]],
+        [c2, "second", [c1]],
+      ]);
+      expect(ahead.data.files?.map((f) => [f.filename, f.status])).toEqual([
+        ["a.tf", "added"],
+        ["b.tf", "added"],
+      ]);
+
+      const behind = await octokit.rest.repos.compareCommitsWithBasehead({ owner: "acme", repo: repo.name, basehead: `${c2}...main` });
+      expect(behind.data).toMatchObject({ status: "behind", ahead_by: 0, behind_by: 2, total_commits: 0, commits: [], files: [], base_commit: { sha: c2 } });
+
+      // main moves on: the branch has diverged (compared by sha, as Atoll does with the PR head).
+      const m1 = await repo.commit("main", { "c.tf": "3\n" }, "on main");
+      const diverged = await octokit.rest.repos.compareCommitsWithBasehead({ owner: "acme", repo: repo.name, basehead: `main...${c2}` });
+      expect(validate(diverged.data)).toEqual([]);
+      expect(diverged.data).toMatchObject({ status: "diverged", ahead_by: 2, behind_by: 1, base_commit: { sha: m1 }, merge_base_commit: { sha: root } });
+      // Three-dot: only the branch's side of the change.
+      expect(diverged.data.files?.map((f) => f.filename)).toEqual(["a.tf", "b.tf"]);
+
+      const identical = await octokit.rest.repos.compareCommitsWithBasehead({ owner: "acme", repo: repo.name, basehead: `main...${m1}` });
+      expect(identical.data).toMatchObject({ status: "identical", ahead_by: 0, behind_by: 0, total_commits: 0, commits: [], files: [] });
+
+      const { auth } = await withToken();
+      for (const basehead of ["main...nope", "nope...main", `main...${"1".repeat(40)}`, "main..feature/x", "main"]) {
+        expect((await api("GET", `/repos/${repo.fullName}/compare/${basehead}`, { auth })).status).toBe(404);
+      }
+      expect((await api("GET", `/repos/acme/no-such-repo/compare/main...main`, { auth })).status).toBe(404);
+    });
+  });
+
+  describe("GraphQL", () => {
+    async function pullWithChecks() {
+      const repo = await freshRepo();
+      await repo.commit("feature", { "main.tf": "# change\n" });
+      await gh.createPull("acme", repo.name, { number: 1, head: "feature" });
+      const head = await repo.sha("feature");
+      const check = async (name: string, body: { status?: "queued" | "in_progress" | "completed"; conclusion?: "success" | "failure" } = {}) =>
+        (await octokit.rest.checks.create({ owner: "acme", repo: repo.name, name, head_sha: head, ...body })).data;
+      return { repo, head, check };
+    }
+
+    test("the merge-blockers query: latest run per name on the head, statuses, isRequired from protection", async () => {
+      const { repo, head, check } = await pullWithChecks();
+      gh.setRequiredChecks("acme", repo.name, "main", ["atoll/plan", "ci/build"]);
+
+      // Required "ci/build" has not reported at all.
+      await check("atoll/plan", { status: "in_progress" });
+      const planDone = await check("atoll/plan", { conclusion: "success" });
+      let pr = await blockers(repo.name, 1);
+      expect(pr.commits.nodes.map((n) => n.commit.oid)).toEqual([head]);
+      expect(contexts(pr)).toEqual([["CheckRun", "atoll/plan", "COMPLETED", "SUCCESS", true]]);
+      expect(pr).toMatchObject({ reviewDecision: null, mergeStateStatus: "BLOCKED" });
+      expect((await restPull(repo.name, 1)).mergeable_state).toBe("blocked");
+
+      // Required status failing; a non-required check failing too.
+      gh.addStatus("acme", repo.name, head, { context: "ci/build", state: "failure" });
+      await check("lint", { conclusion: "failure" });
+      pr = await blockers(repo.name, 1);
+      expect(contexts(pr)).toEqual([
+        ["CheckRun", "atoll/plan", "COMPLETED", "SUCCESS", true],
+        ["CheckRun", "lint", "COMPLETED", "FAILURE", false],
+        ["StatusContext", "ci/build", "FAILURE", true],
+      ]);
+      expect(pr.mergeStateStatus).toBe("BLOCKED");
+
+      // Required ones pass: only the optional failure remains, which GitHub calls unstable.
+      gh.addStatus("acme", repo.name, head, { context: "ci/build", state: "success" });
+      pr = await blockers(repo.name, 1);
+      expect(contexts(pr)).toContainEqual(["StatusContext", "ci/build", "SUCCESS", true]);
+      expect(pr.mergeStateStatus).toBe("UNSTABLE");
+      expect((await restPull(repo.name, 1)).mergeable_state).toBe("unstable");
+
+      await check("lint", { conclusion: "success" });
+      expect((await blockers(repo.name, 1)).mergeStateStatus).toBe("CLEAN");
+      expect((await restPull(repo.name, 1)).mergeable_state).toBe("clean");
+
+      // A required check failing again (a newer run of the same name wins).
+      await octokit.rest.checks.update({ owner: "acme", repo: repo.name, check_run_id: planDone.id, conclusion: "failure" });
+      pr = await blockers(repo.name, 1);
+      expect(contexts(pr)[0]).toEqual(["CheckRun", "atoll/plan", "COMPLETED", "FAILURE", true]);
+      expect(pr.mergeStateStatus).toBe("BLOCKED");
+
+      // A push: the new head has no checks, the rollup is null, the required ones are missing.
+      const newHead = await repo.commit("feature", { "main.tf": "# change 2\n" });
+      pr = await blockers(repo.name, 1);
+      expect(pr.commits.nodes[0].commit).toEqual({ oid: newHead, statusCheckRollup: null });
+      expect(pr.mergeStateStatus).toBe("BLOCKED");
+
+      // Without protection nothing is required.
+      gh.setRequiredChecks("acme", repo.name, "main", []);
+      expect((await blockers(repo.name, 1)).mergeStateStatus).toBe("CLEAN");
+    });
+
+    test("reviewDecision follows required approvals and each reviewer's latest opinion", async () => {
+      const repo = await freshRepo();
+      await repo.commit("feature", { "main.tf": "# change\n" });
+      await gh.createPull("acme", repo.name, { number: 1, head: "feature", author: "alice" });
+      const review = (user: string, state: string) => gh.addReview("acme", repo.name, 1, { user, state });
+      const decision = async () => {
+        const pr = await blockers(repo.name, 1);
+        return [pr.reviewDecision, pr.mergeStateStatus];
+      };
+
+      await review("bob", "CHANGES_REQUESTED");
+      // Reviews not required by protection: no decision, and nothing blocks.
+      expect(await decision()).toEqual([null, "CLEAN"]);
+
+      gh.setRequiredApprovals("acme", repo.name, "main", 2);
+      expect(await decision()).toEqual(["CHANGES_REQUESTED", "BLOCKED"]);
+      expect((await restPull(repo.name, 1)).mergeable_state).toBe("blocked");
+      await review("bob", "APPROVED");
+      expect(await decision()).toEqual(["REVIEW_REQUIRED", "BLOCKED"]);
+      // A comment is not an opinion: bob still approves, carol has not decided.
+      await review("bob", "COMMENTED");
+      await review("carol", "COMMENTED");
+      expect(await decision()).toEqual(["REVIEW_REQUIRED", "BLOCKED"]);
+      await review("carol", "approved");
+      expect(await decision()).toEqual(["APPROVED", "CLEAN"]);
+      expect((await restPull(repo.name, 1)).mergeable_state).toBe("clean");
+      await review("dave", "CHANGES_REQUESTED");
+      expect(await decision()).toEqual(["CHANGES_REQUESTED", "BLOCKED"]);
+      await review("dave", "APPROVED");
+      expect(await decision()).toEqual(["APPROVED", "CLEAN"]);
+      // Dismissing withdraws an approval: 2 of 3 are still enough, 1 is not.
+      await review("dave", "DISMISSED");
+      expect(await decision()).toEqual(["APPROVED", "CLEAN"]);
+      await review("carol", "DISMISSED");
+      expect(await decision()).toEqual(["REVIEW_REQUIRED", "BLOCKED"]);
+      // Protection rules are per branch: a PR into another base is unaffected.
+      await repo.commit("release", { "r.tf": "r\n" }, "release", { from: "main" });
+      await repo.commit("hotfix", { "h.tf": "h\n" }, "hotfix", { from: "release" });
+      await gh.createPull("acme", repo.name, { number: 2, head: "hotfix", base: "release" });
+      const other = await blockers(repo.name, 2);
+      expect([other.reviewDecision, other.mergeStateStatus]).toEqual([null, "CLEAN"]);
+    });
+
+    test("queries the fake cannot answer are GraphQL errors and recorded as unhandled", async () => {
+      const { repo } = await pullWithChecks();
+      const failing = async (query: string, variables: Record<string, unknown> = {}) => {
+        const err = await octokit.graphql(query, variables).then(
+          () => undefined,
+          (e: unknown) => e as { errors?: Array<{ message: string }> },
+        );
+        expect(err?.errors?.length).toBeGreaterThan(0);
+        return err!.errors!.map((e) => e.message);
+      };
+      const vars = { owner: "acme", repo: repo.name, number: 1 };
+
+      expect(await failing("{ viewer { login } }")).toEqual(["Field 'viewer' doesn't exist on type 'Query'"]);
+      // A misspelt field, a wrongly typed variable, a missing variable, a syntax error.
+      expect(await failing(MERGE_BLOCKERS_QUERY.replace("mergeStateStatus", "mergeStatus"), vars)).toEqual([
+        "Field 'mergeStatus' doesn't exist on type 'PullRequest'",
+      ]);
+      expect(await failing(MERGE_BLOCKERS_QUERY.replace("$number: Int!", "$number: String!"), { ...vars, number: "1" })).toEqual([
+        expect.stringMatching(/^Type mismatch on variable \$number/),
+        expect.stringMatching(/^Type mismatch on variable \$number/),
+        expect.stringMatching(/^Type mismatch on variable \$number/),
+      ]);
+      expect(await failing(MERGE_BLOCKERS_QUERY, { owner: "acme", repo: repo.name })).toEqual([
+        "Variable $number of type Int! was provided invalid value",
+      ]);
+      expect(await failing("query { repository(owner: \"acme\", name: \"x\") { name }")).toEqual([expect.stringMatching(/^Parse error on end of file/)]);
+      // Selecting fields on the union itself instead of through a fragment.
+      expect(
+        await failing(MERGE_BLOCKERS_QUERY.replace("__typename", "__typename name"), vars),
+      ).toEqual(["Field 'name' doesn't exist on type 'StatusCheckRollupContext'"]);
+      expect(gh.unhandled.slice(marks.unhandled).map((u) => [u.method, u.path, u.template])).toEqual(
+        Array.from({ length: 6 }, () => ["POST", "/api/graphql", "/graphql"]),
+      );
+      expect(gh.unhandled.at(-1)?.error).toBe("Field 'name' doesn't exist on type 'StatusCheckRollupContext'");
+      provoked.unhandled = 6;
+    });
+
+    test("GitHub's own errors: NOT_FOUND with partial data, pagination bounds; auth like REST", async () => {
+      const { repo } = await pullWithChecks();
+      const { auth } = await withToken();
+      const post = (body: unknown, authorization?: string) =>
+        fetch(`${gh.url}/api/graphql`, { method: "POST", headers: authorization ? { authorization } : {}, body: JSON.stringify(body) });
+
+      const missingPull = await post({ query: MERGE_BLOCKERS_QUERY, variables: { owner: "acme", repo: repo.name, number: 99 } }, auth);
+      expect(missingPull.status).toBe(200);
+      expect(await missingPull.json()).toEqual({
+        data: { repository: { pullRequest: null } },
+        errors: [{ type: "NOT_FOUND", path: ["repository", "pullRequest"], locations: [{ line: 4, column: 7 }], message: "Could not resolve to a PullRequest with the number of 99." }],
+      });
+      const missingRepo = await (await post({ query: MERGE_BLOCKERS_QUERY, variables: { owner: "acme", repo: "nope", number: 1 } }, auth)).json();
+      expect(missingRepo.data).toEqual({ repository: null });
+      expect(missingRepo.errors[0]).toMatchObject({ type: "NOT_FOUND", message: "Could not resolve to a Repository with the name 'acme/nope'." });
+      // Legitimate answers, not gaps in the fake (checked after each test).
+
+      const unbounded = await (await post({ query: `{ repository(owner: "acme", name: "${repo.name}") { pullRequest(number: 1) { number commits { totalCount } } } }` }, auth)).json();
+      expect(unbounded).toMatchObject({
+        data: { repository: { pullRequest: null } },
+        errors: [{ type: "MISSING_PAGINATION_BOUNDARIES", message: "You must provide a `first` or `last` value to properly paginate the `commits` connection." }],
+      });
+      const tooMany = await (await post({ query: `{ repository(owner: "acme", name: "${repo.name}") { pullRequest(number: 1) { commits(first: 101) { totalCount } } } }` }, auth)).json();
+      expect(tooMany.errors[0].type).toBe("EXCESSIVE_PAGINATION");
+      // GitHub would refuse these, so they are the app's mistakes: recorded as violations.
+      expect(gh.violations.slice(marks.violations).map((v) => v.errors)).toEqual([
+        ["You must provide a `first` or `last` value to properly paginate the `commits` connection."],
+        ["Requesting 101 records on the `commits` connection exceeds the `first` limit of 100 records."],
+      ]);
+      provoked.violations = 2;
+
+      expect((await post({ query: "{ __typename }" })).status).toBe(401);
+      expect((await post({ query: "{ __typename }" }, `bearer ${makeJwt()}`)).status).toBe(401);
+      expect(await (await post({ query: "{ __typename }" }, auth)).json()).toEqual({ data: { __typename: "Query" } });
+    });
+
+    test("aliases, named fragments, directives and pagination work like GraphQL", async () => {
+      const { repo } = await pullWithChecks();
+      await repo.commit("feature", { "second.tf": "2\n" }, "second");
+      const head = await repo.commit("feature", { "third.tf": "3\n" }, "third");
+      await gh.syncPull("acme", repo.name, 1);
+      await octokit.rest.checks.create({ owner: "acme", repo: repo.name, name: "a", head_sha: head, status: "completed", conclusion: "success" });
+      const query = `
+        query Commits($owner: String!, $repo: String!, $number: Int!, $withRollup: Boolean = false, $after: String) {
+          repository(owner: $owner, name: $repo) {
+            pr: pullRequest(number: $number) {
+              state isDraft headRefOid author { __typename login }
+              firstTwo: commits(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { ...C } }
+              latest: commits(last: 1) { nodes { ...C commit { statusCheckRollup @include(if: $withRollup) { state } } } }
+            }
+          }
+        }
+        fragment C on PullRequestCommit { commit { oid messageHeadline } }
+      `;
+      type Answer = {
+        repository: {
+          pr: {
+            state: string;
+            isDraft: boolean;
+            headRefOid: string;
+            author: { __typename: string; login: string };
+            firstTwo: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; nodes: Array<{ commit: { oid: string; messageHeadline: string } }> };
+            latest: { nodes: Array<{ commit: { oid: string; messageHeadline: string; statusCheckRollup?: { state: string } | null } }> };
+          };
+        };
+      };
+      const vars = { owner: "acme", repo: repo.name, number: 1 };
+      const page1 = (await octokit.graphql<Answer>(query, vars)).repository.pr;
+      expect(page1).toMatchObject({ state: "OPEN", isDraft: false, headRefOid: head, author: { __typename: "User", login: "octocat" } });
+      expect(page1.firstTwo.totalCount).toBe(3);
+      expect(page1.firstTwo.nodes.map((n) => n.commit.messageHeadline)).toEqual(["Update feature", "second"]);
+      expect(page1.firstTwo.pageInfo.hasNextPage).toBe(true);
+      expect(page1.latest.nodes).toEqual([{ commit: { oid: head, messageHeadline: "third" } }]);
+
+      const page2 = (await octokit.graphql<Answer>(query, { ...vars, after: page1.firstTwo.pageInfo.endCursor, withRollup: true })).repository.pr;
+      expect(page2.firstTwo.nodes.map((n) => n.commit.messageHeadline)).toEqual(["third"]);
+      expect(page2.firstTwo.pageInfo.hasNextPage).toBe(false);
+      expect(page2.latest.nodes[0].commit.statusCheckRollup).toEqual({ state: "SUCCESS" });
+    });
+  });
+
+  describe("mergeable_state", () => {
+    test("clean → blocked by a failing required check → clean when it passes; draft", async () => {
+      const repo = await freshRepo();
+      const head = await repo.commit("feature", { "main.tf": "# change\n" });
+      await gh.createPull("acme", repo.name, { number: 1, head: "feature" });
+      const validate = responseValidator("/repos/{owner}/{repo}/pulls/{pull_number}");
+      const state = async () => {
+        const pr = await restPull(repo.name, 1);
+        expect(validate(pr)).toEqual([]);
+        return [pr.mergeable, pr.mergeable_state];
+      };
+
+      expect(await state()).toEqual([true, "clean"]);
+      gh.setRequiredChecks("acme", repo.name, "main", ["ci/build"]);
+      expect(await state()).toEqual([true, "blocked"]);
+      gh.addStatus("acme", repo.name, head, { context: "ci/build", state: "pending" });
+      expect(await state()).toEqual([true, "blocked"]);
+      gh.addStatus("acme", repo.name, head, { context: "ci/build", state: "failure" });
+      expect(await state()).toEqual([true, "blocked"]);
+      gh.addStatus("acme", repo.name, head, { context: "ci/build", state: "success" });
+      expect(await state()).toEqual([true, "clean"]);
+
+      gh.updatePull("acme", repo.name, 1, { draft: true });
+      expect(await state()).toEqual([true, "draft"]);
+      expect((await blockers(repo.name, 1)).mergeStateStatus).toBe("DRAFT");
+      gh.updatePull("acme", repo.name, 1, { draft: false });
+      expect(await state()).toEqual([true, "clean"]);
+
+      // A test can still pin values GitHub computes elsewhere (GHES pre-receive hooks) …
+      gh.updatePull("acme", repo.name, 1, { mergeableState: "has_hooks" });
+      expect(await state()).toEqual([true, "has_hooks"]);
+      expect((await blockers(repo.name, 1)).mergeStateStatus).toBe("HAS_HOOKS");
+      // … or "still computing" for good, and go back to computed values.
+      gh.updatePull("acme", repo.name, 1, { mergeable: null, mergeableState: "auto" });
+      expect(await state()).toEqual([null, "unknown"]);
+      expect(await state()).toEqual([null, "unknown"]);
+      gh.updatePull("acme", repo.name, 1, { mergeable: "auto" });
+      expect(await state()).toEqual([true, "clean"]);
+    });
+
+    test("computing: null for the next N reads, then the value", async () => {
+      const repo = await freshRepo();
+      await repo.commit("feature", { "main.tf": "# change\n" });
+      await gh.createPull("acme", repo.name, { number: 1, head: "feature" });
+      gh.setMergeableComputing("acme", repo.name, 1, 2);
+      const read = async () => {
+        const pr = await restPull(repo.name, 1);
+        return [pr.mergeable, pr.mergeable_state];
+      };
+      expect(await read()).toEqual([null, "unknown"]);
+      // A GraphQL read of the merge state counts as one read, however many fields ask.
+      const q = `query($o: String!, $r: String!) { repository(owner: $o, name: $r) { pullRequest(number: 1) { mergeable mergeStateStatus again: mergeStateStatus } } }`;
+      type A = { repository: { pullRequest: { mergeable: string; mergeStateStatus: string; again: string } } };
+      expect((await octokit.graphql<A>(q, { o: "acme", r: repo.name })).repository.pullRequest).toEqual({ mergeable: "UNKNOWN", mergeStateStatus: "UNKNOWN", again: "UNKNOWN" });
+      expect(await read()).toEqual([true, "clean"]);
+      expect((await octokit.graphql<A>(q, { o: "acme", r: repo.name })).repository.pullRequest).toEqual({ mergeable: "MERGEABLE", mergeStateStatus: "CLEAN", again: "CLEAN" });
+    });
+
+    test("dirty when head and base conflict; behind only when the branch must be up to date", async () => {
+      const repo = await freshRepo({ "main.tf": "# v1\n" });
+      await repo.commit("feature", { "main.tf": "# feature\n" });
+      await gh.createPull("acme", repo.name, { number: 1, head: "feature" });
+      await repo.commit("other", { "other.tf": "o\n" });
+      await gh.createPull("acme", repo.name, { number: 2, head: "other" });
+      const read = async (n: number) => {
+        const pr = await restPull(repo.name, n);
+        return [pr.mergeable, pr.mergeable_state];
+      };
+
+      // main moves: #1 now conflicts, #2 is merely behind.
+      await repo.commit("main", { "main.tf": "# v2 on main\n" });
+      expect(await read(1)).toEqual([false, "dirty"]);
+      const q = `query($r: String!) { repository(owner: "acme", name: $r) { pullRequest(number: 1) { mergeable mergeStateStatus } } }`;
+      expect((await octokit.graphql<{ repository: { pullRequest: unknown } }>(q, { r: repo.name })).repository.pullRequest).toEqual({
+        mergeable: "CONFLICTING",
+        mergeStateStatus: "DIRTY",
+      });
+      expect(await read(2)).toEqual([true, "clean"]);
+      gh.setRequiredChecks("acme", repo.name, "main", [], { strict: true });
+      expect(await read(2)).toEqual([true, "behind"]);
+      // Catching up with main (a merge from main into the branch) clears it.
+      await repo.merge("other", "main", "Merge main into other");
+      expect(await read(2)).toEqual([true, "clean"]);
+    });
+  });
+
+  describe("merging and closing", () => {
+    test("mergePull merges the head into the base in git and marks the PR merged", async () => {
+      const repo = await freshRepo();
+      const head = await repo.commit("feature", { "feature.tf": "f\n" });
+      await gh.createPull("acme", repo.name, { number: 7, head: "feature", title: "Add feature", author: "alice" });
+      await repo.commit("main", { "main-only.tf": "m\n" });
+      const compare = async (basehead: string) => (await octokit.rest.repos.compareCommitsWithBasehead({ owner: "acme", repo: repo.name, basehead })).data;
+      expect((await compare(`main...${head}`)).status).toBe("diverged");
+
+      const merged = await gh.mergePull("acme", repo.name, 7, { mergedBy: "bob" });
+      const tip = await repo.sha("main");
+      expect(merged.mergeCommitSha).toBe(tip);
+      // The base now contains the head: from the head's side the base is ahead.
+      expect(await compare(`main...${head}`)).toMatchObject({ status: "behind", ahead_by: 0, behind_by: 2 });
+      expect(await compare(`${head}...main`)).toMatchObject({ status: "ahead", ahead_by: 2 });
+      const [mergeCommit] = (await compare(`${head}...main`)).commits.slice(-1);
+      expect(mergeCommit.commit.message).toBe("Merge pull request #7 from acme/feature\n\nAdd feature");
+      expect(mergeCommit.parents).toHaveLength(2);
+      expect(mergeCommit.parents[1].sha).toBe(head);
+      expect((await repo.readPath(tip, "feature.tf"))?.type).toBe("file");
+      expect((await repo.readPath(tip, "main-only.tf"))?.type).toBe("file");
+
+      const pr = await restPull(repo.name, 7);
+      expect(pr).toMatchObject({ state: "closed", merged: true, merge_commit_sha: tip, merged_by: { login: "bob" }, mergeable: null, head: { sha: head } });
+      expect(pr.merged_at).toEqual(expect.any(String));
+      expect(pr.closed_at).toBe(pr.merged_at);
+      const q = `query($r: String!) { repository(owner: "acme", name: $r) { pullRequest(number: 7) { state merged mergedAt } } }`;
+      expect((await octokit.graphql<{ repository: { pullRequest: unknown } }>(q, { r: repo.name })).repository.pullRequest).toEqual({
+        state: "MERGED",
+        merged: true,
+        mergedAt: pr.merged_at,
+      });
+      await expect(gh.mergePull("acme", repo.name, 7)).rejects.toThrow(/not open/);
+    });
+
+    test("a conflicting PR cannot be merged; closePull closes without merging", async () => {
+      const repo = await freshRepo({ "main.tf": "# v1\n" });
+      await repo.commit("feature", { "main.tf": "# feature\n" });
+      await gh.createPull("acme", repo.name, { number: 1, head: "feature" });
+      const before = await repo.commit("main", { "main.tf": "# v2\n" });
+      await expect(gh.mergePull("acme", repo.name, 1)).rejects.toThrow(/does not merge cleanly/);
+      expect(await repo.sha("main")).toBe(before);
+      expect(gh.pull("acme", repo.name, 1)).toMatchObject({ state: "open", merged: false });
+
+      gh.closePull("acme", repo.name, 1);
+      expect(await restPull(repo.name, 1)).toMatchObject({ state: "closed", merged: false, merged_at: null, closed_at: expect.any(String) });
+      expect(await repo.sha("main")).toBe(before);
+      const q = `query($r: String!) { repository(owner: "acme", name: $r) { pullRequest(number: 1) { state closed merged reviewDecision } } }`;
+      expect((await octokit.graphql<{ repository: { pullRequest: unknown } }>(q, { r: repo.name })).repository.pullRequest).toEqual({
+        state: "CLOSED",
+        closed: true,
+        merged: false,
+        reviewDecision: null,
+      });
+    });
+  });
+});
+
 describe("contents", () => {
   test("file, directory, raw and 404", async () => {
     const repo = await freshRepo({ "atlantis.yaml": "version: 3\nprojects: []\n", "envs/dev/main.tf": "# dev ✓\n", "envs/prod/main.tf": "# prod\n" });
@@ -661,8 +1174,10 @@ describe("contract recording", () => {
     expect((await api("GET", "/definitely/not/a/route", { auth })).status).toBe(404);
     // A real endpoint the fake does not implement is just as unhandled.
     expect((await api("GET", "/repos/acme/x/releases", { auth })).status).toBe(404);
+    // GraphQL answers 200 with errors, but a query the fake cannot serve is just as unhandled.
     const graphql = await fetch(`${gh.url}/api/graphql`, { method: "POST", headers: { authorization: auth }, body: JSON.stringify({ query: "{ viewer { login } }" }) });
-    expect(graphql.status).toBe(404);
+    expect(graphql.status).toBe(200);
+    expect((await graphql.json()).errors[0].message).toBe("Field 'viewer' doesn't exist on type 'Query'");
     expect(gh.unhandled.slice(before).map((u) => [u.method, u.path])).toEqual([
       ["GET", "/definitely/not/a/route"],
       ["GET", "/repos/acme/x/releases"],

@@ -1,0 +1,215 @@
+/**
+ * Run one job: turn its spec into the runner call, with a CommandContext built for the job's
+ * installation. Failures are told on the pull request; interrupted jobs are reported by
+ * `reportInterrupted` (restart, crash, shutdown).
+ */
+import { quote } from "shlex";
+import type { GitHubPort } from "../ports/github.js";
+import type { JobRecord, Store } from "../ports/store.js";
+import { projectFlags, type Project } from "../projects/project.js";
+import { runApply } from "../runner/apply-command.js";
+import { CheckReporter } from "../runner/check-reporter.js";
+import { projectCheckName } from "../runner/check-names.js";
+import { runCloseCleanup } from "../runner/close-cleanup.js";
+import { postComment } from "../runner/comments.js";
+import { findState, runPlan } from "../runner/plan-command.js";
+import { wakeWaiters } from "../runner/project-locks.js";
+import { runReviewRefresh } from "../runner/review-refresh.js";
+import type { CommandContext, Logger, RunnerDeps } from "../runner/runner-deps.js";
+import { runUnlock } from "../runner/unlock-command.js";
+import { runVersion } from "../runner/version-command.js";
+import { describeJob, type JobSpec } from "./job-spec.js";
+
+export interface ExecutorEnv {
+  deps: RunnerDeps;
+  /** A GitHubPort for one repository of one installation. */
+  githubFor(installationId: number, owner: string, repo: string): Promise<GitHubPort>;
+  log: Logger & { child?: (bindings: Record<string, unknown>) => Logger };
+}
+
+async function contextFor(env: ExecutorEnv, job: JobRecord): Promise<CommandContext> {
+  const s = job.spec;
+  const processes = [...job.processes];
+  const store: Store = env.deps.store;
+  let saving = Promise.resolve();
+  return {
+    deps: env.deps,
+    github: await env.githubFor(s.installationId, s.owner, s.repo),
+    repo: { owner: s.owner, repo: s.repo },
+    installationId: s.installationId,
+    pullNumber: s.pullNumber,
+    user: s.user,
+    name: s.name,
+    log: env.log.child?.({ job: job.id, pull: s.pullNumber }) ?? env.log,
+    onSpawn: (p) => {
+      processes.push(p);
+      const snapshot = [...processes];
+      // Serialised so the stored list only ever grows.
+      saving = saving.then(() => store.updateJob(job.id, { processes: snapshot })).catch(() => undefined);
+    },
+  };
+}
+
+/** `-p name`, or `-d dir -w ws` for unnamed projects (the two cannot be combined). */
+function targetOf(project: Project | undefined) {
+  if (!project) return { dir: "", workspace: "", project: "" };
+  return project.name ? { dir: "", workspace: "", project: project.name } : { dir: project.dir, workspace: project.workspace, project: "" };
+}
+
+async function run(ctx: CommandContext, spec: JobSpec): Promise<void> {
+  switch (spec.kind) {
+    case "autoplan":
+      return runPlan(ctx, { trigger: "autoplan", dir: "", workspace: "", project: "", extraArgs: [], verbose: false, pull: spec.pull, quietRefusal: spec.quietRefusal });
+    case "command": {
+      const c = spec.command;
+      const target = { dir: c.dir, workspace: c.workspace, project: c.project };
+      if (c.command === "plan") return runPlan(ctx, { trigger: "comment", ...target, extraArgs: c.extraArgs, verbose: c.verbose });
+      if (c.command === "apply") return runApply(ctx, { ...target, verbose: c.verbose });
+      if (c.command === "unlock") return runUnlock(ctx);
+      return runVersion(ctx, target);
+    }
+    case "reply":
+      return postComment(ctx, spec.body);
+    case "react":
+      return ctx.github.addReaction(spec.commentId, "eyes");
+    case "check-run": {
+      const note = `Requested by @${spec.user} with the check run's ${spec.via} on \`${spec.checkRun.name}\`.`;
+      if (spec.action === "plan") {
+        const states = spec.project ? await ctx.deps.store.listProjects(ctx.repo, ctx.pullNumber) : [];
+        const extraArgs = spec.project ? (findState(states, spec.project)?.extraArgs ?? []) : [];
+        return runPlan(ctx, { trigger: "comment", ...targetOf(spec.project), extraArgs, verbose: false, notes: [note] });
+      }
+      if (spec.action === "apply") {
+        return runApply(ctx, {
+          ...targetOf(spec.project),
+          verbose: false,
+          // A button on a plan check run applies exactly the plan that run shows.
+          fromCheckRun: spec.checkRun.isPlanRun ? { id: spec.checkRun.id, headSha: spec.checkRun.headSha } : { headSha: spec.checkRun.headSha },
+          notes: [note],
+        });
+      }
+      if (spec.action === "unlock") return runUnlock(ctx);
+      const pull = await ctx.github.getPull(ctx.pullNumber);
+      return new CheckReporter(ctx, pull.headSha).refreshAggregates(await ctx.deps.store.listProjects(ctx.repo, pull.number));
+    }
+    case "review":
+      return runReviewRefresh(ctx);
+    case "cleanup":
+      return runCloseCleanup(ctx, spec.merged, spec.healed ?? false);
+    case "lock-released": {
+      const pull = await ctx.github.getPull(ctx.pullNumber);
+      if (pull.state === "closed") {
+        // Nobody to plan for here: pass the lock on to the next PR in line.
+        await wakeWaiters(ctx, [{ project: spec.project }], spec.releasedBy);
+        return;
+      }
+      return runPlan(ctx, {
+        trigger: "comment",
+        ...targetOf(spec.project),
+        extraArgs: [],
+        verbose: false,
+        pull,
+        notes: [`The lock on \`${spec.project.dir}\` was released by #${spec.releasedBy}, so Atoll planned this pull request again automatically.`],
+      });
+    }
+  }
+}
+
+export async function executeJob(env: ExecutorEnv, job: JobRecord): Promise<void> {
+  const ctx = await contextFor(env, job);
+  try {
+    await run(ctx, job.spec);
+  } catch (error) {
+    ctx.log.error({ err: error, job: job.id }, "job failed");
+    if (job.spec.kind !== "react") {
+      await ctx.github
+        .createComment(
+          ctx.pullNumber,
+          `**Atoll hit an internal error** while running \`${describeJob(job.spec)}\`: ${(error as Error).message}\n\n` +
+            `Nothing further was done. The server log has the details; comment the command again to retry.`,
+        )
+        .catch((e: unknown) => ctx.log.error({ err: e }, "could not report the job failure"));
+    }
+    throw error;
+  }
+}
+
+/** The comment that would run this job again, for "retry with …" messages. */
+export function retryCommand(spec: JobSpec): string | undefined {
+  const n = spec.name;
+  switch (spec.kind) {
+    case "autoplan":
+      return `${n} plan`;
+    case "command": {
+      const c = spec.command;
+      const flags = [
+        c.project ? `-p ${quote(c.project)}` : "",
+        c.dir ? `-d ${quote(c.dir)}` : "",
+        c.workspace ? `-w ${quote(c.workspace)}` : "",
+        c.verbose ? "--verbose" : "",
+      ].filter(Boolean);
+      const extra = c.extraArgs.length ? ` -- ${c.extraArgs.map((a) => quote(a)).join(" ")}` : "";
+      return [n, c.command, ...flags].join(" ") + extra;
+    }
+    case "check-run":
+      if (spec.action === "refresh") return undefined;
+      return spec.project && spec.action !== "unlock" ? `${n} ${spec.action} ${projectFlags(spec.project)}` : `${n} ${spec.action}`;
+    case "lock-released":
+      return `${n} plan ${projectFlags(spec.project)}`;
+    default:
+      return undefined;
+  }
+}
+
+const isApply = (spec: JobSpec) =>
+  (spec.kind === "command" && spec.command.command === "apply") || (spec.kind === "check-run" && spec.action === "apply");
+
+/**
+ * Tell the PR a job was interrupted: close the check runs it left open, mark its pending
+ * projects failed, and say how to retry. An apply is never retried by Atoll itself.
+ */
+export async function reportInterrupted(env: ExecutorEnv, job: JobRecord, reason: string): Promise<void> {
+  const spec = job.spec;
+  if (spec.kind === "react" || spec.kind === "reply" || spec.kind === "review") return;
+  const ctx = await contextFor(env, job);
+  if (spec.kind === "cleanup") {
+    // Releasing locks is safe to repeat: queue it again.
+    await env.deps.jobs.submit({ ...spec }, `cleanup-retry:${job.id}`);
+    return;
+  }
+  const { store } = env.deps;
+  const states = await store.listProjects(ctx.repo, ctx.pullNumber);
+  const shas = new Set<string>();
+  for (const s of states) {
+    if (s.plan !== "pending" && s.apply !== "pending") continue;
+    const kind = s.apply === "pending" ? "apply" : "plan";
+    await store.upsertProject(ctx.repo, ctx.pullNumber, {
+      ...s,
+      ...(kind === "plan" ? { plan: "failed" as const, headline: `Interrupted: ${reason}.` } : { apply: "failed" as const }),
+      updatedAt: new Date().toISOString(),
+    });
+    const run = await store.getCheckRun(ctx.repo, s.headSha, projectCheckName(kind, s.project));
+    if (run && run.status !== "completed") {
+      await new CheckReporter(ctx, s.headSha).projectReplaced(kind, s.project, {
+        status: "completed",
+        conclusion: "cancelled",
+        output: { title: `Interrupted: ${reason}`, summary: `This ${kind} did not finish. ${retryText(spec)}` },
+      });
+    }
+    shas.add(s.headSha);
+  }
+  for (const sha of shas) await new CheckReporter(ctx, sha).refreshAggregates(await store.listProjects(ctx.repo, ctx.pullNumber));
+  await postComment(ctx, `**Interrupted:** ${reason} \`${describeJob(spec)}\` (requested by @${spec.user}). Locks and saved plans are intact.\n\n${retryText(spec)}`);
+}
+
+function retryText(spec: JobSpec): string {
+  const cmd = retryCommand(spec);
+  if (isApply(spec)) {
+    const plan = spec.kind === "check-run" && spec.project ? `\`${spec.name} plan ${projectFlags(spec.project)}\`` : `\`${spec.name} plan\``;
+    return (
+      "Atoll never retries an apply by itself: the apply may have been partly done. Check the Terraform state, " +
+      `then plan again (${plan}), review the new plan, and apply it.`
+    );
+  }
+  return cmd ? `To run it again, comment \`${cmd}\`.` : "";
+}

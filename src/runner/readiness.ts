@@ -1,0 +1,72 @@
+/**
+ * Apply readiness of planned projects: who approved, and each apply requirement (server default
+ * plus the project's own) with whether it is met. Shown on plan check runs, refreshed when a
+ * review arrives, and enforced by apply.
+ */
+import type { PullRequestInfo } from "../ports/github.js";
+import { projectKey, sameProject, type Project } from "../projects/project.js";
+import type { RepoConfig } from "../projects/repo-config.js";
+import { evaluateRequirements, gatherPullFacts, type PullFacts, type Requirement } from "./apply-requirements.js";
+import { readinessFromReviews, type Readiness } from "./review-readiness.js";
+import type { CommandContext } from "./runner-deps.js";
+
+const ORDER: Requirement[] = ["approved", "mergeable", "undiverged"];
+
+/**
+ * The server's requirements plus those the repo config adds for this project. Until the server
+ * policy exists, a repo can add requirements but never drop the server's (its config comes from
+ * the pull request itself).
+ */
+export function effectiveRequirements(serverDefault: Requirement[], config: RepoConfig | undefined, project: Project): Requirement[] {
+  const own = config?.projects.find((p) => sameProject({ name: p.name, dir: p.dir, workspace: p.workspace }, project))?.applyRequirements ?? [];
+  const all = new Set<Requirement>([...serverDefault, ...own]);
+  return ORDER.filter((r) => all.has(r));
+}
+
+export interface ProjectReadiness {
+  readiness: Readiness;
+  /** Unmet requirements, empty when apply may go ahead. */
+  unmet: { requirement: Requirement; reason: string }[];
+}
+
+/** Readiness of several projects of one PR, fetching each fact from GitHub at most once. */
+export async function projectsReadiness(
+  ctx: CommandContext,
+  pull: PullRequestInfo,
+  config: RepoConfig | undefined,
+  projects: Project[],
+): Promise<Map<string, ProjectReadiness>> {
+  const required = new Map(projects.map((p) => [projectKey(p), effectiveRequirements(ctx.deps.settings.applyRequirements, config, p)]));
+  const union = ORDER.filter((r) => [...required.values()].some((list) => list.includes(r)));
+  // Reviews are always shown (who approved), whether or not `approved` is required.
+  const needs: Requirement[] = union.includes("approved") ? union : ["approved", ...union];
+  const facts: PullFacts = await gatherPullFacts(ctx.github, pull, needs);
+  const reviews = readinessFromReviews(facts.reviews, pull.author);
+  const out = new Map<string, ProjectReadiness>();
+  for (const project of projects) {
+    const list = required.get(projectKey(project)) ?? [];
+    const verdict = evaluateRequirements(list, facts);
+    const unmet = new Map(verdict.unmet.map((u) => [u.requirement, u.reason]));
+    out.set(projectKey(project), {
+      readiness: {
+        ...reviews,
+        ...(list.length
+          ? { requirements: list.map((r) => ({ requirement: r, met: !unmet.has(r), ...(unmet.has(r) ? { reason: unmet.get(r)! } : {}) })) }
+          : {}),
+      },
+      unmet: verdict.unmet,
+    });
+  }
+  return out;
+}
+
+/** Readiness for the plan check runs, keyed by project key. */
+export async function planReadiness(
+  ctx: CommandContext,
+  pull: PullRequestInfo,
+  config: RepoConfig | undefined,
+  projects: Project[],
+): Promise<Map<string, Readiness>> {
+  const all = await projectsReadiness(ctx, pull, config, projects);
+  return new Map([...all].map(([k, v]) => [k, v.readiness]));
+}

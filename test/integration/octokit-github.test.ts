@@ -1,0 +1,226 @@
+/**
+ * The Octokit adapter against strict nock (every declared call must happen, nothing else may) and
+ * the OpenAPI contract: mergeability fields of `getPull`, `getMergeBlockers` (one GraphQL query)
+ * and `compareCommits`.
+ */
+import nock from "nock";
+import type { Probot } from "probot";
+import {
+  MERGE_BLOCKERS_QUERY,
+  UNINSPECTED_CHECKS,
+  createOctokitGitHub,
+} from "../../src/adapters/octokit-github.js";
+import type { GitHubPort } from "../../src/ports/github.js";
+import { makeProbot } from "../helpers/probot.js";
+import { mockInstallationToken, useStrictNock } from "../helpers/strict-nock.js";
+
+const OWNER = "Codertocat";
+const REPO = "Hello-World";
+const API = "https://api.github.com";
+const HEAD = "a".repeat(40);
+
+/** Rollup node builders, in the shape GitHub answers the fragments of MERGE_BLOCKERS_QUERY. */
+const checkRun = (name: string, status: string, conclusion: string | null, isRequired: boolean) => ({
+  __typename: "CheckRun",
+  name,
+  status,
+  conclusion,
+  isRequired,
+});
+const statusContext = (context: string, state: string, isRequired: boolean) => ({
+  __typename: "StatusContext",
+  context,
+  state,
+  isRequired,
+});
+
+function graphqlAnswer(reviewDecision: string | null, rollup: { totalCount?: number; nodes: unknown[] } | null) {
+  return {
+    data: {
+      repository: {
+        pullRequest: {
+          reviewDecision,
+          commits: {
+            nodes: [{ commit: { statusCheckRollup: rollup === null ? null : { contexts: rollup } } }],
+          },
+        },
+      },
+    },
+  };
+}
+
+function pullBody(extra: Record<string, unknown>) {
+  const repoObj = { full_name: `${OWNER}/${REPO}`, clone_url: `https://github.com/${OWNER}/${REPO}.git` };
+  return {
+    number: 7,
+    state: "open",
+    merged: false,
+    draft: false,
+    title: "Change things",
+    html_url: `https://github.com/${OWNER}/${REPO}/pull/7`,
+    user: { login: "octocat" },
+    head: { sha: HEAD, ref: "changes", repo: repoObj },
+    base: { sha: "b".repeat(40), ref: "main", repo: repoObj },
+    ...extra,
+  };
+}
+
+describe("MERGE_BLOCKERS_QUERY", () => {
+  test("asks for what the mapping reads", () => {
+    // The fake GitHub server and readers rely on this shape.
+    for (const fragment of [
+      "pullRequest(number: $number)",
+      "reviewDecision",
+      "commits(last: 1)",
+      "statusCheckRollup",
+      "contexts(first: 100)",
+      "totalCount",
+      "... on CheckRun { name status conclusion isRequired(pullRequestNumber: $number) }",
+      "... on StatusContext { context state isRequired(pullRequestNumber: $number) }",
+    ]) {
+      expect(MERGE_BLOCKERS_QUERY).toContain(fragment);
+    }
+    // No GraphQL parser is installed; at least the document must be balanced.
+    expect(MERGE_BLOCKERS_QUERY.split("{").length).toBe(MERGE_BLOCKERS_QUERY.split("}").length);
+    expect(MERGE_BLOCKERS_QUERY.split("(").length).toBe(MERGE_BLOCKERS_QUERY.split(")").length);
+  });
+});
+
+describe("octokit GitHub adapter", () => {
+  useStrictNock();
+  let probot: Probot;
+  let scope: nock.Scope;
+  let github: GitHubPort;
+
+  beforeEach(async () => {
+    probot = await makeProbot();
+    scope = nock(API);
+    mockInstallationToken(scope, 1);
+    github = createOctokitGitHub(await probot.auth(1), { owner: OWNER, repo: REPO, installationId: 1 });
+  });
+
+  /** Declares the single GraphQL call and records what was posted. */
+  function mockGraphql(answer: unknown): { query: string; variables: Record<string, unknown> }[] {
+    const posted: { query: string; variables: Record<string, unknown> }[] = [];
+    scope
+      .post("/graphql", (b) => (posted.push(b as (typeof posted)[number]), true))
+      .reply(200, answer as Record<string, unknown>);
+    return posted;
+  }
+
+  describe("getPull mergeability", () => {
+    test.each([
+      [{ mergeable: true, mergeable_state: "clean" }, { mergeable: true, mergeableState: "clean" }],
+      [{ mergeable: false, mergeable_state: "dirty" }, { mergeable: false, mergeableState: "dirty" }],
+      [{ mergeable: null, mergeable_state: "unknown" }, { mergeable: null, mergeableState: "unknown" }],
+    ])("%j", async (fields, expected) => {
+      scope.get(`/repos/${OWNER}/${REPO}/pulls/7`).reply(200, pullBody(fields));
+      const pull = await github.getPull(7);
+      expect(pull).toMatchObject({ number: 7, headSha: HEAD, ...expected });
+    });
+
+    test("absent fields stay absent (webhook payloads may lack them)", async () => {
+      scope.get(`/repos/${OWNER}/${REPO}/pulls/7`).reply(200, pullBody({}));
+      const pull = await github.getPull(7);
+      expect("mergeable" in pull).toBe(false);
+      expect("mergeableState" in pull).toBe(false);
+    });
+  });
+
+  describe("getMergeBlockers", () => {
+    test("posts the exported query once with owner, repo and number", async () => {
+      const posted = mockGraphql(graphqlAnswer("APPROVED", { totalCount: 0, nodes: [] }));
+      await expect(github.getMergeBlockers(7)).resolves.toEqual({ reviewDecision: "APPROVED", requiredNotPassing: [] });
+      expect(posted).toHaveLength(1);
+      expect(posted[0].query).toBe(MERGE_BLOCKERS_QUERY);
+      expect(posted[0].variables).toEqual({ owner: OWNER, repo: REPO, number: 7 });
+    });
+
+    test("required check runs and statuses that have not passed; others ignored", async () => {
+      mockGraphql(
+        graphqlAnswer("REVIEW_REQUIRED", {
+          totalCount: 11,
+          nodes: [
+            checkRun("build", "COMPLETED", "SUCCESS", true),
+            checkRun("lint", "COMPLETED", "NEUTRAL", true),
+            checkRun("docs", "COMPLETED", "SKIPPED", true),
+            checkRun("test", "COMPLETED", "FAILURE", true),
+            checkRun("atoll/apply", "IN_PROGRESS", null, true),
+            checkRun("e2e", "QUEUED", null, true),
+            checkRun("flaky", "COMPLETED", "FAILURE", false),
+            checkRun("slow", "IN_PROGRESS", null, false),
+            statusContext("ci/legacy", "SUCCESS", true),
+            statusContext("ci/deploy", "PENDING", true),
+            statusContext("ci/optional", "FAILURE", false),
+          ],
+        }),
+      );
+      await expect(github.getMergeBlockers(7)).resolves.toEqual({
+        reviewDecision: "REVIEW_REQUIRED",
+        requiredNotPassing: ["test", "atoll/apply", "e2e", "ci/deploy"],
+      });
+    });
+
+    test("StatusContext: only SUCCESS passes", async () => {
+      mockGraphql(
+        graphqlAnswer(null, {
+          totalCount: 4,
+          nodes: [
+            statusContext("s-error", "ERROR", true),
+            statusContext("s-expected", "EXPECTED", true),
+            statusContext("s-failure", "FAILURE", true),
+            statusContext("s-ok", "SUCCESS", true),
+          ],
+        }),
+      );
+      await expect(github.getMergeBlockers(7)).resolves.toEqual({
+        reviewDecision: null,
+        requiredNotPassing: ["s-error", "s-expected", "s-failure"],
+      });
+    });
+
+    test("no checks at all: a null rollup means nothing is missing", async () => {
+      mockGraphql(graphqlAnswer("CHANGES_REQUESTED", null));
+      await expect(github.getMergeBlockers(7)).resolves.toEqual({
+        reviewDecision: "CHANGES_REQUESTED",
+        requiredNotPassing: [],
+      });
+    });
+
+    test("one page only: more contexts than read adds a sentinel instead of fetching more", async () => {
+      // A second request would be an unmatched request (strict nock); the unread contexts must
+      // not be taken as passing.
+      mockGraphql(graphqlAnswer(null, { totalCount: 101, nodes: [checkRun("atoll/apply", "QUEUED", null, true)] }));
+      await expect(github.getMergeBlockers(7)).resolves.toEqual({
+        reviewDecision: null,
+        requiredNotPassing: ["atoll/apply", UNINSPECTED_CHECKS],
+      });
+    });
+
+    test("a GraphQL error (unknown pull request) rejects", async () => {
+      mockGraphql({
+        data: { repository: { pullRequest: null } },
+        errors: [{ type: "NOT_FOUND", path: ["repository", "pullRequest"], message: "Could not resolve to a PullRequest with the number of 7." }],
+      });
+      await expect(github.getMergeBlockers(7)).rejects.toThrow(/Could not resolve to a PullRequest/);
+    });
+  });
+
+  describe("compareCommits", () => {
+    test.each(["ahead", "behind", "diverged", "identical"] as const)("%s", async (status) => {
+      scope
+        .get(`/repos/${OWNER}/${REPO}/compare/main...${HEAD}`)
+        .query({ per_page: 1 })
+        .reply(200, { status, ahead_by: 1, behind_by: 0, total_commits: 1, commits: [], files: [] });
+      await expect(github.compareCommits("main", HEAD)).resolves.toBe(status);
+    });
+
+    test("a missing ref rejects (404)", async () => {
+      scope
+        .get(`/repos/${OWNER}/${REPO}/compare/main...${HEAD}`)
+        .query({ per_page: 1 })
+        .reply(404, { message: "Not Found" });
+      await expect(github.compareCommits("main", HEAD)).rejects.toMatchObject({ status: 404 });
+    });
+  });
+});
