@@ -79,7 +79,7 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       store,
       runner,
       log: app.log,
-      execute: (job) => executeJob(execEnv, job),
+      execute: (job, signal) => executeJob(execEnv, job, signal),
       reportInterrupted: (job, reason) => reportInterrupted(execEnv, job, reason),
       killOrphans: async (job) => {
         for (const p of job.processes) {

@@ -28,6 +28,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type Generated, type Selectable, type Updateable } from "kysely";
 import type { JobSpec } from "../jobs/job-spec.js";
@@ -577,6 +578,25 @@ async function oneOpenAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> 
   }
 }
 
+/**
+ * Switch the file to WAL. Switching needs an exclusive lock, and when several processes open a
+ * fresh file at once SQLite answers SQLITE_BUSY at once instead of calling the busy handler
+ * (waiting could deadlock two connections that both hold a shared lock), so retry here, up to
+ * the busy timeout. WAL is persistent: once one opener has switched, the others find it set.
+ */
+async function enableWal(raw: Database.Database): Promise<void> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      raw.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw error;
+      await delay(10 + Math.floor(Math.random() * 40));
+    }
+  }
+}
+
 /** True unless the file has run exactly the migrations this code knows (fast path on reopen). */
 function needsMigration(raw: Database.Database): boolean {
   const table = raw.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kysely_migration'").get();
@@ -632,7 +652,7 @@ export async function openSqliteStore(file: string, options: StoreOptions = {}):
     const db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database: raw }) });
     try {
       raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      raw.pragma("journal_mode = WAL");
+      await enableWal(raw);
       raw.pragma("foreign_keys = ON");
       await migrate(db, raw, file);
     } catch (error) {

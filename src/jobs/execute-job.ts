@@ -14,6 +14,7 @@ import { runCloseCleanup } from "../runner/close-cleanup.js";
 import { postComment } from "../runner/comments.js";
 import { findState, runPlan } from "../runner/plan-command.js";
 import { wakeWaiters } from "../runner/project-locks.js";
+import { Interrupted, throwIfInterrupted } from "../runner/interrupted.js";
 import { runReviewRefresh } from "../runner/review-refresh.js";
 import type { CommandContext, Logger, RunnerDeps } from "../runner/runner-deps.js";
 import { runUnlock } from "../runner/unlock-command.js";
@@ -27,7 +28,7 @@ export interface ExecutorEnv {
   log: Logger & { child?: (bindings: Record<string, unknown>) => Logger };
 }
 
-async function contextFor(env: ExecutorEnv, job: JobRecord): Promise<CommandContext> {
+async function contextFor(env: ExecutorEnv, job: JobRecord, signal?: AbortSignal): Promise<CommandContext> {
   const s = job.spec;
   const processes = [...job.processes];
   const store: Store = env.deps.store;
@@ -41,6 +42,7 @@ async function contextFor(env: ExecutorEnv, job: JobRecord): Promise<CommandCont
     user: s.user,
     name: s.name,
     log: env.log.child?.({ job: job.id, pull: s.pullNumber }) ?? env.log,
+    ...(signal ? { signal } : {}),
     onSpawn: (p) => {
       processes.push(p);
       const snapshot = [...processes];
@@ -115,11 +117,14 @@ async function run(ctx: CommandContext, spec: JobSpec): Promise<void> {
   }
 }
 
-export async function executeJob(env: ExecutorEnv, job: JobRecord): Promise<void> {
-  const ctx = await contextFor(env, job);
+export async function executeJob(env: ExecutorEnv, job: JobRecord, signal?: AbortSignal): Promise<void> {
+  const ctx = await contextFor(env, job, signal);
   try {
     await run(ctx, job.spec);
+    throwIfInterrupted(ctx);
   } catch (error) {
+    // An interrupted job is reported by the job service (reportInterrupted), not as a failure.
+    if (error instanceof Interrupted || signal?.aborted) throw error;
     ctx.log.error({ err: error, job: job.id }, "job failed");
     if (job.spec.kind !== "react") {
       await ctx.github

@@ -18,8 +18,11 @@ export interface JobServiceOptions {
   store: Store;
   runner: JobRunner;
   log: Logger;
-  /** Run one job. Throwing marks it failed (the executor reports failures to the PR itself). */
-  execute: (job: JobRecord) => Promise<void>;
+  /**
+   * Run one job. Throwing marks it failed (the executor reports failures to the PR itself).
+   * `signal` is aborted when the job is interrupted (shutdown): the job must then stop reporting.
+   */
+  execute: (job: JobRecord, signal: AbortSignal) => Promise<void>;
   /** Tell the PR that a job was interrupted (restart, crash or shutdown). */
   reportInterrupted: (job: JobRecord, reason: string) => Promise<void>;
   /** Kill process groups an interrupted job left running (after a crash). */
@@ -31,6 +34,7 @@ export class JobService implements JobSubmitter {
   private accepting = true;
   /** Jobs being executed right now by this process. */
   private readonly active = new Map<number, JobRecord>();
+  private readonly controllers = new Map<number, AbortController>();
   private interruptedIds = new Set<number>();
 
   constructor(private readonly opts: JobServiceOptions) {}
@@ -69,8 +73,11 @@ export class JobService implements JobSubmitter {
     await store.updateJob(job.id, { status: "running", startedAt });
     const running: JobRecord = { ...job, status: "running", startedAt };
     this.active.set(job.id, running);
+    const controller = new AbortController();
+    this.controllers.set(job.id, controller);
     try {
-      await this.opts.execute(running);
+      await this.opts.execute(running, controller.signal);
+      if (controller.signal.aborted) throw new Error("interrupted");
       await store.updateJob(job.id, { status: "succeeded", finishedAt: this.now() });
     } catch (error) {
       const interrupted = this.interruptedIds.has(job.id);
@@ -82,6 +89,7 @@ export class JobService implements JobSubmitter {
       if (!interrupted) log.error({ err: error, job: job.id }, "job failed");
     } finally {
       this.active.delete(job.id);
+      this.controllers.delete(job.id);
     }
   }
 
@@ -117,7 +125,10 @@ export class JobService implements JobSubmitter {
     while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     if (this.active.size === 0) return { finished: true, interrupted: 0 };
     const left = [...this.active.values()];
-    for (const job of left) this.interruptedIds.add(job.id);
+    for (const job of left) {
+      this.interruptedIds.add(job.id);
+      this.controllers.get(job.id)?.abort();
+    }
     await stopProcesses();
     // Let the killed jobs unwind (their terraform steps return), but not forever.
     const unwindUntil = Date.now() + 15_000;

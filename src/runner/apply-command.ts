@@ -13,6 +13,7 @@ import { deletePlanFiles } from "./project-locks.js";
 import type { ProjectResult } from "./project-result.js";
 import { applyProject } from "./project-steps.js";
 import { renderUnmet } from "./apply-requirements.js";
+import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
 import { projectsReadiness } from "./readiness.js";
 import { loadRepoConfig } from "./repo-config-source.js";
@@ -154,6 +155,8 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
         ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
       });
       await checks.projectFinished("apply", result);
+      // Killed by a shutdown: not a result; the interruption is reported instead.
+      throwIfInterrupted(ctx);
       const applied = result.outcome === "success";
       const refusedNow = result.outcome === "refused";
       // A plan file is single-use: terraform refuses a stale plan, so drop it after a successful apply.
@@ -167,7 +170,9 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
       results.push(result);
     }
   } catch (error) {
-    await checks.failOpenRuns(`Atoll hit an internal error while applying: ${(error as Error).message}`);
+    if (!(error instanceof Interrupted)) {
+      await checks.failOpenRuns(`Atoll hit an internal error while applying: ${(error as Error).message}`);
+    }
     throw error;
   }
   await postParts(ctx, renderPrComment({ command: "apply", name: ctx.name, results, headSha: pull.headSha, notes: req.notes ?? [] }));

@@ -21,6 +21,7 @@ import { acquireLocks, blockedCheck, blockedHeadline, deletePlanFiles, wakeWaite
 import { planReadiness } from "./readiness.js";
 import type { Readiness } from "./review-readiness.js";
 import { pullCheckout } from "./pull-checkout.js";
+import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
 import type { ProjectResult } from "./project-result.js";
 import { planProject } from "./project-steps.js";
@@ -82,7 +83,9 @@ export async function runPlan(ctx: CommandContext, req: PlanRequest): Promise<vo
   try {
     await planPull(ctx, req, pull, checks);
   } catch (error) {
-    await checks.failOpenRuns(`Atoll hit an internal error while planning: ${(error as Error).message}`);
+    if (!(error instanceof Interrupted)) {
+      await checks.failOpenRuns(`Atoll hit an internal error while planning: ${(error as Error).message}`);
+    }
     throw error;
   }
 }
@@ -208,6 +211,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
           planFile: undefined,
           planDigest: undefined,
         };
+    // Killed by a shutdown: not a result; the interruption is reported instead.
+    throwIfInterrupted(ctx);
     const checkRunId = await checks.projectFinished("plan", result, result.hasChanges ? readiness.get(projectKey(project)) : undefined);
     await store.upsertProject(ctx.repo, pull.number, {
       project,

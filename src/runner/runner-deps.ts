@@ -35,6 +35,8 @@ export interface CommandContext {
   /** The command word to suggest in replies ("atoll", or "atlantis" when the user typed that). */
   name: string;
   log: Logger;
+  /** Aborted when the job is interrupted (shutdown); see `interrupted.ts`. */
+  signal?: AbortSignal;
   /** Record a process group this command started (crash recovery kills leftovers). */
   onSpawn?: (process: { pid: number; startTime: string }) => void;
 }

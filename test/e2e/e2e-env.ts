@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../fake-github/server.js";
 import type { CheckRunRecord, PullRecord } from "../fake-github/state.js";
 import { startAtoll, type AtollProcess } from "../helpers/atoll-process.js";
-import { deliveryId, issueCommentEvent, pullRequestEvent, type PullRequestAction } from "../helpers/events.js";
+import { deliveryId, issueCommentEvent, pullRequestEvent, pullRequestReviewEvent, type PullRequestAction } from "../helpers/events.js";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.js";
 
 export const OWNER = "acme";
@@ -24,6 +24,8 @@ export interface E2eEnv {
   pullEvent(pull: PullRecord, action: PullRequestAction): ReturnType<typeof pullRequestEvent>;
   /** Seed a human comment on the PR and build its issue_comment webhook. */
   comment(pull: PullRecord, user: string, body: string): ReturnType<typeof issueCommentEvent>;
+  /** Record a review on the fake and build its pull_request_review.submitted webhook. */
+  review(pull: PullRecord, reviewer: string, state: "approved" | "changes_requested" | "commented"): Promise<ReturnType<typeof pullRequestReviewEvent>>;
   /** Every token the fake issued, for leak checks. */
   tokens(): string[];
   /** Stop Atoll (SIGTERM, or kill -9) and start it again on the same data dir. */
@@ -68,11 +70,18 @@ export async function startE2eEnv(opts: { env?: Record<string, string>; database
         baseRef: pull.baseRef,
         author: pull.author,
         draft: pull.draft,
+        fork: pull.fork,
+        ...(pull.fork ? { forkOwner: pull.headRepoFullName.split("/")[0] } : {}),
       });
     },
     comment(pull, user, body) {
       const c = github.addComment(OWNER, REPO, pull.number, { user, body });
       return issueCommentEvent({ ...repoOpts, number: pull.number, user, body, commentId: c.id, author: pull.author });
+    },
+    async review(pull, reviewer, state) {
+      await github.addReview(OWNER, REPO, pull.number, { user: reviewer, state: state.toUpperCase() });
+      const p = github.pull(OWNER, REPO, pull.number);
+      return pullRequestReviewEvent({ ...repoOpts, state, number: p.number, headSha: p.headSha, reviewer });
     },
     tokens() {
       return github.issuedTokens.map((t) => t.token);

@@ -1,0 +1,404 @@
+/**
+ * Restart and crash safety end to end (real server, git, terraform, PostgreSQL state):
+ *
+ *  - `kill -9` during a plan: the next start reports the job interrupted, kills the terraform
+ *    process group it left behind, keeps the lock, and the PR can simply plan again;
+ *  - `kill -9` during an apply: reported interrupted, never retried by Atoll, the saved plan and
+ *    the lock survive, and the user's next apply applies it exactly once;
+ *  - SIGTERM drains: the running plan finishes, webhooks that arrive meanwhile are stored as
+ *    queued and run after the next start, and the process exits 0;
+ *  - SIGTERM with a grace period that runs out: terraform is stopped, the job is reported
+ *    interrupted, and the process exits 0.
+ *
+ * Terraform is held at a subcommand by `test/fixtures/slow-terraform.sh` (a gate file), never by
+ * fixed sleeps: a test decides exactly when terraform may proceed.
+ */
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { CommentRecord, PullRecord } from "../fake-github/state.js";
+import { REPO_ROOT } from "../helpers/atoll-process.js";
+import { alive } from "../helpers/process-alive.js";
+import { OWNER, REPO, completedRun, expectCleanGitHub, latestRun, startE2eEnv, type E2eEnv } from "./e2e-env.js";
+
+const SLOW_TERRAFORM = path.join(REPO_ROOT, "test", "fixtures", "slow-terraform.sh");
+
+const tf = (schema: string, resources: string[]) =>
+  [`terraform {\n  backend "pg" {\n    schema_name = "${schema}"\n  }\n}\n`, ...resources.map((r) => `resource "terraform_data" "${r}" {\n  input = "${r}"\n}\n`)].join("\n");
+
+function appComments(env: E2eEnv, pull: number): CommentRecord[] {
+  return env.github.comments(OWNER, REPO, pull).filter((c) => c.byApp);
+}
+
+function logTail(env: E2eEnv): string {
+  return env.atoll.logs().slice(-40).join("\n");
+}
+
+function waitComment(env: E2eEnv, pull: number, re: RegExp, what: string, after = 0, timeoutMs = 60_000): Promise<CommentRecord> {
+  return env.github.waitFor(() => appComments(env, pull).slice(after).find((c) => re.test(c.body)), {
+    what,
+    timeoutMs,
+    context: () => logTail(env),
+  });
+}
+
+async function openPull(env: E2eEnv, number: number, branch: string, files: Record<string, string>): Promise<PullRecord> {
+  await env.repo.commit(branch, files, `change on ${branch}`, { from: "main" });
+  const pull = await env.github.createPull(OWNER, REPO, { number, head: branch, base: "main", author: "alice" });
+  const res = await env.atoll.send(env.pullEvent(pull, "opened"));
+  expect(res.status).toBe(200);
+  return pull;
+}
+
+/** The gate of slow-terraform.sh: while closed, the configured subcommands wait before running terraform. */
+class Gate {
+  private constructor(private readonly dir: string) {}
+
+  static async create(): Promise<Gate> {
+    return new Gate(await fs.mkdtemp(path.join(os.tmpdir(), "atoll-slow-tf-")));
+  }
+
+  get file(): string {
+    return path.join(this.dir, "gate");
+  }
+
+  get pidFile(): string {
+    return path.join(this.dir, "pid");
+  }
+
+  /** Environment for Atoll: terraform is the wrapper, holding `commands` while the gate is closed. */
+  env(commands: string): Record<string, string> {
+    return { ATOLL_TERRAFORM_BIN: SLOW_TERRAFORM, SLOW_TF_COMMANDS: commands, SLOW_TF_GATE: this.file, SLOW_TF_PIDFILE: this.pidFile };
+  }
+
+  async close(): Promise<void> {
+    await fs.rm(this.pidFile, { force: true });
+    await fs.writeFile(this.file, "closed\n");
+  }
+
+  async open(): Promise<void> {
+    await fs.rm(this.file, { force: true });
+  }
+
+  /** The pid of the wrapper held at the gate (the terraform process group leader). */
+  async heldPid(env: E2eEnv): Promise<number> {
+    const text = await env.github.waitFor(() => fs.readFile(this.pidFile, "utf8").catch(() => undefined), {
+      what: "terraform held at the gate",
+      timeoutMs: 60_000,
+      context: () => logTail(env),
+    });
+    const pid = Number(text.trim());
+    expect(Number.isInteger(pid) && pid > 1).toBe(true);
+    return pid;
+  }
+
+  async remove(): Promise<void> {
+    await fs.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+interface JobRow {
+  id: number;
+  status: string;
+  spec: string;
+  processes: string;
+}
+
+interface Job {
+  id: number;
+  status: string;
+  spec: { kind: string; command?: { command: string; dir: string } };
+  processes: Array<{ pid: number; startTime: string }>;
+}
+
+function jobs(env: E2eEnv): Job[] {
+  return env.query<JobRow>("SELECT id, status, spec, processes FROM jobs ORDER BY id").map((r) => ({
+    id: r.id,
+    status: r.status,
+    spec: JSON.parse(r.spec) as Job["spec"],
+    processes: JSON.parse(r.processes) as Job["processes"],
+  }));
+}
+
+function jobById(env: E2eEnv, id: number): Job {
+  const job = jobs(env).find((j) => j.id === id);
+  if (!job) throw new Error(`no job ${id}`);
+  return job;
+}
+
+/** Wait until a running job has recorded `pid` as one of its process groups. */
+function runningJobWith(env: E2eEnv, pid: number): Promise<Job> {
+  return env.github.waitFor(() => jobs(env).find((j) => j.status === "running" && j.processes.some((p) => p.pid === pid)), {
+    what: `a running job that recorded process ${pid}`,
+    context: () => logTail(env),
+  });
+}
+
+/** Wait until no job is queued or running. */
+async function allJobsDone(env: E2eEnv): Promise<void> {
+  await env.github.waitFor(() => jobs(env).every((j) => j.status !== "queued" && j.status !== "running"), {
+    what: "all jobs done",
+    context: () => logTail(env),
+  });
+}
+
+const isCommand = (j: Job, command: string, dir?: string) =>
+  j.spec.kind === "command" && j.spec.command?.command === command && (dir === undefined || j.spec.command.dir === dir);
+
+function locks(env: E2eEnv): Array<{ project_dir: string; pull_number: number }> {
+  return env.query("SELECT project_dir, pull_number FROM locks ORDER BY project_dir");
+}
+
+/** Resource addresses in the Terraform state in PostgreSQL ([] when nothing was ever written). */
+async function stateAddresses(env: E2eEnv, schema: string): Promise<string[]> {
+  let data: string;
+  try {
+    data = (await env.pg.psql(`SELECT data FROM ${schema}.states WHERE name = 'default'`, "tfstate")).trim();
+  } catch (e) {
+    if (/does not exist/.test((e as Error).message)) return [];
+    throw e;
+  }
+  if (data === "") return [];
+  const state = JSON.parse(data) as { resources?: Array<{ type: string; name: string }> };
+  return (state.resources ?? []).map((r) => `${r.type}.${r.name}`).sort();
+}
+
+describe("kill -9 during a plan", () => {
+  let env: E2eEnv;
+  let gate: Gate;
+  beforeAll(async () => {
+    gate = await Gate.create();
+    env = await startE2eEnv({ env: { ...gate.env("plan"), ATOLL_LOCK_SWEEP_INTERVAL: "1h" } });
+    await env.repo.commit("main", { "net/main.tf": tf("crashplan", ["base"]) }, "initial");
+  }, 120_000);
+  afterAll(async () => {
+    await gate?.open();
+    await env?.stop();
+    await gate?.remove();
+  }, 60_000);
+  afterEach(() => expectCleanGitHub(env));
+
+  test("the next start reports the plan interrupted, kills the orphaned terraform, keeps the lock; planning again works", async () => {
+    await gate.close();
+    const pr = await openPull(env, 1, "net-a", { "net/main.tf": tf("crashplan", ["base", "a"]) });
+    const pid = await gate.heldPid(env);
+    const job = await runningJobWith(env, pid);
+    expect(job.spec.kind).toBe("autoplan");
+    expect(latestRun(env, pr.headSha, "atoll/plan: net")?.status).toBe("in_progress");
+    expect(locks(env)).toEqual([{ project_dir: "net", pull_number: 1 }]);
+
+    await env.atoll.kill9();
+    // terraform runs in its own process group: the crash left it running, an orphan.
+    expect(await alive(pid)).toBe(true);
+    await env.restart();
+
+    const note = await waitComment(env, 1, /^\*\*Interrupted:\*\* Atoll restarted while this was running/, "interrupted comment");
+    expect(note.body).toContain("Locks and saved plans are intact.");
+    expect(note.body).toContain("`atoll plan`");
+    const cancelled = await completedRun(env, pr.headSha, "atoll/plan: net");
+    expect(cancelled.conclusion).toBe("cancelled");
+    expect(cancelled.output.title).toMatch(/^Interrupted: /);
+    // The orphan is killed before the PR is told.
+    expect(await alive(pid)).toBe(false);
+    expect(jobById(env, job.id).status).toBe("interrupted");
+    expect(locks(env)).toEqual([{ project_dir: "net", pull_number: 1 }]);
+    // Nothing that was running is run again by itself.
+    expect(jobs(env).filter((j) => j.status === "queued" || j.status === "running")).toEqual([]);
+    expect(appComments(env, 1).some((c) => c.body.includes("Ran Plan"))).toBe(false);
+
+    // Planning again just works.
+    await gate.open();
+    const before = appComments(env, 1).length;
+    await env.atoll.send(env.comment(pr, "alice", "atoll plan -d net"));
+    const plan = await waitComment(env, 1, /Ran Plan/, "plan after the restart", before);
+    expect(plan.body).toContain("Plan: 2 to add, 0 to change, 0 to destroy.");
+    const run = await completedRun(env, pr.headSha, "atoll/plan: net");
+    expect(run.conclusion).toBe("success");
+    expect(run.id).not.toBe(cancelled.id);
+    await allJobsDone(env);
+    expect((await completedRun(env, pr.headSha, "atoll/plan")).conclusion).toBe("success");
+    expect(locks(env)).toEqual([{ project_dir: "net", pull_number: 1 }]);
+    const [state] = env.query<{ plan: string; plan_file: string | null }>("SELECT plan, plan_file FROM project_states WHERE project_dir = 'net'");
+    expect(state.plan).toBe("success");
+    expect(state.plan_file).not.toBeNull();
+  }, 180_000);
+});
+
+describe("kill -9 during an apply", () => {
+  let env: E2eEnv;
+  let gate: Gate;
+  beforeAll(async () => {
+    gate = await Gate.create();
+    env = await startE2eEnv({ env: { ...gate.env("apply"), ATOLL_LOCK_SWEEP_INTERVAL: "1h" } });
+    await env.repo.commit("main", { "app/main.tf": tf("crashapply", ["base"]) }, "initial");
+    env.github.setPermission(OWNER, REPO, "bob", "write");
+  }, 120_000);
+  afterAll(async () => {
+    await gate?.open();
+    await env?.stop();
+    await gate?.remove();
+  }, 60_000);
+  afterEach(() => expectCleanGitHub(env));
+
+  test("the apply is reported interrupted and never retried; the saved plan and lock survive, and the user's apply applies it once", async () => {
+    const pr = await openPull(env, 1, "app-a", { "app/main.tf": tf("crashapply", ["base", "extra"]) });
+    expect((await completedRun(env, pr.headSha, "atoll/plan: app")).conclusion).toBe("success");
+    const [planned] = env.query<{ plan_file: string | null; plan_digest: string | null }>(
+      "SELECT plan_file, plan_digest FROM project_states WHERE project_dir = 'app'",
+    );
+    expect(planned.plan_file).not.toBeNull();
+
+    await gate.close();
+    await env.atoll.send(env.comment(pr, "bob", "atoll apply -d app"));
+    const pid = await gate.heldPid(env);
+    const job = await runningJobWith(env, pid);
+    expect(isCommand(job, "apply", "app")).toBe(true);
+    expect(latestRun(env, pr.headSha, "atoll/apply: app")?.status).toBe("in_progress");
+
+    await env.atoll.kill9();
+    expect(await alive(pid)).toBe(true);
+    await env.restart();
+
+    const note = await waitComment(env, 1, /^\*\*Interrupted:\*\* Atoll restarted while this was running/, "interrupted comment");
+    expect(note.body).toContain("Locks and saved plans are intact.");
+    expect(note.body).toContain("Atoll never retries an apply by itself");
+    expect(note.body).toContain("`atoll plan`");
+    const cancelled = await completedRun(env, pr.headSha, "atoll/apply: app");
+    expect(cancelled.conclusion).toBe("cancelled");
+    expect(cancelled.output.title).toMatch(/^Interrupted: /);
+    await env.atoll.waitForLog(/recovered jobs/);
+
+    // The held apply never reached terraform and can no longer: its process group is gone.
+    expect(await alive(pid)).toBe(false);
+    expect(jobById(env, job.id).status).toBe("interrupted");
+    expect(jobs(env).filter((j) => j.status === "queued" || j.status === "running")).toEqual([]);
+    expect(await stateAddresses(env, "crashapply")).toEqual([]);
+    expect(appComments(env, 1).some((c) => c.body.includes("Apply complete!"))).toBe(false);
+    // The saved plan and the lock are intact.
+    const [after] = env.query<{ plan: string; plan_file: string | null; plan_digest: string | null }>(
+      "SELECT plan, plan_file, plan_digest FROM project_states WHERE project_dir = 'app'",
+    );
+    expect(after).toMatchObject({ plan: "success", plan_file: planned.plan_file, plan_digest: planned.plan_digest });
+    await expect(fs.stat(after.plan_file!)).resolves.toBeTruthy();
+    expect(locks(env)).toEqual([{ project_dir: "app", pull_number: 1 }]);
+
+    // The user applies the saved plan: exactly once. Jobs of a PR run in order, so any apply
+    // Atoll had (wrongly) queued by itself would have run before this one.
+    await gate.open();
+    const before = appComments(env, 1).length;
+    await env.atoll.send(env.comment(pr, "bob", "atoll apply -d app"));
+    const applied = await waitComment(env, 1, /Apply complete!/, "apply comment", before);
+    expect(applied.body).toContain("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.");
+    expect((await completedRun(env, pr.headSha, "atoll/apply: app")).conclusion).toBe("success");
+    await allJobsDone(env);
+    expect(appComments(env, 1).filter((c) => c.body.includes("Apply complete!"))).toHaveLength(1);
+    expect(jobs(env).filter((j) => isCommand(j, "apply")).map((j) => j.status)).toEqual(["interrupted", "succeeded"]);
+    expect(await stateAddresses(env, "crashapply")).toEqual(["terraform_data.base", "terraform_data.extra"]);
+    const [done] = env.query<{ apply: string; plan_file: string | null }>("SELECT apply, plan_file FROM project_states WHERE project_dir = 'app'");
+    expect(done).toEqual({ apply: "success", plan_file: null });
+  }, 180_000);
+});
+
+describe("SIGTERM drains", () => {
+  let env: E2eEnv;
+  let gate: Gate;
+  beforeAll(async () => {
+    gate = await Gate.create();
+    // A grace period far longer than the test needs: the drain ends because the plan finishes.
+    env = await startE2eEnv({ env: { ...gate.env("plan"), ATOLL_SHUTDOWN_GRACE: "10m", ATOLL_LOCK_SWEEP_INTERVAL: "1h" } });
+    await env.repo.commit("main", { "net/main.tf": tf("drainnet", ["base"]), "dns/main.tf": tf("draindns", ["base"]) }, "initial");
+  }, 120_000);
+  afterAll(async () => {
+    await gate?.open();
+    await env?.stop();
+    await gate?.remove();
+  }, 60_000);
+  afterEach(() => expectCleanGitHub(env));
+
+  test("the running plan finishes and the process exits 0; a webhook received meanwhile stays queued and runs after the next start", async () => {
+    await gate.close();
+    const pr = await openPull(env, 1, "net-a", { "net/main.tf": tf("drainnet", ["base", "a"]) });
+    const pid = await gate.heldPid(env);
+    const planJob = await runningJobWith(env, pid);
+
+    const stopping = env.atoll.stop("SIGTERM", 120_000);
+    await env.atoll.waitForLog(/draining/);
+
+    // Still answering webhooks while draining; the job is stored, not started.
+    const knownJobs = new Set(jobs(env).map((j) => j.id));
+    const res = await env.atoll.send(env.comment(pr, "alice", "atoll plan -d dns"));
+    expect(res.status).toBe(200);
+    const dnsJob = jobs(env).find((j) => !knownJobs.has(j.id) && isCommand(j, "plan", "dns"));
+    expect(dnsJob?.status).toBe("queued");
+    await env.atoll.waitForLog(/stays queued for the next start/);
+
+    await gate.open();
+    expect(await stopping).toEqual({ code: 0, signal: null });
+    const drained = env.atoll.logs().find((l) => /drained; exiting/.test(l));
+    expect(JSON.parse(drained ?? "{}")).toMatchObject({ finished: true, interrupted: 0 });
+
+    // The plan that was running finished normally.
+    const plan = appComments(env, 1).find((c) => c.body.includes("Ran Plan"));
+    expect(plan?.body).toContain("Plan: 2 to add, 0 to change, 0 to destroy.");
+    expect(appComments(env, 1).some((c) => c.body.includes("Interrupted"))).toBe(false);
+    expect(latestRun(env, pr.headSha, "atoll/plan: net")).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(jobById(env, planJob.id).status).toBe("succeeded");
+    // The comment's jobs were not run: no plan of dns, and it is still queued.
+    expect(latestRun(env, pr.headSha, "atoll/plan: dns")).toBeUndefined();
+    expect(jobById(env, dnsJob!.id).status).toBe("queued");
+
+    // After the next start the queued plan runs.
+    const before = appComments(env, 1).length;
+    await env.restart();
+    const dnsPlan = await waitComment(env, 1, /Ran Plan/, "plan of dns after the restart", before);
+    expect(dnsPlan.body).toContain("dns");
+    expect(dnsPlan.body).not.toContain("Interrupted");
+    expect((await completedRun(env, pr.headSha, "atoll/plan: dns")).conclusion).toBe("success");
+    await allJobsDone(env);
+    expect(jobById(env, dnsJob!.id).status).toBe("succeeded");
+    expect(appComments(env, 1).some((c) => c.body.includes("Interrupted"))).toBe(false);
+  }, 180_000);
+});
+
+describe("SIGTERM when the grace period runs out", () => {
+  let env: E2eEnv;
+  let gate: Gate;
+  beforeAll(async () => {
+    gate = await Gate.create();
+    env = await startE2eEnv({ env: { ...gate.env("plan"), ATOLL_SHUTDOWN_GRACE: "2s", ATOLL_LOCK_SWEEP_INTERVAL: "1h" } });
+    await env.repo.commit("main", { "net/main.tf": tf("gracenet", ["base"]) }, "initial");
+  }, 120_000);
+  afterAll(async () => {
+    await gate?.open();
+    await env?.stop();
+    await gate?.remove();
+  }, 60_000);
+  afterEach(() => expectCleanGitHub(env));
+
+  test("terraform is stopped, the job is reported interrupted, and the process exits 0", async () => {
+    await gate.close(); // and never opened during the test
+    const pr = await openPull(env, 1, "net-a", { "net/main.tf": tf("gracenet", ["base", "a"]) });
+    const pid = await gate.heldPid(env);
+    const job = await runningJobWith(env, pid);
+
+    expect(await env.atoll.stop("SIGTERM", 60_000)).toEqual({ code: 0, signal: null });
+    const drained = env.atoll.logs().find((l) => /drained; exiting/.test(l));
+    expect(JSON.parse(drained ?? "{}")).toMatchObject({ finished: false, interrupted: 1 });
+
+    expect(await alive(pid)).toBe(false);
+    expect(jobById(env, job.id).status).toBe("interrupted");
+    const note = appComments(env, 1).find((c) => c.body.startsWith("**Interrupted:** Atoll was stopped (shutdown grace period over) while this was running"));
+    expect(note?.body).toContain("Locks and saved plans are intact.");
+    expect(note?.body).toContain("`atoll plan`");
+    expect(locks(env)).toEqual([{ project_dir: "net", pull_number: 1 }]);
+    // The PR is told the plan was interrupted, as after a crash — not that terraform failed: the
+    // exit code of a terraform Atoll itself stopped is no plan error.
+    const run = latestRun(env, pr.headSha, "atoll/plan: net");
+    expect(run?.status).toBe("completed");
+    expect({ conclusion: run?.conclusion, title: run?.output.title }).toEqual({
+      conclusion: "cancelled",
+      title: "Interrupted: Atoll was stopped (shutdown grace period over) while this was running",
+    });
+    expect(appComments(env, 1).filter((c) => /Plan Error|exit code 143/.test(c.body)).map((c) => c.body)).toEqual([]);
+  }, 120_000);
+});
