@@ -98,7 +98,7 @@ describe("parseRepoConfig: valid files and defaults", () => {
     const { config, warnings } = ok(parseRepoConfig(yaml("version: 3", "projects:", "- dir: ."), "atlantis.yaml"));
     expect(config).toEqual({
       version: 3,
-      projects: [{ name: "", dir: ".", workspace: "default", autoplan: { enabled: true, whenModified: [...DEFAULT_WHEN_MODIFIED] } }],
+      projects: [{ name: "", dir: ".", workspace: "default", autoplan: { enabled: true, whenModified: [...DEFAULT_WHEN_MODIFIED] }, applyRequirements: [] }],
     });
     expect(warnings).toEqual([]);
   });
@@ -119,6 +119,7 @@ describe("parseRepoConfig: valid files and defaults", () => {
           "  autoplan:",
           "    enabled: false",
           "    when_modified: ['*.tf', '../modules/**/*.tf', '!test.tf']",
+          "  apply_requirements: [mergeable, approved, approved]",
         ),
         "atoll.yaml",
       ),
@@ -129,6 +130,30 @@ describe("parseRepoConfig: valid files and defaults", () => {
         dir: "envs/staging",
         workspace: "stg",
         autoplan: { enabled: false, whenModified: ["*.tf", "../modules/**/*.tf", "!test.tf"] },
+        applyRequirements: ["mergeable", "approved"],
+      },
+    ]);
+  });
+
+  test("apply_requirements: an unknown requirement and a non-list are errors with their lines", () => {
+    const errs = errors(
+      parseRepoConfig(
+        yaml("version: 3", "projects:", "- dir: a", "  apply_requirements: [approved, reviewed]", "- dir: b", "  apply_requirements: approved"),
+        "atoll.yaml",
+      ),
+    );
+    expect(errs).toEqual([
+      {
+        file: "atoll.yaml",
+        path: "projects[0].apply_requirements[1]",
+        line: 4,
+        message: '"reviewed" is not a valid apply_requirement, only "approved", "mergeable" and "undiverged" are supported',
+      },
+      {
+        file: "atoll.yaml",
+        path: "projects[1].apply_requirements",
+        line: 6,
+        message: expect.stringContaining("must be a list of requirements"),
       },
     ]);
   });

@@ -16,6 +16,11 @@ describe("readSettings", () => {
       allowCommands: ["plan", "apply", "unlock", "version", "help"],
       blockedExtraArgs: ["-chdir", "--chdir", "-plugin-dir", "--plugin-dir"],
       appSlug: undefined,
+      applyRequirements: [],
+      lockSweepIntervalMs: 10 * 60_000,
+      shutdownGraceMs: 5 * 60_000,
+      databaseFile: "/srv/atoll/data/atoll.db",
+      githubWebUrl: "https://github.com",
     });
   });
 
@@ -34,6 +39,11 @@ describe("readSettings", () => {
         ATOLL_ALLOW_COMMANDS: "plan,help",
         ATOLL_BLOCKED_EXTRA_ARGS: "-chdir,-state",
         ATOLL_APP_SLUG: "my-atoll",
+        ATOLL_APPLY_REQUIREMENTS: "undiverged, approved",
+        ATOLL_LOCK_SWEEP_INTERVAL: "30s",
+        ATOLL_SHUTDOWN_GRACE: "90",
+        ATOLL_DATABASE_FILE: "state/atoll.sqlite",
+        GHE_HOST: "github.example.com",
       },
       "/x",
     );
@@ -50,6 +60,11 @@ describe("readSettings", () => {
       allowCommands: ["plan", "help"],
       blockedExtraArgs: ["-chdir", "-state"],
       appSlug: "my-atoll",
+      applyRequirements: ["undiverged", "approved"],
+      lockSweepIntervalMs: 30_000,
+      shutdownGraceMs: 90_000,
+      databaseFile: "/var/lib/atoll/state/atoll.sqlite",
+      githubWebUrl: "https://github.example.com",
     });
   });
 
@@ -63,6 +78,9 @@ describe("readSettings", () => {
     [{ ATOLL_ALLOW_COMMANDS: "plan,destroy" }, "ATOLL_ALLOW_COMMANDS"],
     [{ ATOLL_COMMAND_NAMES: "atoll,two words" }, "ATOLL_COMMAND_NAMES"],
     [{ ATOLL_REPO_ALLOWLIST: "just-a-name" }, "ATOLL_REPO_ALLOWLIST"],
+    [{ ATOLL_APPLY_REQUIREMENTS: "approved,reviewed" }, "ATOLL_APPLY_REQUIREMENTS"],
+    [{ ATOLL_LOCK_SWEEP_INTERVAL: "soon" }, "ATOLL_LOCK_SWEEP_INTERVAL"],
+    [{ ATOLL_SHUTDOWN_GRACE: "-1" }, "ATOLL_SHUTDOWN_GRACE"],
   ])("%j is refused with a message naming the variable", (env, name) => {
     expect(() => readSettings(env)).toThrow(SettingsError);
     expect(() => readSettings(env)).toThrow(name);
