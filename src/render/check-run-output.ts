@@ -312,7 +312,8 @@ function aggregateApply(projects: AggregateProjectState[], name: string): Aggreg
     output: {
       title: `${applied}/${m} applied${upToDateNote}`,
       summary: finish([
-        list,
+        // When nothing is done yet the full list is the remaining list: show it once.
+        ...(remaining.length === projects.length ? [] : [list]),
         `**Remaining (${remaining.length}):**\n${remainingList}`,
         `Comment ${inlineCode(`${name} apply`)} to apply all planned changes.`,
       ]),

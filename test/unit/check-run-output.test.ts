@@ -287,6 +287,10 @@ describe("renderAggregateCheck", () => {
     const planning = renderAggregateCheck("apply", [row("a", { plan: "pending" })], "atoll");
     expect(planning.status).toBe("queued");
     expect(planning.output.title).toBe("0/1 applied");
+    // Nothing applied yet: each project is listed once, under "Remaining".
+    const none = renderAggregateCheck("apply", [row("a", {}), row("b", {})], "atoll");
+    expect(none.output.summary.match(/- `a`/g)).toHaveLength(1);
+    expect(none.output.summary).toContain("**Remaining (2):**");
 
     const running = renderAggregateCheck("apply", [row("a", { apply: "pending" }), row("b", { apply: "success" })], "atoll");
     expect(running.status).toBe("in_progress");
