@@ -177,7 +177,9 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   }
   await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
   for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
-  for (const project of locked) await checks.projectStarted("plan", project);
+  // The run opened here is the run completed below (same id): the state can name it up front.
+  const runIds = new Map<string, number>();
+  for (const project of locked) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
 
   let co: Checkout | undefined;
   let checkoutError = "";
@@ -213,7 +215,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
         };
     // Killed by a shutdown: not a result; the interruption is reported instead.
     throwIfInterrupted(ctx);
-    const checkRunId = await checks.projectFinished("plan", result, result.hasChanges ? readiness.get(projectKey(project)) : undefined);
+    const readinessOf = result.hasChanges ? readiness.get(projectKey(project)) : undefined;
+    // Save the plan before its check run shows the Apply button, so a click finds it.
     await store.upsertProject(ctx.repo, pull.number, {
       project,
       headSha: pull.headSha,
@@ -227,9 +230,10 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       ...(result.plan ? { summary: result.plan } : {}),
       headline: result.headline,
       output: truncateUtf8(result.output, KEPT_OUTPUT_BYTES),
-      planCheckRunId: checkRunId,
+      planCheckRunId: runIds.get(projectKey(project)),
       updatedAt: now(),
     });
+    await checks.projectFinished("plan", result, readinessOf);
     results.push(result);
   }
   const notes = [...(req.notes ?? [])];
