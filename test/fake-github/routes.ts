@@ -338,18 +338,7 @@ export const routes: Record<string, Route> = {
       const r = requireRepo(ctx);
       // GitHub stops listing at 3000 files.
       const diff = (await r.diff(p.baseSha, p.headSha)).slice(0, 3000);
-      const files = diff.map((d) => ({
-        sha: d.sha,
-        filename: d.filename,
-        status: d.status,
-        additions: d.additions,
-        deletions: d.deletions,
-        changes: d.additions + d.deletions,
-        blob_url: `${ctx.state.baseUrl}/${r.fullName}/blob/${p.headSha}/${d.filename}`,
-        raw_url: `${ctx.state.baseUrl}/${r.fullName}/raw/${p.headSha}/${d.filename}`,
-        contents_url: `${ctx.state.apiUrl}/repos/${r.fullName}/contents/${d.filename}?ref=${p.headSha}`,
-        ...(d.previousFilename !== undefined ? { previous_filename: d.previousFilename } : {}),
-      }));
+      const files = diff.map((d) => ctx.state.diffEntryJson(r, p.headSha, d));
       const page = paginate(ctx, files);
       return { status: 200, body: page.items, headers: page.headers };
     },

@@ -4,6 +4,7 @@ import {
   MAX_COMMENT_CHARS,
   splitMarkdown,
 } from "../../src/render/split-markdown.js";
+import { rng } from "../helpers/rng.js";
 
 /*
  * The checks below use their own small markdown scanner (not the one in the module) as the
@@ -115,17 +116,6 @@ function expectValidSplit(original: string, parts: string[], maxChars: number): 
   expectReconstructs(original, parts);
 }
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
 
 describe("splitMarkdown", () => {
   test("a document that fits is returned as is, also exactly at the limit", () => {

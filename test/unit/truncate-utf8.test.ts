@@ -1,4 +1,5 @@
 import { defaultTruncationNote, headUtf8, tailUtf8, truncateUtf8 } from "../../src/render/truncate-utf8.js";
+import { rng } from "../helpers/rng.js";
 
 const bytes = (s: string): number => Buffer.byteLength(s, "utf8");
 
@@ -17,18 +18,6 @@ function isWellFormed(s: string): boolean {
   return true;
 }
 
-/** Deterministic PRNG so failures are reproducible. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
 
 const ALPHABET = ["a", "Z", " ", "\n", "é", "ß", "€", "中", "文", "😀", "🚀", "𝄞", "👩‍💻"];
 
