@@ -13,7 +13,7 @@ import { minimatch } from "minimatch";
 import { posix } from "node:path";
 import type { ChangedFile } from "../ports/github.js";
 import { DEFAULT_WORKSPACE, type Project } from "./project.js";
-import type { RepoConfig } from "./repo-config.js";
+import type { RepoConfig } from "../config/repo-config.js";
 
 /**
  * Atlantis's default `--autoplan-file-list`: the files whose change makes their directory a

@@ -6,7 +6,7 @@
 import { minimatch } from "minimatch";
 import { posix } from "node:path";
 import { DEFAULT_WORKSPACE, type Project } from "./project.js";
-import { cleanRepoDir, type RepoConfig } from "./repo-config.js";
+import { cleanRepoDir, type RepoConfig } from "../config/repo-config.js";
 
 export interface SelectionRequest {
   /** `-d`; "" when not given. */

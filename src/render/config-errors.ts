@@ -1,5 +1,5 @@
 /** The PR comment and check-run text for a repo config Atoll cannot use. */
-import type { ConfigIssue } from "../projects/repo-config.js";
+import type { ConfigIssue } from "../config/repo-config.js";
 
 export function renderConfigIssues(issues: ConfigIssue[]): string {
   return issues

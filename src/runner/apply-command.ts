@@ -16,7 +16,7 @@ import { renderUnmet } from "./apply-requirements.js";
 import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
 import { projectsReadiness } from "./readiness.js";
-import { loadRepoConfig } from "./repo-config-source.js";
+import { loadRepoConfig } from "../config/repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
 
 export interface ApplyRequest {

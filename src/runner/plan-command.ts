@@ -9,7 +9,7 @@ import type { ProjectState } from "../ports/store.js";
 import type { Checkout } from "../ports/workspace.js";
 import { candidateDirs, configuredProjects, discoverProjects } from "../projects/find-projects.js";
 import { projectKey, sameProject, type Project } from "../projects/project.js";
-import type { RepoConfig } from "../projects/repo-config.js";
+import type { RepoConfig } from "../config/repo-config.js";
 import { selectProjects } from "../projects/select-projects.js";
 import { listTerraformDirs } from "../projects/terraform-dirs.js";
 import { renderConfigErrorComment, renderConfigIssues } from "../render/config-errors.js";
@@ -25,7 +25,7 @@ import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
 import type { ProjectResult } from "./project-result.js";
 import { planProject } from "./project-steps.js";
-import { loadRepoConfig } from "./repo-config-source.js";
+import { loadRepoConfig } from "../config/repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
 
 /** Output kept per project to re-render its check run later (GitHub's check-run text limit). */

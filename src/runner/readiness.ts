@@ -5,7 +5,7 @@
  */
 import type { PullRequestInfo } from "../ports/github.js";
 import { projectKey, sameProject, type Project } from "../projects/project.js";
-import type { RepoConfig } from "../projects/repo-config.js";
+import type { RepoConfig } from "../config/repo-config.js";
 import { evaluateRequirements, gatherPullFacts, type PullFacts, type Requirement } from "./apply-requirements.js";
 import { readinessFromReviews, type Readiness } from "./review-readiness.js";
 import type { CommandContext } from "./runner-deps.js";

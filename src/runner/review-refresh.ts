@@ -10,7 +10,7 @@ import { CheckReporter } from "./check-reporter.js";
 import { projectCheckName } from "./check-names.js";
 import type { ProjectResult } from "./project-result.js";
 import { projectsReadiness } from "./readiness.js";
-import { loadRepoConfig } from "./repo-config-source.js";
+import { loadRepoConfig } from "../config/repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
 
 export async function runReviewRefresh(ctx: CommandContext): Promise<void> {

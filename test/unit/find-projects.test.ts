@@ -7,7 +7,7 @@ import {
   projectDirOf,
 } from "../../src/projects/find-projects.js";
 import type { Project } from "../../src/projects/project.js";
-import { DEFAULT_WHEN_MODIFIED, parseRepoConfig, type RepoConfig } from "../../src/projects/repo-config.js";
+import { DEFAULT_WHEN_MODIFIED, parseRepoConfig, type RepoConfig } from "../../src/config/repo-config.js";
 
 const modified = (...names: string[]): ChangedFile[] => names.map((filename) => ({ filename, status: "modified" }));
 const project = (dir: string, name = "", workspace = "default"): Project => ({ name, dir, workspace });

@@ -6,8 +6,8 @@ import {
   type ConfigIssue,
   type ParseRepoConfigResult,
   type RepoConfig,
-} from "../../src/projects/repo-config.js";
-import { formatYamlPath, yamlIndex, yamlLineMap } from "../../src/projects/yaml-lines.js";
+} from "../../src/config/repo-config.js";
+import { formatYamlPath, yamlIndex, yamlLineMap } from "../../src/config/yaml-lines.js";
 
 /** Join lines so tests can count them: line N of the file is element N-1. */
 const yaml = (...lines: string[]) => lines.join("\n") + "\n";

@@ -1,5 +1,5 @@
 import type { Project } from "../../src/projects/project.js";
-import { parseRepoConfig, type RepoConfig } from "../../src/projects/repo-config.js";
+import { parseRepoConfig, type RepoConfig } from "../../src/config/repo-config.js";
 import { selectProjects, type SelectionContext, type SelectionRequest } from "../../src/projects/select-projects.js";
 
 const project = (dir: string, name = "", workspace = "default"): Project => ({ name, dir, workspace });

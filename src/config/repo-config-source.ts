@@ -3,7 +3,7 @@
  * Terraform never needs a checkout. One directory listing, plus one file read when a config exists.
  */
 import type { GitHubPort } from "../ports/github.js";
-import { parseRepoConfig, type ConfigIssue, type RepoConfig } from "../projects/repo-config.js";
+import { parseRepoConfig, type ConfigIssue, type RepoConfig } from "./repo-config.js";
 
 export const CONFIG_FILES = ["atoll.yaml", "atlantis.yaml"] as const;
 const MISSPELLED: Record<string, string> = { "atoll.yml": "atoll.yaml", "atlantis.yml": "atlantis.yaml" };

@@ -21,7 +21,7 @@ import { posix } from "node:path";
 // One rule set for `-w` in comments and `workspace:` in config (reference §1.4).
 import { parseRequirements, type Requirement } from "../runner/apply-requirements.js";
 import { workspaceProblem } from "../commands/parse-comment.js";
-import { DEFAULT_WORKSPACE } from "./project.js";
+import { DEFAULT_WORKSPACE } from "../projects/project.js";
 import { formatYamlPath, yamlIndex, type YamlIndex, type YamlPath } from "./yaml-lines.js";
 
 export interface ConfigIssue {
