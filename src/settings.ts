@@ -41,6 +41,16 @@ export interface Settings {
   databaseFile: string;
   /** Web address of GitHub, for links (from GHE_HOST / GHE_PROTOCOL; default https://github.com). */
   githubWebUrl: string;
+  /** Server policy file (Atlantis's repos.yaml), absolute; undefined = built-in defaults (ATOLL_POLICY_FILE). */
+  policyFile?: string;
+  /** Directory of terraform/tofu binaries for `terraform_version` (ATOLL_TERRAFORM_VERSIONS_DIR). Absolute. */
+  terraformVersionsDir?: string;
+  /** Distribution used when a project does not choose one (ATOLL_TERRAFORM_DISTRIBUTION). */
+  terraformDistribution: "terraform" | "opentofu";
+  /** OpenTofu binary for projects with `terraform_distribution: opentofu` (ATOLL_TOFU_BIN). */
+  tofuBin: string;
+  /** How many projects of one command run at once with parallel_plan/parallel_apply (ATOLL_PARALLEL_POOL_SIZE). */
+  parallelPoolSize: number;
 }
 
 export const ALL_COMMANDS = ["plan", "apply", "unlock", "version", "help"];
@@ -111,6 +121,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   if (!requirements.ok) throw new SettingsError(`ATOLL_APPLY_REQUIREMENTS: ${requirements.error}`);
   const dataDir = path.resolve(cwd, env.ATOLL_DATA_DIR?.trim() || "data");
   const gheHost = env.GHE_HOST?.trim();
+  const distribution = (env.ATOLL_TERRAFORM_DISTRIBUTION?.trim() || "terraform").toLowerCase();
+  if (distribution !== "terraform" && distribution !== "opentofu") {
+    throw new SettingsError(`ATOLL_TERRAFORM_DISTRIBUTION must be terraform or opentofu, got "${env.ATOLL_TERRAFORM_DISTRIBUTION}"`);
+  }
+  const policyFile = env.ATOLL_POLICY_FILE?.trim();
+  const versionsDir = env.ATOLL_TERRAFORM_VERSIONS_DIR?.trim();
   return {
     commandNames,
     repoAllowlist,
@@ -129,6 +145,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     shutdownGraceMs: parseDuration("ATOLL_SHUTDOWN_GRACE", env.ATOLL_SHUTDOWN_GRACE?.trim() || "5m"),
     databaseFile: path.resolve(dataDir, env.ATOLL_DATABASE_FILE?.trim() || "atoll.db"),
     githubWebUrl: gheHost ? `${env.GHE_PROTOCOL?.trim() || "https"}://${gheHost}` : "https://github.com",
+    ...(policyFile ? { policyFile: path.resolve(cwd, policyFile) } : {}),
+    ...(versionsDir ? { terraformVersionsDir: path.resolve(cwd, versionsDir) } : {}),
+    terraformDistribution: distribution,
+    tofuBin: env.ATOLL_TOFU_BIN?.trim() || "tofu",
+    parallelPoolSize: positiveInt("ATOLL_PARALLEL_POOL_SIZE", env.ATOLL_PARALLEL_POOL_SIZE, 4),
   };
 }
 
