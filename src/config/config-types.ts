@@ -115,8 +115,10 @@ export interface AutodiscoverConfig {
 export interface ProjectConfig {
   /** "" if unset. */
   name: string;
-  /** Normalised repo-relative POSIX dir ("." for the root). */
+  /** Normalised repo-relative POSIX dir ("." for the root); a glob pattern when `dirIsGlob`. */
   dir: string;
+  /** `dir` is a glob: it stands for every matching directory that holds Terraform (expanded per checkout). */
+  dirIsGlob?: boolean;
   workspace: string;
   /** `/regex/` source without the slashes; the project only exists for base branches it matches. */
   branch?: string;

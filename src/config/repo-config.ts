@@ -1,62 +1,46 @@
 /**
- * The repo config file (`atoll.yaml` / `atlantis.yaml`): parse, validate, normalise.
+ * The repo config file (`atoll.yaml` / `atlantis.yaml`, Atlantis's v3 schema): parse, validate,
+ * normalise. Whether the server lets the repo use what it sets is decided afterwards, in
+ * `apply-policy.ts`; `load-repo-config.ts` runs both.
  *
- * Compatibility goal: every file Atlantis accepts for the keys below is accepted with the same
- * meaning, and every problem is reported with a key path and a line, all at once (Atlantis stops
- * at the first YAML decode error). Supported keys for now: `version`, `projects[]` with `name`,
- * `dir`, `workspace`, `autoplan.enabled`, `autoplan.when_modified`. Other keys are ignored with
- * a warning instead of failing like Atlantis's strict decoder, so configs written for the full
- * Atlantis schema keep working while Atoll grows into it.
+ * Compatibility goal: every file Atlantis accepts is accepted with the same meaning, and every
+ * problem is reported with a key path and a line, all at once (Atlantis stops at the first).
+ * Like Atlantis's strict decoder, unknown keys are errors at every level (with a "did you mean"
+ * for typos).
  *
  * Choices where Atlantis gives no single answer (documented in the tests too):
  * - An empty file (or only comments, or a bare `---`) is like Atlantis: `version` is required.
  * - Only the first YAML document is used (as Atlantis's decoder does); more give a warning.
  * - `dir: ""` means the repo root, like `dir: .`.
- * - Scalars are typed with the YAML 1.2 core schema plus `<<` merge keys (yaml.v3 supports
- *   both): `2024-01-01` stays a string. String-valued keys also accept numbers and booleans
- *   as written (`name: 1.10` is the name "1.10"), since yaml.v3 decodes those into strings too.
+ * - Name uniqueness is checked among projects that can exist together: without a known base
+ *   branch, projects with different `branch` regexes may share a name (Atlantis checks after
+ *   dropping projects for other branches; `load-repo-config.ts` does that when it knows the branch).
+ * - `depends_on` must name projects of the file, not the project itself, without cycles
+ *   (Atlantis only finds out when applying).
+ * - Keys Atoll accepts for compatibility but does not act on (`policy_check`,
+ *   `custom_policy_check`, `parallel_policy_check`, `policies`, `emoji_reaction`) are warnings.
  */
-import { CORE_SCHEMA, YAMLException, loadAll, mergeTag } from "js-yaml";
 import { posix } from "node:path";
-// One rule set for `-w` in comments and `workspace:` in config (reference §1.4).
-import { parseRequirements, type Requirement } from "../runner/apply-requirements.js";
 import { workspaceProblem } from "../commands/parse-comment.js";
 import { DEFAULT_WORKSPACE } from "../projects/project.js";
-import { formatYamlPath, yamlIndex, type YamlIndex, type YamlPath } from "./yaml-lines.js";
+import type {
+  AutodiscoverConfig,
+  AutoplanConfig,
+  ConfigIssue,
+  ProjectConfig,
+  RepoConfig,
+  RepoLocksMode,
+  Requirement,
+  SilenceableCommand,
+  TerraformDistribution,
+  Workflow,
+} from "./config-types.js";
+import { readWorkflows } from "./workflow-config.js";
+import { formatYamlPath, type YamlPath } from "./yaml-lines.js";
+import { describe, isMapping, openDocument, type ConfigReader, type Obj, type Read } from "./yaml-reader.js";
 
-export interface ConfigIssue {
-  file: string;
-  message: string;
-  /** Key path, e.g. "projects[1].dir"; absent for problems of the whole file. */
-  path?: string;
-  /** 1-based line. */
-  line?: number;
-}
-
-export interface AutoplanConfig {
-  enabled: boolean;
-  /** .dockerignore-style patterns relative to the project dir; `[]` = never autoplan. */
-  whenModified: string[];
-}
-
-export interface ProjectConfig {
-  /** "" if unset. */
-  name: string;
-  /** Normalised repo-relative POSIX dir ("." for the root). */
-  dir: string;
-  workspace: string;
-  autoplan: AutoplanConfig;
-  /**
-   * Apply requirements this project adds to the server's (`apply_requirements`); until the server
-   * policy exists a repo can add requirements but never remove the server's.
-   */
-  applyRequirements: Requirement[];
-}
-
-export interface RepoConfig {
-  version: number;
-  projects: ProjectConfig[];
-}
+export type { AutoplanConfig, ConfigIssue, ProjectConfig, RepoConfig } from "./config-types.js";
+export { formatConfigIssue } from "./yaml-reader.js";
 
 export type ParseRepoConfigResult =
   | { ok: true; config: RepoConfig; warnings: ConfigIssue[] }
@@ -73,8 +57,8 @@ export const DEFAULT_WHEN_MODIFIED: readonly string[] = Object.freeze([
 
 const SUPPORTED_VERSIONS = [2, 3];
 
-/** Keys that Atlantis knows but Atoll does not implement yet: warned about differently from typos. */
-const ATLANTIS_TOP_LEVEL_KEYS = new Set([
+export const TOP_LEVEL_KEYS = [
+  "version",
   "automerge",
   "autodiscover",
   "delete_source_branch_on_merge",
@@ -85,12 +69,17 @@ const ATLANTIS_TOP_LEVEL_KEYS = new Set([
   "repo_locks",
   "silence_pr_comments",
   "emoji_reaction",
+  "projects",
   "workflows",
   "allowed_regexp_prefixes",
   "policies",
-]);
-const ATLANTIS_PROJECT_KEYS = new Set([
+] as const;
+
+export const PROJECT_KEYS = [
+  "name",
   "branch",
+  "dir",
+  "workspace",
   "execution_order_group",
   "depends_on",
   "delete_source_branch_on_merge",
@@ -98,6 +87,7 @@ const ATLANTIS_PROJECT_KEYS = new Set([
   "repo_locks",
   "custom_policy_check",
   "policy_check",
+  "autoplan",
   "plan_requirements",
   "apply_requirements",
   "import_requirements",
@@ -105,18 +95,19 @@ const ATLANTIS_PROJECT_KEYS = new Set([
   "terraform_distribution",
   "workflow",
   "silence_pr_comments",
-]);
-const TOP_LEVEL_KEYS = new Set(["version", "projects"]);
-const PROJECT_KEYS = new Set(["name", "dir", "workspace", "autoplan", "apply_requirements"]);
-const AUTOPLAN_KEYS = new Set(["enabled", "when_modified"]);
+] as const;
 
-/** yaml.v3 accepts these YAML 1.1 spellings when decoding into a bool field. */
-const YAML11_BOOLEANS = new Map<string, boolean>([
-  ...["y", "Y", "yes", "Yes", "YES", "on", "On", "ON"].map((s) => [s, true] as const),
-  ...["n", "N", "no", "No", "NO", "off", "Off", "OFF"].map((s) => [s, false] as const),
-]);
-
-const LOAD_SCHEMA = CORE_SCHEMA.withTags(mergeTag);
+const AUTOPLAN_KEYS = ["enabled", "when_modified"] as const;
+const AUTODISCOVER_KEYS = ["mode", "ignore_paths"] as const;
+const REQUIREMENTS: readonly Requirement[] = ["approved", "mergeable", "undiverged"];
+const LOCK_MODES: readonly RepoLocksMode[] = ["disabled", "on_plan", "on_apply"];
+const SILENCEABLE: readonly SilenceableCommand[] = ["plan", "apply"];
+const DISTRIBUTIONS: readonly TerraformDistribution[] = ["terraform", "opentofu"];
+const GLOB_CHARS = /[*?[]/;
+/** Characters Atlantis accepts in project names: URL-safe, plus `/`. */
+const NAME_CHARS = /^[A-Za-z0-9_.~\-/]+$/;
+/** `1`, `v1.11`, `1.11.0`, `0.12.0-beta1`. */
+const VERSION = /^v?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 /**
  * Clean a repo-relative dir: POSIX-normalised, no leading `./`, no trailing `/`, "" and "." → ".".
@@ -133,323 +124,348 @@ export function cleanRepoDir(dir: string): { ok: true; dir: string } | { ok: fal
   return { ok: true, dir: cleaned === "" ? "." : cleaned };
 }
 
-/** `file:line: path: message`, the form used when showing issues to users. */
-export function formatConfigIssue(issue: ConfigIssue): string {
-  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}`;
-  return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
-}
-
-type Obj = Record<string, unknown>;
-
-function isMapping(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Short description of a wrongly-typed value for error messages. */
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return "empty";
-  if (Array.isArray(v)) return "a list";
-  if (isMapping(v)) return "a mapping";
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
-
-/** Collects issues, attaching file, formatted path and line to each. */
-class Issues {
-  readonly errors: ConfigIssue[] = [];
-  readonly warnings: ConfigIssue[] = [];
-  constructor(
-    private readonly file: string,
-    private readonly index: YamlIndex,
-  ) {}
-
-  /**
-   * The line for `path`; when the key itself is absent (e.g. a missing `dir`), the nearest
-   * enclosing node that exists, so "dir is required" points at its project.
-   */
-  lineOf(path: YamlPath): number | undefined {
-    for (let n = path.length; n >= 0; n--) {
-      const line = this.index.lineOf(path.slice(0, n));
-      if (line !== undefined) return line;
-    }
-    return undefined;
-  }
-
-  private issue(path: YamlPath, message: string, line?: number): ConfigIssue {
-    const issue: ConfigIssue = { file: this.file, message };
-    if (path.length > 0) issue.path = formatYamlPath(path);
-    const l = line ?? this.lineOf(path);
-    if (l !== undefined) issue.line = l;
-    return issue;
-  }
-  error(path: YamlPath, message: string, line?: number): void {
-    this.errors.push(this.issue(path, message, line));
-  }
-  warn(path: YamlPath, message: string, line?: number): void {
-    this.warnings.push(this.issue(path, message, line));
+/** Records the line of every key the file sets, for the server-policy check. */
+class KeyLines {
+  readonly lines: Record<string, number | undefined> = {};
+  constructor(private readonly r: ConfigReader) {}
+  set(path: YamlPath): void {
+    this.lines[formatYamlPath(path)] = this.r.lineOf(path);
   }
 }
 
-/** Outcome of reading one key: absent (missing or null), a value, or a reported error. */
-type Read<T> = { kind: "absent" } | { kind: "ok"; value: T } | { kind: "bad" };
-
-/**
- * A string-valued key: strings as they are, numbers/booleans as written in the source (yaml.v3
- * decodes any scalar into a string field). Missing or null → absent; lists/maps → error.
- */
-function readString(value: unknown, path: YamlPath, issues: Issues, index: YamlIndex): Read<string> {
-  if (value === null || value === undefined) return { kind: "absent" };
-  if (typeof value === "string") return { kind: "ok", value };
-  if (typeof value === "number" || typeof value === "boolean") {
-    return { kind: "ok", value: index.scalarText(path) ?? String(value) };
-  }
-  issues.error(path, `must be a string, got ${describe(value)}`);
-  return { kind: "bad" };
+function requirementMessage(key: string) {
+  const singular = key.replace(/s$/, "");
+  return (item: string) => `"${item}" is not a valid ${singular}, only "approved", "mergeable" and "undiverged" are supported`;
 }
 
-function warnUnknownKeys(obj: Obj, known: Set<string>, atlantisOnly: Set<string>, path: YamlPath, issues: Issues): void {
-  for (const key of Object.keys(obj)) {
-    if (known.has(key)) continue;
-    if (atlantisOnly.has(key)) issues.warn([...path, key], "is not supported by Atoll yet; the key is ignored");
-    else issues.warn([...path, key], "unknown key; it is ignored");
-  }
-}
-
-function readVersion(root: Obj, issues: Issues, fileName: string): number | undefined {
+function readVersion(root: Obj, r: ConfigReader): 2 | 3 | undefined {
   const v = root.version;
   if (v === null || v === undefined) {
-    issues.error(
+    r.error(
       ["version"],
-      `is required. If you've just upgraded Atlantis you need to rewrite your ${fileName} for version 3. ` +
+      `is required. If you've just upgraded Atlantis you need to rewrite your ${r.file} for version 3. ` +
         "See www.runatlantis.io/docs/upgrading-atlantis-yaml.html",
     );
     return undefined;
   }
   if (typeof v !== "number" || !SUPPORTED_VERSIONS.includes(v)) {
-    issues.error(["version"], `only versions 2 and 3 are supported (got ${JSON.stringify(v)})`);
+    r.error(["version"], `only versions 2 and 3 are supported (got ${JSON.stringify(v)})`);
     return undefined;
   }
-  return v;
+  return v as 2 | 3;
 }
 
-function readAutoplan(raw: unknown, path: YamlPath, issues: Issues, index: YamlIndex): AutoplanConfig | undefined {
+function readAutoplan(raw: unknown, path: YamlPath, r: ConfigReader): AutoplanConfig | undefined {
   const result: AutoplanConfig = { enabled: true, whenModified: [...DEFAULT_WHEN_MODIFIED] };
-  if (raw === null || raw === undefined) return result;
-  if (!isMapping(raw)) {
-    issues.error(path, `must be a mapping with 'enabled' and/or 'when_modified', got ${describe(raw)}`);
-    return undefined;
-  }
-  warnUnknownKeys(raw, AUTOPLAN_KEYS, new Set(), path, issues);
-  let ok = true;
-
-  const enabled = raw.enabled;
-  if (typeof enabled === "boolean") result.enabled = enabled;
-  else if (typeof enabled === "string" && YAML11_BOOLEANS.has(enabled)) result.enabled = YAML11_BOOLEANS.get(enabled)!;
-  else if (enabled !== null && enabled !== undefined) {
-    issues.error([...path, "enabled"], `must be true or false, got ${describe(enabled)}`);
-    ok = false;
-  }
-
-  const wm = raw.when_modified;
-  if (Array.isArray(wm)) {
-    const patterns: string[] = [];
-    wm.forEach((item, i) => {
-      const itemPath = [...path, "when_modified", i];
-      const s = readString(item, itemPath, issues, index);
-      if (s.kind === "ok") patterns.push(s.value);
-      else {
-        if (s.kind === "absent") issues.error(itemPath, "must be a file pattern string, got empty");
-        ok = false;
-      }
-    });
-    result.whenModified = patterns;
-  } else if (wm !== null && wm !== undefined) {
-    issues.error([...path, "when_modified"], `must be a list of file patterns, got ${describe(wm)}`);
-    ok = false;
-  }
+  const map = r.mapping(raw, path, "a mapping with 'enabled' and/or 'when_modified'");
+  if (map.kind === "absent") return result;
+  if (map.kind === "bad") return undefined;
+  let ok = r.checkKeys(map.value, AUTOPLAN_KEYS, path, "autoplan");
+  const enabled = r.bool(map.value.enabled, [...path, "enabled"]);
+  if (enabled.kind === "ok") result.enabled = enabled.value;
+  if (enabled.kind === "bad") ok = false;
+  const wm = r.globList(map.value.when_modified, [...path, "when_modified"]);
+  if (wm.kind === "ok") result.whenModified = wm.value;
+  if (wm.kind === "bad") ok = false;
   return ok ? result : undefined;
 }
 
-function readProject(raw: unknown, i: number, issues: Issues, index: YamlIndex): ProjectConfig | undefined {
+function readRepoLocks(raw: unknown, path: YamlPath, r: ConfigReader): Read<{ mode: RepoLocksMode }> {
+  const map = r.mapping(raw, path, "a mapping with 'mode'");
+  if (map.kind !== "ok") return map;
+  if (!r.checkKeys(map.value, ["mode"], path, "repo_locks")) return { kind: "bad" };
+  const mode = r.oneOf(map.value.mode, [...path, "mode"], LOCK_MODES);
+  if (mode.kind === "absent") {
+    r.error([...path, "mode"], `is required: one of ${LOCK_MODES.join(", ")}`);
+    return { kind: "bad" };
+  }
+  return mode.kind === "ok" ? { kind: "ok", value: { mode: mode.value } } : { kind: "bad" };
+}
+
+export function readAutodiscover(raw: unknown, path: YamlPath, r: ConfigReader): Read<AutodiscoverConfig> {
+  const map = r.mapping(raw, path, "a mapping with 'mode' and/or 'ignore_paths'");
+  if (map.kind !== "ok") return map;
+  let ok = r.checkKeys(map.value, AUTODISCOVER_KEYS, path, "autodiscover");
+  const mode = r.oneOf(map.value.mode, [...path, "mode"], ["auto", "enabled", "disabled"] as const);
+  if (mode.kind === "bad") ok = false;
+  const ignore = r.globList(map.value.ignore_paths, [...path, "ignore_paths"], "path patterns");
+  if (ignore.kind === "bad") ok = false;
+  if (ignore.kind === "ok") {
+    ignore.value.forEach((p, i) => {
+      if (p.startsWith("/")) {
+        r.error([...path, "ignore_paths", i], `must be relative to the repo root, not start with '/' (${JSON.stringify(p)})`);
+        ok = false;
+      }
+    });
+  }
+  if (!ok) return { kind: "bad" };
+  return { kind: "ok", value: { mode: mode.kind === "ok" ? mode.value : "auto", ignorePaths: ignore.kind === "ok" ? ignore.value : [] } };
+}
+
+/** Assign a Read into an optional field, tracking the key line; returns false for bad values. */
+function assign<T>(read: Read<T>, set: (v: T) => void, keys: KeyLines, path: YamlPath): boolean {
+  if (read.kind === "ok") {
+    set(read.value);
+    keys.set(path);
+  }
+  return read.kind !== "bad";
+}
+
+function readProject(raw: unknown, i: number, r: ConfigReader, keys: KeyLines): ProjectConfig | undefined {
   const path: YamlPath = ["projects", i];
   if (!isMapping(raw)) {
-    issues.error(path, `each project must be a mapping with at least a 'dir' key, got ${describe(raw)}`);
+    r.error(path, `each project must be a mapping with at least a 'dir' key, got ${describe(raw)}`);
     return undefined;
   }
-  warnUnknownKeys(raw, PROJECT_KEYS, ATLANTIS_PROJECT_KEYS, path, issues);
-  let ok = true;
+  const p = (k: string): YamlPath => [...path, k];
+  let ok = r.checkKeys(raw, PROJECT_KEYS, path, "a project");
+  const project: ProjectConfig = {
+    name: "",
+    dir: ".",
+    workspace: DEFAULT_WORKSPACE,
+    executionOrderGroup: 0,
+    dependsOn: [],
+    autoplan: { enabled: true, whenModified: [...DEFAULT_WHEN_MODIFIED] },
+  };
 
   // `name:` left empty (null) means unnamed, as in Atlantis; an explicit "" is a mistake.
-  let name = "";
-  const n = readString(raw.name, [...path, "name"], issues, index);
-  if (n.kind === "bad") ok = false;
-  else if (n.kind === "ok" && n.value === "") {
-    issues.error([...path, "name"], "cannot be empty; remove the key for an unnamed project");
-    ok = false;
-  } else if (n.kind === "ok") name = n.value;
-
-  let dir = "";
-  const d = readString(raw.dir, [...path, "dir"], issues, index);
-  if (d.kind === "bad") ok = false;
-  else if (d.kind === "absent") {
-    issues.error([...path, "dir"], "is required: the project's directory relative to the repo root (use '.' for the root)");
-    ok = false;
-  } else {
-    const cleaned = cleanRepoDir(d.value);
-    if (cleaned.ok) {
-      dir = cleaned.dir;
-      if (/[*?[]/.test(dir)) {
-        issues.warn([...path, "dir"], "glob dirs are not supported yet; the dir is used literally");
-      }
-    } else {
-      issues.error([...path, "dir"], cleaned.reason);
+  const name = r.nonEmptyString(raw.name, p("name"), "remove the key for an unnamed project");
+  if (name.kind === "ok") {
+    if (!NAME_CHARS.test(name.value)) {
+      r.error(p("name"), `${JSON.stringify(name.value)}: project names can only contain letters, digits, '-', '_', '.', '~' and '/'`);
       ok = false;
-    }
-  }
+    } else project.name = name.value;
+  } else if (name.kind === "bad") ok = false;
 
-  let workspace = DEFAULT_WORKSPACE;
-  const w = readString(raw.workspace, [...path, "workspace"], issues, index);
-  if (w.kind === "bad") ok = false;
-  else if (w.kind === "ok") {
-    const problem = workspaceProblem(w.value);
-    if (problem) {
-      issues.error([...path, "workspace"], `invalid workspace ${JSON.stringify(w.value)}: ${problem}`);
-      ok = false;
-    } else workspace = w.value;
-  }
-
-  const autoplan = readAutoplan(raw.autoplan, [...path, "autoplan"], issues, index);
-  if (!autoplan) ok = false;
-
-  let applyRequirements: Requirement[] = [];
-  const reqPath: YamlPath = [...path, "apply_requirements"];
-  const rawReqs = raw.apply_requirements;
-  if (rawReqs !== undefined && rawReqs !== null) {
-    if (!Array.isArray(rawReqs) || rawReqs.some((r) => typeof r !== "string")) {
-      issues.error(reqPath, `must be a list of requirements (approved, mergeable, undiverged), got ${describe(rawReqs)}`);
+  const dir = r.string(raw.dir, p("dir"));
+  if (dir.kind === "absent") {
+    r.error(p("dir"), "is required: the project's directory relative to the repo root (use '.' for the root)");
+    ok = false;
+  } else if (dir.kind === "bad") ok = false;
+  else {
+    const cleaned = cleanRepoDir(dir.value);
+    if (!cleaned.ok) {
+      r.error(p("dir"), cleaned.reason);
       ok = false;
     } else {
-      rawReqs.forEach((r: string, k: number) => {
-        const parsed = parseRequirements([r]);
-        if (!parsed.ok) {
-          issues.error([...reqPath, k], parsed.error);
+      project.dir = cleaned.dir;
+      if (GLOB_CHARS.test(cleaned.dir)) {
+        project.dirIsGlob = true;
+        if (name.kind === "ok") {
+          r.error(p("name"), `cannot be combined with a glob dir (${JSON.stringify(cleaned.dir)}): a glob stands for several projects`);
           ok = false;
         }
-      });
-      const parsed = parseRequirements(rawReqs as string[]);
-      if (parsed.ok) applyRequirements = parsed.requirements;
+      }
     }
   }
 
-  return ok && autoplan ? { name, dir, workspace, autoplan, applyRequirements } : undefined;
+  const ws = r.string(raw.workspace, p("workspace"));
+  if (ws.kind === "bad") ok = false;
+  else if (ws.kind === "ok") {
+    const problem = workspaceProblem(ws.value);
+    if (problem) {
+      r.error(p("workspace"), `invalid workspace ${JSON.stringify(ws.value)}: ${problem}`);
+      ok = false;
+    } else project.workspace = ws.value;
+  }
+
+  ok = assign(r.slashRegex(raw.branch, p("branch")), (v) => (project.branch = v), keys, p("branch")) && ok;
+  ok = assign(r.int(raw.execution_order_group, p("execution_order_group")), (v) => (project.executionOrderGroup = v), keys, p("execution_order_group")) && ok;
+  ok = assign(r.stringList(raw.depends_on, p("depends_on"), "project names"), (v) => (project.dependsOn = v), keys, p("depends_on")) && ok;
+
+  const autoplan = readAutoplan(raw.autoplan, p("autoplan"), r);
+  if (autoplan) project.autoplan = autoplan;
+  else ok = false;
+
+  for (const [key, field] of [
+    ["plan_requirements", "planRequirements"],
+    ["apply_requirements", "applyRequirements"],
+    ["import_requirements", "importRequirements"],
+  ] as const) {
+    ok = assign(r.listOf(raw[key], p(key), REQUIREMENTS, requirementMessage(key)), (v) => (project[field] = v), keys, p(key)) && ok;
+  }
+
+  const version = r.nonEmptyString(raw.terraform_version, p("terraform_version"), "remove the key to use the server's default");
+  if (version.kind === "ok" && !VERSION.test(version.value)) {
+    r.error(p("terraform_version"), `${JSON.stringify(version.value)} is not a version like "1.11.4", "v1.11" or "1"`);
+    ok = false;
+  } else ok = assign(version, (v) => (project.terraformVersion = v), keys, p("terraform_version")) && ok;
+  ok = assign(r.oneOf(raw.terraform_distribution, p("terraform_distribution"), DISTRIBUTIONS), (v) => (project.terraformDistribution = v), keys, p("terraform_distribution")) && ok;
+  ok = assign(r.nonEmptyString(raw.workflow, p("workflow")), (v) => (project.workflow = v), keys, p("workflow")) && ok;
+  ok = assign(r.bool(raw.delete_source_branch_on_merge, p("delete_source_branch_on_merge")), (v) => (project.deleteSourceBranchOnMerge = v), keys, p("delete_source_branch_on_merge")) && ok;
+  ok = assign(r.listOf(raw.silence_pr_comments, p("silence_pr_comments"), SILENCEABLE, (item) => `"${item}" cannot be silenced; only "plan" and "apply" can`), (v) => (project.silencePrComments = v), keys, p("silence_pr_comments")) && ok;
+  ok = assign(readRepoLocks(raw.repo_locks, p("repo_locks"), r), (v) => (project.repoLocks = v), keys, p("repo_locks")) && ok;
+
+  const locking = r.bool(raw.repo_locking, p("repo_locking"));
+  if (locking.kind === "bad") ok = false;
+  if (locking.kind === "ok") {
+    keys.set(p("repo_locking"));
+    r.warn(p("repo_locking"), "is deprecated; use 'repo_locks: {mode: disabled}' (or on_plan / on_apply) instead");
+    if (project.repoLocks === undefined) project.repoLocks = { mode: locking.value ? "on_plan" : "disabled" };
+  }
+  for (const [key, field] of [
+    ["policy_check", "policyCheck"],
+    ["custom_policy_check", "customPolicyCheck"],
+  ] as const) {
+    const b = r.bool(raw[key], p(key));
+    if (b.kind === "bad") ok = false;
+    if (b.kind === "ok") {
+      project[field] = b.value;
+      keys.set(p(key));
+      r.warn(p(key), "is accepted for Atlantis compatibility, but Atoll has no policy checks; the key has no effect");
+    }
+  }
+  return ok ? project : undefined;
 }
 
 /**
- * Atlantis's uniqueness rules: names are unique, and projects sharing a dir+workspace must all
- * be named (otherwise `-d`/`-w` could not tell them apart and they would share a lock).
+ * Atlantis's uniqueness rules, among projects that can exist for the same base branch (same
+ * `branch` value, or no `branch`): names are unique, and projects sharing a dir+workspace must
+ * all be named (otherwise `-d`/`-w` could not tell them apart and they would share a lock).
  */
-function checkUniqueness(projects: { project: ProjectConfig; index: number }[], issues: Issues): void {
-  const seenNames = new Set<string>();
-  const reportedNames = new Set<string>();
-  for (const { project, index } of projects) {
-    if (!project.name) continue;
-    if (seenNames.has(project.name) && !reportedNames.has(project.name)) {
-      reportedNames.add(project.name);
-      issues.error(
-        ["projects", index, "name"],
-        `found two or more projects with name ${JSON.stringify(project.name)}; project names must be unique`,
+export function checkUniqueness(projects: { project: ProjectConfig; index: number }[], r: ConfigReader): void {
+  const byBranch = new Map<string, { project: ProjectConfig; index: number }[]>();
+  for (const entry of projects) {
+    const key = entry.project.branch ?? "\u0000";
+    byBranch.set(key, [...(byBranch.get(key) ?? []), entry]);
+  }
+  for (const entries of byBranch.values()) {
+    const seenNames = new Set<string>();
+    const reportedNames = new Set<string>();
+    for (const { project, index } of entries) {
+      if (!project.name) continue;
+      if (seenNames.has(project.name) && !reportedNames.has(project.name)) {
+        reportedNames.add(project.name);
+        r.error(["projects", index, "name"], `found two or more projects with name ${JSON.stringify(project.name)}; project names must be unique`);
+      }
+      seenNames.add(project.name);
+    }
+    const groups = new Map<string, { project: ProjectConfig; index: number }[]>();
+    for (const entry of entries) {
+      if (entry.project.dirIsGlob) continue;
+      const key = `${entry.project.dir}\u0000${entry.project.workspace}`;
+      groups.set(key, [...(groups.get(key) ?? []), entry]);
+    }
+    for (const group of groups.values()) {
+      if (group.length < 2 || group.every((e) => e.project.name !== "")) continue;
+      const { dir, workspace } = group[0].project;
+      r.error(
+        ["projects", group[1].index],
+        `there are two or more projects with dir: ${JSON.stringify(dir)} workspace: ${JSON.stringify(workspace)} ` +
+          "that are not all named; they must have a 'name' key so they can be targeted for apply's separately",
       );
     }
-    seenNames.add(project.name);
-  }
-
-  const groups = new Map<string, { project: ProjectConfig; index: number }[]>();
-  for (const entry of projects) {
-    const key = `${entry.project.dir}\u0000${entry.project.workspace}`;
-    const group = groups.get(key) ?? [];
-    group.push(entry);
-    groups.set(key, group);
-  }
-  for (const group of groups.values()) {
-    if (group.length < 2 || group.every((e) => e.project.name !== "")) continue;
-    const { dir, workspace } = group[0].project;
-    issues.error(
-      ["projects", group[1].index],
-      `there are two or more projects with dir: ${JSON.stringify(dir)} workspace: ${JSON.stringify(workspace)} ` +
-        "that are not all named; they must have a 'name' key so they can be targeted for apply's separately",
-    );
   }
 }
 
-/** Load the first YAML document, or report the syntax error with its line. */
-function loadFirstDocument(
-  text: string,
-  fileName: string,
-): { ok: true; value: unknown; documents: number } | { ok: false; issue: ConfigIssue } {
-  try {
-    const docs = loadAll(text, { schema: LOAD_SCHEMA, filename: fileName });
-    return { ok: true, value: docs[0], documents: docs.length };
-  } catch (e) {
-    const issue: ConfigIssue = { file: fileName, message: "" };
-    if (e instanceof YAMLException) {
-      issue.message = `invalid YAML: ${e.reason}`;
-      if (e.mark) issue.line = e.mark.line + 1;
-    } else {
-      issue.message = `invalid YAML: ${e instanceof Error ? e.message : String(e)}`;
+/** `depends_on` names existing projects, not the project itself, and has no cycles. */
+function checkDependencies(projects: { project: ProjectConfig; index: number }[], r: ConfigReader): void {
+  const names = new Set(projects.map((p) => p.project.name).filter(Boolean));
+  for (const { project, index } of projects) {
+    project.dependsOn.forEach((dep, k) => {
+      const path = ["projects", index, "depends_on", k];
+      if (dep === project.name) r.error(path, `a project cannot depend on itself (${JSON.stringify(dep)})`);
+      else if (!names.has(dep)) {
+        r.error(path, `no project is named ${JSON.stringify(dep)}` + (names.size ? `; named projects: ${[...names].join(", ")}` : ""));
+      }
+    });
+  }
+  // Cycle detection over named projects (depth-first, reporting each cycle once).
+  const deps = new Map<string, string[]>();
+  const indexOf = new Map<string, number>();
+  for (const { project, index } of projects) {
+    if (!project.name) continue;
+    deps.set(project.name, [...(deps.get(project.name) ?? []), ...project.dependsOn.filter((d) => d !== project.name)]);
+    if (!indexOf.has(project.name)) indexOf.set(project.name, index);
+  }
+  const state = new Map<string, "visiting" | "done">();
+  const stack: string[] = [];
+  const visit = (name: string): void => {
+    state.set(name, "visiting");
+    stack.push(name);
+    for (const next of deps.get(name) ?? []) {
+      if (!deps.has(next)) continue;
+      if (state.get(next) === "visiting") {
+        const cycle = [...stack.slice(stack.indexOf(next)), next];
+        r.error(["projects", indexOf.get(next)!, "depends_on"], `dependency cycle: ${cycle.join(" → ")}`);
+      } else if (!state.has(next)) visit(next);
     }
-    return { ok: false, issue };
-  }
-}
-
-/**
- * Line where the second YAML document starts, for the "ignored documents" warning. Found by
- * the second `---` marker at the start of a line (the first one may open document one).
- */
-function secondDocumentLine(text: string): number | undefined {
-  const lines = text.split(/\r\n|\r|\n/);
-  const markers = lines.flatMap((l, i) => (/^---(\s|$)/.test(l) ? [i] : []));
-  const firstContent = lines.findIndex((l) => l.trim() !== "" && !l.trimStart().startsWith("#") && !l.startsWith("%"));
-  const opensFirst = markers.length > 0 && markers[0] === firstContent;
-  const marker = opensFirst ? markers[1] : markers[0];
-  return marker === undefined ? undefined : marker + 1;
+    stack.pop();
+    state.set(name, "done");
+  };
+  for (const name of deps.keys()) if (!state.has(name)) visit(name);
 }
 
 /** Parse and validate a repo config file. Never throws. */
 export function parseRepoConfig(text: string, fileName: string): ParseRepoConfigResult {
-  const loaded = loadFirstDocument(text, fileName);
-  if (!loaded.ok) return { ok: false, errors: [loaded.issue] };
-
-  const index = yamlIndex(text);
-  const issues = new Issues(fileName, index);
-  if (loaded.documents > 1) {
-    issues.warn([], "the file contains more than one YAML document; only the first is used", secondDocumentLine(text));
-  }
-
-  let root = loaded.value;
-  // Empty file, only comments or a bare `---`: same as an empty mapping, so `version` is required.
-  if (root === null || root === undefined) root = {};
+  const doc = openDocument(text, fileName);
+  if (!doc.ok) return { ok: false, errors: doc.errors };
+  const { reader: r } = doc;
+  const root = doc.root;
   if (!isMapping(root)) {
-    issues.error([], `the top level must be a mapping with 'version' and 'projects', got ${describe(root)}`, issues.lineOf([]) ?? 1);
-    return { ok: false, errors: issues.errors };
+    r.error([], `the top level must be a mapping with 'version' and 'projects', got ${describe(root)}`, r.lineOf([]) ?? 1);
+    return { ok: false, errors: r.errors };
+  }
+  const keys = new KeyLines(r);
+  const version = readVersion(root, r);
+  r.checkKeys(root, TOP_LEVEL_KEYS, [], "the repo config");
+
+  const config: Omit<RepoConfig, "version"> = {
+    abortOnExecutionOrderFail: false,
+    projects: [],
+    workflows: {},
+    allowedRegexpPrefixes: [],
+    keyLines: keys.lines,
+  };
+  for (const [key, field] of [
+    ["automerge", "automerge"],
+    ["delete_source_branch_on_merge", "deleteSourceBranchOnMerge"],
+    ["parallel_plan", "parallelPlan"],
+    ["parallel_apply", "parallelApply"],
+  ] as const) {
+    assign(r.bool(root[key], [key]), (v) => (config[field] = v), keys, [key]);
+  }
+  assign(r.bool(root.abort_on_execution_order_fail, ["abort_on_execution_order_fail"]), (v) => (config.abortOnExecutionOrderFail = v), keys, ["abort_on_execution_order_fail"]);
+  assign(readAutodiscover(root.autodiscover, ["autodiscover"], r), (v) => (config.autodiscover = v), keys, ["autodiscover"]);
+  assign(readRepoLocks(root.repo_locks, ["repo_locks"], r), (v) => (config.repoLocks = v), keys, ["repo_locks"]);
+  assign(
+    r.listOf(root.silence_pr_comments, ["silence_pr_comments"], SILENCEABLE, (item) => `"${item}" cannot be silenced; only "plan" and "apply" can`),
+    (v) => (config.silencePrComments = v),
+    keys,
+    ["silence_pr_comments"],
+  );
+  assign(r.stringList(root.allowed_regexp_prefixes, ["allowed_regexp_prefixes"], "prefixes"), (v) => (config.allowedRegexpPrefixes = v), keys, ["allowed_regexp_prefixes"]);
+
+  const emoji = r.string(root.emoji_reaction, ["emoji_reaction"]);
+  if (emoji.kind === "ok") r.warn(["emoji_reaction"], "is accepted for Atlantis compatibility; Atoll always reacts with 👀");
+  const ppc = r.bool(root.parallel_policy_check, ["parallel_policy_check"]);
+  if (ppc.kind === "ok") r.warn(["parallel_policy_check"], "is accepted for Atlantis compatibility, but Atoll has no policy checks");
+  if (root.policies !== undefined && root.policies !== null) {
+    r.warn(["policies"], "belongs in the server's policy file, not the repo config; it is ignored here");
   }
 
-  const version = readVersion(root, issues, fileName);
-  warnUnknownKeys(root, TOP_LEVEL_KEYS, ATLANTIS_TOP_LEVEL_KEYS, [], issues);
+  const workflows = readWorkflows(root.workflows, ["workflows"], r, version ?? 3);
+  if (workflows.kind === "ok") {
+    config.workflows = workflows.value as Record<string, Workflow>;
+    keys.set(["workflows"]);
+  }
 
   const projects: { project: ProjectConfig; index: number }[] = [];
   const rawProjects = root.projects;
   if (Array.isArray(rawProjects)) {
     rawProjects.forEach((raw, i) => {
-      const project = readProject(raw, i, issues, index);
+      const project = readProject(raw, i, r, keys);
       if (project) projects.push({ project, index: i });
     });
-    checkUniqueness(projects, issues);
+    checkUniqueness(projects, r);
+    checkDependencies(projects, r);
   } else if (rawProjects !== null && rawProjects !== undefined) {
-    issues.error(["projects"], `must be a list of projects, got ${describe(rawProjects)}`);
+    r.error(["projects"], `must be a list of projects, got ${describe(rawProjects)}`);
   }
 
   // A missing-key issue in an empty file has no node to point at: line 1.
-  for (const e of issues.errors) if (e.line === undefined) e.line = 1;
-
-  if (issues.errors.length > 0 || version === undefined) return { ok: false, errors: issues.errors };
-  return { ok: true, config: { version, projects: projects.map((p) => p.project) }, warnings: issues.warnings };
+  for (const e of r.errors) if (e.line === undefined) e.line = 1;
+  if (r.errors.length > 0 || version === undefined) return { ok: false, errors: r.errors };
+  config.projects = projects.map((p) => p.project);
+  return { ok: true, config: { version, ...config }, warnings: r.warnings };
 }

@@ -98,13 +98,26 @@ describe("parseRepoConfig: valid files and defaults", () => {
     const { config, warnings } = ok(parseRepoConfig(yaml("version: 3", "projects:", "- dir: ."), "atlantis.yaml"));
     expect(config).toEqual({
       version: 3,
-      projects: [{ name: "", dir: ".", workspace: "default", autoplan: { enabled: true, whenModified: [...DEFAULT_WHEN_MODIFIED] }, applyRequirements: [] }],
+      abortOnExecutionOrderFail: false,
+      allowedRegexpPrefixes: [],
+      workflows: {},
+      keyLines: {},
+      projects: [
+        {
+          name: "",
+          dir: ".",
+          workspace: "default",
+          executionOrderGroup: 0,
+          dependsOn: [],
+          autoplan: { enabled: true, whenModified: [...DEFAULT_WHEN_MODIFIED] },
+        },
+      ],
     });
     expect(warnings).toEqual([]);
   });
 
   test("version 2 is accepted", () => {
-    expect(ok(parseRepoConfig("version: 2\n", "atlantis.yaml")).config).toEqual({ version: 2, projects: [] });
+    expect(ok(parseRepoConfig("version: 2\n", "atlantis.yaml")).config).toMatchObject({ version: 2, projects: [] });
   });
 
   test("all supported keys", () => {
@@ -129,6 +142,8 @@ describe("parseRepoConfig: valid files and defaults", () => {
         name: "staging",
         dir: "envs/staging",
         workspace: "stg",
+        executionOrderGroup: 0,
+        dependsOn: [],
         autoplan: { enabled: false, whenModified: ["*.tf", "../modules/**/*.tf", "!test.tf"] },
         applyRequirements: ["mergeable", "approved"],
       },
@@ -153,7 +168,7 @@ describe("parseRepoConfig: valid files and defaults", () => {
         file: "atoll.yaml",
         path: "projects[1].apply_requirements",
         line: 6,
-        message: expect.stringContaining("must be a list of requirements"),
+        message: expect.stringContaining("must be a list of approved/mergeable/undiverged"),
       },
     ]);
   });
@@ -274,9 +289,9 @@ describe("parseRepoConfig: valid files and defaults", () => {
   });
 });
 
-describe("parseRepoConfig: warnings for keys Atoll does not read", () => {
-  test("unknown and not-yet-supported keys are warnings with lines, at every level", () => {
-    const { config, warnings } = ok(
+describe("parseRepoConfig: unknown keys and compatibility-only keys", () => {
+  test("unknown keys are errors with lines at every level, with a did-you-mean for typos", () => {
+    const errs = errors(
       parseRepoConfig(
         yaml(
           "version: 3",
@@ -284,7 +299,7 @@ describe("parseRepoConfig: warnings for keys Atoll does not read", () => {
           "colour: blue",
           "projects:",
           "- dir: a",
-          "  workflow: custom",
+          "  worksapce: x",
           "  typo_key: 1",
           "  autoplan:",
           "    enabld: false",
@@ -292,23 +307,21 @@ describe("parseRepoConfig: warnings for keys Atoll does not read", () => {
         "atlantis.yaml",
       ),
     );
-    expect(config.projects).toHaveLength(1);
-    expect(where(warnings)).toEqual([
-      ["automerge", 2],
+    expect(where(errs)).toEqual([
       ["colour", 3],
-      ["projects[0].workflow", 6],
+      ["projects[0].worksapce", 6],
       ["projects[0].typo_key", 7],
       ["projects[0].autoplan.enabld", 9],
     ]);
-    expect(warnings[0].message).toMatch(/not supported by Atoll yet/);
-    expect(warnings[1].message).toMatch(/unknown key/);
-    expect(warnings.every((w) => w.file === "atlantis.yaml")).toBe(true);
+    expect(errs[1].message).toMatch(/did you mean 'workspace'/);
+    expect(errs[2].message).toMatch(/allowed keys: name, branch, dir/);
+    expect(errs.every((w) => w.file === "atlantis.yaml")).toBe(true);
   });
 
-  test("a glob dir is used literally, with a warning", () => {
+  test("a glob dir is kept as a pattern to expand against the checkout", () => {
     const { config, warnings } = ok(parseRepoConfig(yaml("version: 3", "projects:", "- dir: stacks/*"), "atlantis.yaml"));
-    expect(config.projects[0].dir).toBe("stacks/*");
-    expect(where(warnings)).toEqual([["projects[0].dir", 3]]);
+    expect(config.projects[0]).toMatchObject({ dir: "stacks/*", dirIsGlob: true });
+    expect(warnings).toEqual([]);
   });
 
   test("later YAML documents are ignored with a warning at the second document", () => {
@@ -446,13 +459,14 @@ describe("parseRepoConfig: errors", () => {
       ),
     );
     expect(where(errs)).toEqual([
+      ["defaults", 2],
       ["projects[1].dir", 6],
       ["projects[2].workspace", 3],
     ]);
   });
 
   test("warnings are not returned alongside errors, but do not hide them", () => {
-    const result = parseRepoConfig(yaml("version: 3", "bogus: 1", "projects:", "- name: x"), "atlantis.yaml");
+    const result = parseRepoConfig(yaml("version: 3", "emoji_reaction: eyes", "projects:", "- name: x"), "atlantis.yaml");
     expect(where(errors(result))).toEqual([["projects[0].dir", 4]]);
   });
 
