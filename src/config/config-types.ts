@@ -113,6 +113,8 @@ export interface AutodiscoverConfig {
 }
 
 export interface ProjectConfig {
+  /** Position in the file's `projects:` list (for messages: `projects[3].workflow`). */
+  sourceIndex: number;
   /** "" if unset. */
   name: string;
   /** Normalised repo-relative POSIX dir ("." for the root); a glob pattern when `dirIsGlob`. */

@@ -44,7 +44,8 @@ export { formatConfigIssue } from "./yaml-reader.js";
 
 export type ParseRepoConfigResult =
   | { ok: true; config: RepoConfig; warnings: ConfigIssue[] }
-  | { ok: false; errors: ConfigIssue[] };
+  /** `partial`: what could be read (projects with errors left out), so policy problems can be reported too. */
+  | { ok: false; errors: ConfigIssue[]; partial?: RepoConfig };
 
 /** Atlantis's default `when_modified`: any Terraform/OpenTofu file, Terragrunt file or lock file under the project dir. */
 export const DEFAULT_WHEN_MODIFIED: readonly string[] = Object.freeze([
@@ -220,6 +221,7 @@ function readProject(raw: unknown, i: number, r: ConfigReader, keys: KeyLines): 
   const p = (k: string): YamlPath => [...path, k];
   let ok = r.checkKeys(raw, PROJECT_KEYS, path, "a project");
   const project: ProjectConfig = {
+    sourceIndex: i,
     name: "",
     dir: ".",
     workspace: DEFAULT_WORKSPACE,
@@ -396,8 +398,16 @@ function checkDependencies(projects: { project: ProjectConfig; index: number }[]
   for (const name of deps.keys()) if (!state.has(name)) visit(name);
 }
 
+export interface ParseRepoConfigOptions {
+  /**
+   * The pull request's base branch: projects whose `branch` regex does not match it are dropped
+   * before the name checks, as in Atlantis. Unknown → every project is kept.
+   */
+  baseBranch?: string;
+}
+
 /** Parse and validate a repo config file. Never throws. */
-export function parseRepoConfig(text: string, fileName: string): ParseRepoConfigResult {
+export function parseRepoConfig(text: string, fileName: string, opts: ParseRepoConfigOptions = {}): ParseRepoConfigResult {
   const doc = openDocument(text, fileName);
   if (!doc.ok) return { ok: false, errors: doc.errors };
   const { reader: r } = doc;
@@ -455,7 +465,8 @@ export function parseRepoConfig(text: string, fileName: string): ParseRepoConfig
   if (Array.isArray(rawProjects)) {
     rawProjects.forEach((raw, i) => {
       const project = readProject(raw, i, r, keys);
-      if (project) projects.push({ project, index: i });
+      const onBranch = !project?.branch || opts.baseBranch === undefined || new RegExp(project.branch).test(opts.baseBranch);
+      if (project && onBranch) projects.push({ project, index: i });
     });
     checkUniqueness(projects, r);
     checkDependencies(projects, r);
@@ -465,7 +476,7 @@ export function parseRepoConfig(text: string, fileName: string): ParseRepoConfig
 
   // A missing-key issue in an empty file has no node to point at: line 1.
   for (const e of r.errors) if (e.line === undefined) e.line = 1;
-  if (r.errors.length > 0 || version === undefined) return { ok: false, errors: r.errors };
   config.projects = projects.map((p) => p.project);
+  if (r.errors.length > 0 || version === undefined) return { ok: false, errors: r.errors, partial: { version: version ?? 3, ...config } };
   return { ok: true, config: { version, ...config }, warnings: r.warnings };
 }

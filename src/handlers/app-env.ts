@@ -8,10 +8,14 @@ import type { AppIdentity } from "../app-identity.js";
 import type { JobTarget } from "../jobs/job-spec.js";
 import type { JobSubmitter } from "../jobs/job-service.js";
 import type { Store } from "../ports/store.js";
-import type { Settings } from "../settings.js";
+import { repoAllowed, type Settings } from "../settings.js";
+import type { ServerPolicy } from "../config/config-types.js";
+import { allowlistAdmits } from "../config/server-policy.js";
 
 export interface AppEnv {
   settings: Settings;
+  /** The operator's server policy, whose `repo_allowlist` also limits the repos Atoll acts on. */
+  policy?: ServerPolicy;
   store: Store;
   jobs: JobSubmitter & { readonly backlog: number };
   identity: AppIdentity;
@@ -35,4 +39,11 @@ export async function firstDelivery(env: AppEnv, context: RepoContext): Promise<
   if (await env.store.recordDelivery(context.id, context.name)) return true;
   context.log.info({ delivery: context.id }, "webhook delivery seen before; ignored");
   return false;
+}
+
+/** Whether Atoll acts on this repo: ATOLL_REPO_ALLOWLIST and the policy's `repo_allowlist` must both admit it. */
+export function repoAdmitted(env: Pick<AppEnv, "settings" | "policy">, fullName: string): boolean {
+  if (!repoAllowed(env.settings.repoAllowlist, fullName)) return false;
+  const [owner = "", name = ""] = fullName.split("/", 2);
+  return allowlistAdmits(env.policy?.repoAllowlist, { host: new URL(env.settings.githubWebUrl).host, owner, name });
 }

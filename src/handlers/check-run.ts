@@ -5,8 +5,7 @@
 import type { Probot } from "probot";
 import { APPLY_ACTION, PLAN_ACTION, UNLOCK_ACTION } from "../render/check-run-output.js";
 import { decodeExternalId } from "../runner/check-names.js";
-import { repoAllowed } from "../settings.js";
-import { firstDelivery, jobTarget, type AppEnv } from "./app-env.js";
+import { firstDelivery, jobTarget, type AppEnv, repoAdmitted } from "./app-env.js";
 
 export function registerCheckRunHandlers(app: Probot, env: AppEnv): void {
   const { settings } = env;
@@ -14,7 +13,7 @@ export function registerCheckRunHandlers(app: Probot, env: AppEnv): void {
     const run = context.payload.check_run;
     const ref = decodeExternalId(run.external_id);
     if (!ref) return; // not one of Atoll's check runs
-    if (!repoAllowed(settings.repoAllowlist, context.payload.repository.full_name)) return;
+    if (!repoAdmitted(env, context.payload.repository.full_name)) return;
 
     let action: "plan" | "apply" | "unlock" | "refresh";
     if (context.payload.action === "requested_action") {

@@ -1,10 +1,9 @@
 /** issue_comment.created on a pull request: parse the command and queue it (plus an eyes reaction). */
 import type { Probot } from "probot";
 import { parseComment } from "../commands/parse-comment.js";
-import { repoAllowed } from "../settings.js";
-import { firstDelivery, jobTarget, type AppEnv } from "./app-env.js";
+import { firstDelivery, jobTarget, type AppEnv, repoAdmitted } from "./app-env.js";
 
-export const NOT_ALLOWLISTED = "This repository is not on this Atoll server's allowlist (`ATOLL_REPO_ALLOWLIST`), so Atoll does not run commands here.";
+export const NOT_ALLOWLISTED = "This repository is not on this Atoll server's allowlist (`ATOLL_REPO_ALLOWLIST`, or the `repo_allowlist` of its policy file), so Atoll does not run commands here.";
 
 export function registerIssueCommentHandler(app: Probot, env: AppEnv): void {
   const { settings } = env;
@@ -30,7 +29,7 @@ export function registerIssueCommentHandler(app: Probot, env: AppEnv): void {
 
     // One job per comment id: a comment is never run twice, whatever happens to deliveries.
     const once = `comment:${comment.id}`;
-    if (!repoAllowed(settings.repoAllowlist, repository.full_name)) {
+    if (!repoAdmitted(env, repository.full_name)) {
       await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: NOT_ALLOWLISTED }, once);
     } else if (parsed.kind === "reply") {
       await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: parsed.body }, once);

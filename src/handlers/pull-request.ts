@@ -1,8 +1,7 @@
 /** pull_request: autoplan on open / reopen / ready for review / push; clean up on close. */
 import type { Probot } from "probot";
 import { toPullRequestInfo, type PullLike } from "../adapters/octokit-github.js";
-import { repoAllowed } from "../settings.js";
-import { firstDelivery, jobTarget, type AppEnv } from "./app-env.js";
+import { firstDelivery, jobTarget, type AppEnv, repoAdmitted } from "./app-env.js";
 
 export function registerPullRequestHandlers(app: Probot, env: AppEnv): void {
   const { settings } = env;
@@ -12,8 +11,8 @@ export function registerPullRequestHandlers(app: Probot, env: AppEnv): void {
     async (context) => {
       const pr = context.payload.pull_request;
       const fullName = context.payload.repository.full_name;
-      if (!repoAllowed(settings.repoAllowlist, fullName)) {
-        context.log.info({ repo: fullName }, "repository not in ATOLL_REPO_ALLOWLIST; not planning");
+      if (!repoAdmitted(env, fullName)) {
+        context.log.info({ repo: fullName }, "repository not in ATOLL_REPO_ALLOWLIST or the policy repo_allowlist; not planning");
         return;
       }
       if (pr.draft && !settings.autoplanDrafts) {

@@ -13,7 +13,8 @@ import { minimatch } from "minimatch";
 import { posix } from "node:path";
 import type { ChangedFile } from "../ports/github.js";
 import { DEFAULT_WORKSPACE, type Project } from "./project.js";
-import type { RepoConfig } from "../config/repo-config.js";
+import type { AutodiscoverConfig, ProjectConfig } from "../config/config-types.js";
+import { expandGlobProject } from "../config/apply-policy.js";
 
 /**
  * Atlantis's default `--autoplan-file-list`: the files whose change makes their directory a
@@ -140,7 +141,7 @@ export interface ConfiguredProjectsOptions {
  */
 export function configuredProjects(
   changedFiles: readonly ChangedFile[],
-  config: RepoConfig,
+  config: { projects: readonly ProjectConfig[] },
   options: ConfiguredProjectsOptions = {},
 ): Project[] {
   const paths = touchedPaths(changedFiles);
@@ -148,4 +149,57 @@ export function configuredProjects(
     .filter((p) => p.autoplan.enabled || options.includeAutoplanDisabled)
     .filter((p) => paths.some((path) => matchesWhenModified(relativeTo(p.dir, path), p.autoplan.whenModified)))
     .map((p) => ({ name: p.name, dir: p.dir, workspace: p.workspace }));
+}
+
+/**
+ * Replace each configured project whose `dir` is a glob with one project per matching directory
+ * that holds Terraform (Atlantis expands glob dirs the same way; the name is not copied).
+ * Directories already configured explicitly for the same workspace keep their own entry.
+ */
+export function expandGlobDirs(projects: readonly ProjectConfig[], terraformDirs: ReadonlySet<string>): ProjectConfig[] {
+  const out: ProjectConfig[] = [];
+  const explicit = new Set(projects.filter((p) => !p.dirIsGlob).map((p) => `${p.dir}\u0000${p.workspace}`));
+  for (const p of projects) {
+    if (!p.dirIsGlob) {
+      out.push(p);
+      continue;
+    }
+    for (const dir of [...terraformDirs].sort()) {
+      if (!minimatch(dir, p.dir, MATCH_OPTIONS) || explicit.has(`${dir}\u0000${p.workspace}`)) continue;
+      if (out.some((o) => o.dir === dir && o.workspace === p.workspace && o.name === "")) continue;
+      out.push(expandGlobProject(p, dir));
+    }
+  }
+  return out;
+}
+
+/** Whether a discovered dir is excluded by autodiscover's `ignore_paths`. */
+export function ignoredByAutodiscover(dir: string, autodiscover: AutodiscoverConfig): boolean {
+  return autodiscover.ignorePaths.some((pattern) => minimatch(dir, pattern, MATCH_OPTIONS) || minimatch(dir, `${pattern.replace(/\/+$/, "")}/**`, MATCH_OPTIONS));
+}
+
+/**
+ * The projects a change touches, Atlantis's way: configured projects by `when_modified`, and
+ * discovered directories when autodiscover says so — `auto` only when nothing is configured,
+ * `enabled` always (a configured project wins over a discovered one in the same dir), `disabled`
+ * never.
+ */
+export function modifiedProjects(
+  changedFiles: readonly ChangedFile[],
+  configured: readonly ProjectConfig[],
+  autodiscover: AutodiscoverConfig,
+  terraformDirs: ReadonlySet<string> | undefined,
+  options: ConfiguredProjectsOptions = {},
+): Project[] {
+  const fromConfig = configured.length ? configuredProjects(changedFiles, { projects: configured }, options) : [];
+  if (!shouldDiscover(configured, autodiscover) || !terraformDirs) return fromConfig;
+  const discovered = discoverProjects(changedFiles, terraformDirs).filter(
+    (p) => !ignoredByAutodiscover(p.dir, autodiscover) && !configured.some((c) => c.dir === p.dir),
+  );
+  return [...fromConfig, ...discovered];
+}
+
+/** Whether discovery runs at all for this config. */
+export function shouldDiscover(configured: readonly ProjectConfig[], autodiscover: AutodiscoverConfig): boolean {
+  return autodiscover.mode === "enabled" || (autodiscover.mode === "auto" && configured.length === 0);
 }

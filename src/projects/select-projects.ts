@@ -6,7 +6,10 @@
 import { minimatch } from "minimatch";
 import { posix } from "node:path";
 import { DEFAULT_WORKSPACE, type Project } from "./project.js";
-import { cleanRepoDir, type RepoConfig } from "../config/repo-config.js";
+import { cleanRepoDir } from "../config/repo-config.js";
+import type { ProjectConfig } from "../config/config-types.js";
+
+type RepoConfig = { projects: readonly ProjectConfig[] };
 
 export interface SelectionRequest {
   /** `-d`; "" when not given. */

@@ -16,8 +16,13 @@ import { renderUnmet } from "./apply-requirements.js";
 import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
 import { projectsReadiness } from "./readiness.js";
-import { loadRepoConfig } from "../config/repo-config-source.js";
+import { fetchRepoConfig } from "../config/repo-config-source.js";
+import { projectSettings, type ProjectSettings } from "../config/apply-policy.js";
+import { renderConfigIssues } from "../render/config-errors.js";
 import type { CommandContext } from "./runner-deps.js";
+import { runInExecutionOrder } from "./execution-order.js";
+import { projectRun } from "./project-run.js";
+import { hookNotes, hooksFor, runWorkflowHooks } from "./workflow-hooks.js";
 
 export interface ApplyRequest {
   dir: string;
@@ -101,81 +106,146 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
     if (state.apply === "success") return `${label} was already applied at this commit. Run ${replan} to plan again.`;
     return undefined;
   };
-  // Apply requirements (from the config at the head commit) only for what could be applied.
+  // Nothing to do beyond explaining: no need to read the config.
+  if (targets.every((t) => plainRefusal(t))) {
+    const results = targets.map((t) => refused(t, plainRefusal(t)!));
+    return postParts(ctx, renderPrComment({ command: "apply", name: ctx.name, results, headSha: pull.headSha, notes: req.notes ?? [] }));
+  }
+  // The config at the head commit decides requirements, workflows, order and locks. An invalid
+  // config (pushed after the plan was made) stops everything: nothing is applied under rules
+  // Atoll cannot read.
+  const loaded = await fetchRepoConfig({ ...ctx, settings: ctx.deps.settings, ...(ctx.deps.policy ? { policy: ctx.deps.policy } : {}) }, pull);
+  if (loaded.kind === "invalid") {
+    return postComment(
+      ctx,
+      `**Apply refused:** \`${loaded.file}\` at ${pull.headSha.slice(0, 7)} is invalid, so nothing was applied.\n\n${renderConfigIssues(loaded.errors)}`,
+    );
+  }
+  const config = loaded.config;
+  const settingsOf = (state: ProjectState): ProjectSettings => projectSettings(config, state.project);
+  // Apply requirements only for what could be applied.
   const candidates = targets.filter((t) => !plainRefusal(t) && t.hasChanges);
-  const loaded = candidates.length ? await loadRepoConfig(ctx.github, pull.headSha) : undefined;
-  const config = loaded?.kind === "ok" ? loaded.config : undefined;
   const readiness = candidates.length ? await projectsReadiness(ctx, pull, config, candidates.map((c) => c.project)) : new Map();
-  try {
-    for (const state of targets) {
-      const label = projectLabel(state.project);
-      const replan = `\`${ctx.name} plan ${projectFlags(state.project)}\``;
-      const refusal = plainRefusal(state);
-      if (refusal) {
-        results.push(refused(state, refusal));
-        continue;
+  const notes = [...(req.notes ?? [])];
+  const hookCheckout = await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha);
+  if (hookCheckout && hooksFor(config.policy.preWorkflowHooks, "apply").length) {
+    notes.push(...hookNotes(await runWorkflowHooks(ctx, config.policy.preWorkflowHooks, "apply", hookCheckout, pull), "pre"));
+  }
+
+  /** Why a project may not be applied before its `depends_on` projects (Atlantis's wording). */
+  const unappliedDependencies = async (state: ProjectState): Promise<string[]> => {
+    const deps = settingsOf(state).dependsOn;
+    if (deps.length === 0) return [];
+    const now = await store.listProjects(ctx.repo, pull.number);
+    return deps.filter((name) => now.some((s) => s.project.name === name && s.apply !== "success"));
+  };
+
+  const applyOne = async (state: ProjectState): Promise<ProjectResult> => {
+    const label = projectLabel(state.project);
+    const replan = `\`${ctx.name} plan ${projectFlags(state.project)}\``;
+    const refusal = plainRefusal(state);
+    if (refusal) return refused(state, refusal);
+    const pending = await unappliedDependencies(state);
+    if (pending.length) {
+      return refused(state, `Can't apply your project unless you apply its dependencies: [${pending.join(", ")}]`);
+    }
+    if (!state.hasChanges) {
+      await store.upsertProject(ctx.repo, pull.number, { ...state, apply: "success", updatedAt: new Date().toISOString() });
+      return { project: state.project, command: "apply", outcome: "success", headline: "No changes to apply.", output: "" };
+    }
+    const lockMode = settingsOf(state).repoLocks;
+    if (lockMode === "on_apply") {
+      const taken = await store.tryLock({
+        repo: ctx.repo,
+        project: state.project,
+        pullNumber: pull.number,
+        installationId: ctx.installationId,
+        user: ctx.user,
+        lockedAt: new Date().toISOString(),
+      });
+      if (!taken.acquired) {
+        return refused(state, `${label} is locked by #${taken.holder.pullNumber} (its lock is taken on apply); apply again when that pull request is merged or closed.`);
       }
-      if (!state.hasChanges) {
-        results.push({ project: state.project, command: "apply", outcome: "success", headline: "No changes to apply.", output: "" });
-        await store.upsertProject(ctx.repo, pull.number, { ...state, apply: "success", updatedAt: new Date().toISOString() });
-        continue;
-      }
+    } else if (lockMode === "on_plan") {
       const lock = await store.getLock(ctx.repo, state.project);
       if (!lock || lock.pullNumber !== pull.number) {
         const who = lock ? `#${lock.pullNumber} holds it now` : "nobody holds it";
-        results.push(refused(state, `This pull request no longer holds the lock of ${label} (${who}). Run ${replan} first.`));
-        continue;
+        return refused(state, `This pull request no longer holds the lock of ${label} (${who}). Run ${replan} first.`);
       }
-      const unmet = readiness.get(projectKey(state.project))?.unmet ?? [];
-      if (unmet.length) {
-        const headline = `Apply requirements not met for ${label}:\n${renderUnmet(unmet)}`;
-        results.push(refused(state, headline));
-        await checks.projectReplaced("apply", state.project, {
-          status: "completed",
-          conclusion: "failure",
-          output: {
-            title: "Apply requirements not met",
-            summary: `${renderUnmet(unmet)}\n\nNothing was applied. Requirements are checked again on every apply; reviews refresh the plan check run.`,
-          },
-        });
-        continue;
-      }
-      const checkout = await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha);
-      const planExists = state.planFile ? await fs.stat(state.planFile).then(() => true, () => false) : false;
-      if (!checkout || !state.planFile || !planExists) {
-        results.push(refused(state, `The saved plan of ${label} is gone (discarded or cleaned up). Run ${replan} first.`));
-        continue;
-      }
-      await store.upsertProject(ctx.repo, pull.number, { ...state, apply: "pending", updatedAt: new Date().toISOString() });
-      await checks.projectStarted("apply", state.project);
-      const result = await applyProject(ctx.deps, checkout, state.project, state.planFile, {
-        verbose: req.verbose,
-        name: ctx.name,
-        ...(state.planDigest ? { planDigest: state.planDigest } : {}),
-        ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
-      });
-      await checks.projectFinished("apply", result);
-      // Killed by a shutdown: not a result; the interruption is reported instead.
-      throwIfInterrupted(ctx);
-      const applied = result.outcome === "success";
-      const refusedNow = result.outcome === "refused";
-      // A plan file is single-use: terraform refuses a stale plan, so drop it after a successful apply.
-      if (applied) await deletePlanFiles([state]);
-      await store.upsertProject(ctx.repo, pull.number, {
-        ...state,
-        apply: applied ? "success" : refusedNow ? "none" : "failed",
-        ...(applied ? { planFile: undefined } : {}),
-        updatedAt: new Date().toISOString(),
-      });
-      results.push(result);
     }
+    const unmet = readiness.get(projectKey(state.project))?.unmet ?? [];
+    if (unmet.length) {
+      await checks.projectReplaced("apply", state.project, {
+        status: "completed",
+        conclusion: "failure",
+        output: {
+          title: "Apply requirements not met",
+          summary: `${renderUnmet(unmet)}\n\nNothing was applied. Requirements are checked again on every apply; reviews refresh the plan check run.`,
+        },
+      });
+      return refused(state, `Apply requirements not met for ${label}:\n${renderUnmet(unmet)}`);
+    }
+    const checkout = await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha);
+    const planExists = state.planFile ? await fs.stat(state.planFile).then(() => true, () => false) : false;
+    if (!checkout || (state.planFile && !planExists) || (!state.planFile && state.planDigest)) {
+      return refused(state, `The saved plan of ${label} is gone (discarded or cleaned up). Run ${replan} first.`);
+    }
+    const run = await projectRun(ctx, { config, pull, checkout, project: state.project, commentArgs: [] });
+    if (!run.ok) return { project: state.project, command: "apply", outcome: "failed", headline: `Cannot apply: ${run.error}`, output: "" };
+    await store.upsertProject(ctx.repo, pull.number, { ...state, apply: "pending", updatedAt: new Date().toISOString() });
+    await checks.projectStarted("apply", state.project);
+    const result = await applyProject(ctx.deps, checkout, state.project, state.planFile, {
+      verbose: req.verbose,
+      name: ctx.name,
+      ...run.options,
+      ...(state.planDigest ? { planDigest: state.planDigest } : {}),
+      ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
+    });
+    await checks.projectFinished("apply", result);
+    // Killed by a shutdown: not a result; the interruption is reported instead.
+    throwIfInterrupted(ctx);
+    const applied = result.outcome === "success";
+    const refusedNow = result.outcome === "refused";
+    // A plan file is single-use: terraform refuses a stale plan, so drop it after a successful apply.
+    if (applied) await deletePlanFiles([state]);
+    await store.upsertProject(ctx.repo, pull.number, {
+      ...state,
+      apply: applied ? "success" : refusedNow ? "none" : "failed",
+      ...(applied ? { planFile: undefined } : {}),
+      updatedAt: new Date().toISOString(),
+    });
+    return result;
+  };
+
+  try {
+    results.push(
+      ...(await runInExecutionOrder(
+        targets,
+        {
+          groupOf: (s) => settingsOf(s).executionOrderGroup,
+          parallel: config.parallelApply,
+          poolSize: ctx.deps.settings.parallelPoolSize,
+          abortOnFailure: config.abortOnExecutionOrderFail,
+          failed: (r) => r.outcome === "failed" || r.outcome === "timed_out",
+          skipped: (s) =>
+            refused(s, "Not applied: a project in an earlier execution order group failed, and the repo config sets `abort_on_execution_order_fail: true`."),
+        },
+        applyOne,
+      )),
+    );
   } catch (error) {
     if (!(error instanceof Interrupted)) {
       await checks.failOpenRuns(`Atoll hit an internal error while applying: ${(error as Error).message}`);
     }
     throw error;
   }
-  await postParts(ctx, renderPrComment({ command: "apply", name: ctx.name, results, headSha: pull.headSha, notes: req.notes ?? [] }));
+  if (hookCheckout && hooksFor(config.policy.postWorkflowHooks, "apply").length) {
+    notes.push(...hookNotes(await runWorkflowHooks(ctx, config.policy.postWorkflowHooks, "apply", hookCheckout, pull), "post"));
+  }
+  const shown = results.filter((r) => !projectSettings(config, r.project).silencePrComments.includes("apply"));
+  if (shown.length > 0) {
+    await postParts(ctx, renderPrComment({ command: "apply", name: ctx.name, results: shown, headSha: pull.headSha, notes }));
+  }
   // Refusals change nothing; only refresh the aggregates when some project's apply state moved.
   if (results.some((r) => r.outcome !== "refused")) {
     await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));

@@ -7,9 +7,10 @@ import { promises as fs } from "node:fs";
 import type { PullRequestInfo } from "../ports/github.js";
 import type { ProjectState } from "../ports/store.js";
 import type { Checkout } from "../ports/workspace.js";
-import { candidateDirs, configuredProjects, discoverProjects } from "../projects/find-projects.js";
-import { projectKey, sameProject, type Project } from "../projects/project.js";
-import type { RepoConfig } from "../config/repo-config.js";
+import { candidateDirs, expandGlobDirs, modifiedProjects, shouldDiscover } from "../projects/find-projects.js";
+import { projectKey, projectLabel, sameProject, type Project } from "../projects/project.js";
+import { projectSettings, type ResolvedRepoConfig } from "../config/apply-policy.js";
+import type { ProjectConfig } from "../config/config-types.js";
 import { selectProjects } from "../projects/select-projects.js";
 import { listTerraformDirs } from "../projects/terraform-dirs.js";
 import { renderConfigErrorComment, renderConfigIssues } from "../render/config-errors.js";
@@ -18,15 +19,21 @@ import { truncateUtf8 } from "../render/truncate-utf8.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment, postParts } from "./comments.js";
 import { acquireLocks, blockedCheck, blockedHeadline, deletePlanFiles, wakeWaiters, type LockOutcome } from "./project-locks.js";
-import { planReadiness } from "./readiness.js";
 import type { Readiness } from "./review-readiness.js";
 import { pullCheckout } from "./pull-checkout.js";
 import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
 import type { ProjectResult } from "./project-result.js";
 import { planProject } from "./project-steps.js";
-import { loadRepoConfig } from "../config/repo-config-source.js";
+import { checkoutConfigFiles, fetchRepoConfig, type LoadedConfig } from "../config/repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
+import { runInExecutionOrder } from "./execution-order.js";
+import { projectRun } from "./project-run.js";
+import { renderUnmet } from "./apply-requirements.js";
+import { projectsReadiness } from "./readiness.js";
+import { hookNotes, hooksFor, runWorkflowHooks } from "./workflow-hooks.js";
+import { policyForRepo } from "../config/load-repo-config.js";
+import { configOptions } from "../config/repo-config-source.js";
 
 /** Output kept per project to re-render its check run later (GitHub's check-run text limit). */
 export const KEPT_OUTPUT_BYTES = 60_000;
@@ -53,11 +60,16 @@ async function chooseProjects(
   ctx: CommandContext,
   req: PlanRequest,
   pull: PullRequestInfo,
-  config: RepoConfig | undefined,
+  config: ResolvedRepoConfig,
   checkout: () => Promise<Checkout>,
 ): Promise<Project[] | null> {
+  let configured: ProjectConfig[] = config.projects;
+  if (configured.some((p) => p.dirIsGlob)) configured = expandGlobDirs(configured, await listTerraformDirs((await checkout()).dir));
   if (req.dir || req.workspace || req.project) {
-    const sel = selectProjects({ dir: req.dir, workspace: req.workspace, project: req.project }, { config, modified: [] });
+    const sel = selectProjects(
+      { dir: req.dir, workspace: req.workspace, project: req.project },
+      { ...(config.repo ? { config: { projects: configured } } : {}), modified: [] },
+    );
     if (!sel.ok) {
       await postComment(ctx, `**Cannot plan:** ${sel.error}`);
       return null;
@@ -66,10 +78,10 @@ async function chooseProjects(
   }
   const files = await ctx.github.listChangedFiles(pull.number);
   // A bare `plan` comment plans every modified project, even those with autoplan disabled.
-  if (config) return configuredProjects(files, config, { includeAutoplanDisabled: req.trigger === "comment" });
-  if (candidateDirs(files).length === 0) return [];
-  const co = await checkout();
-  return discoverProjects(files, await listTerraformDirs(co.dir));
+  const options = { includeAutoplanDisabled: req.trigger === "comment" };
+  const discover = shouldDiscover(configured, config.autodiscover) && candidateDirs(files).length > 0;
+  const dirs = discover ? await listTerraformDirs((await checkout()).dir) : undefined;
+  return modifiedProjects(files, configured, config.autodiscover, dirs, options);
 }
 
 export async function runPlan(ctx: CommandContext, req: PlanRequest): Promise<void> {
@@ -95,7 +107,39 @@ class CheckoutFailed extends Error {}
 
 async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequestInfo, checks: CheckReporter) {
   const { store } = ctx.deps;
-  const loaded = await loadRepoConfig(ctx.github, pull.headSha);
+  const source = { ...ctx, settings: ctx.deps.settings, ...(ctx.deps.policy ? { policy: ctx.deps.policy } : {}) };
+
+  let checkout: Checkout | undefined;
+  const getCheckout = async (): Promise<Checkout> => {
+    if (checkout) return checkout;
+    try {
+      checkout = await pullCheckout(ctx, pull);
+      return checkout;
+    } catch (error) {
+      throw new CheckoutFailed((error as Error).message);
+    }
+  };
+
+  // Pre-workflow hooks run first, in the checkout, and may generate the repo config: then it is
+  // read from the checkout instead of through the API.
+  const policy = policyForRepo(configOptions(source, pull));
+  const notes = [...(req.notes ?? [])];
+  let loaded: LoadedConfig;
+  if (hooksFor(policy.preWorkflowHooks, "plan").length > 0) {
+    let co: Checkout;
+    try {
+      co = await getCheckout();
+    } catch (error) {
+      if (!(error instanceof CheckoutFailed)) throw error;
+      await reportCheckoutFailure(ctx, checks, error.message);
+      return;
+    }
+    notes.push(...hookNotes(await runWorkflowHooks(ctx, policy.preWorkflowHooks, "plan", co, pull, req.extraArgs), "pre"));
+    throwIfInterrupted(ctx);
+    loaded = await fetchRepoConfig(source, pull, checkoutConfigFiles(co.dir));
+  } else {
+    loaded = await fetchRepoConfig(source, pull);
+  }
   if (loaded.kind === "invalid") {
     await postComment(ctx, renderConfigErrorComment(loaded.file, pull.headSha, loaded.errors, ctx.name));
     const output = {
@@ -110,18 +154,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     });
     return;
   }
-  const config = loaded.kind === "ok" ? loaded.config : undefined;
-
-  let checkout: Checkout | undefined;
-  const getCheckout = async (): Promise<Checkout> => {
-    if (checkout) return checkout;
-    try {
-      checkout = await pullCheckout(ctx, pull);
-      return checkout;
-    } catch (error) {
-      throw new CheckoutFailed((error as Error).message);
-    }
-  };
+  const config = loaded.config;
 
   const targeted = Boolean(req.dir || req.workspace || req.project);
   let projects: Project[] | null;
@@ -162,9 +195,12 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   }
 
   const now = () => new Date().toISOString();
-  const outcomes = await acquireLocks(ctx, pull, projects);
-  const locked = outcomes.filter((o) => o.acquired).map((o) => o.project);
+  // `repo_locks: {mode: on_apply | disabled}` projects take no lock when planned.
+  const settingsOf = new Map(projects.map((p) => [projectKey(p), projectSettings(config, p)]));
+  const toLock = projects.filter((p) => settingsOf.get(projectKey(p))!.repoLocks === "on_plan");
+  const outcomes = await acquireLocks(ctx, pull, toLock);
   const blocked = outcomes.filter((o): o is Extract<LockOutcome, { acquired: false }> => !o.acquired);
+  const runnable = projects.filter((p) => !blocked.some((b) => sameProject(b.project, p)));
   for (const b of blocked) {
     await store.upsertProject(ctx.repo, pull.number, {
       ...pendingState(b.project, pull.headSha, req.extraArgs, now()),
@@ -172,18 +208,18 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       headline: blockedHeadline(ctx, b),
     });
   }
-  for (const project of locked) {
+  for (const project of runnable) {
     await store.upsertProject(ctx.repo, pull.number, pendingState(project, pull.headSha, req.extraArgs, now()));
   }
   await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
   for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
   // The run opened here is the run completed below (same id): the state can name it up front.
   const runIds = new Map<string, number>();
-  for (const project of locked) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
+  for (const project of runnable) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
 
   let co: Checkout | undefined;
   let checkoutError = "";
-  if (locked.length) {
+  if (runnable.length) {
     try {
       co = await getCheckout();
     } catch (error) {
@@ -191,7 +227,11 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       checkoutError = error.message;
     }
   }
-  const readiness = locked.length ? await planReadiness(ctx, pull, config, locked) : new Map<string, Readiness>();
+  // One GitHub round for readiness (apply) and plan requirements of every project.
+  const readiness = runnable.length ? await projectsReadiness(ctx, pull, config, runnable) : new Map();
+  const planGate = runnable.some((p) => settingsOf.get(projectKey(p))!.planRequirements.length)
+    ? await projectsReadiness(ctx, pull, config, runnable, "plan")
+    : new Map();
   const results: ProjectResult[] = blocked.map((b) => ({
     project: b.project,
     command: "plan" as const,
@@ -199,24 +239,11 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     headline: blockedHeadline(ctx, b),
     output: "",
   }));
-  for (const project of locked) {
-    const { result, planFile, planDigest } = co
-      ? await planProject(ctx.deps, co, project, req.extraArgs, { verbose: req.verbose, name: ctx.name, ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}) })
-      : {
-          result: {
-            project,
-            command: "plan" as const,
-            outcome: "failed" as const,
-            headline: "Could not check out the pull request.",
-            output: checkoutError,
-          },
-          planFile: undefined,
-          planDigest: undefined,
-        };
-    // Killed by a shutdown: not a result; the interruption is reported instead.
-    throwIfInterrupted(ctx);
-    const readinessOf = result.hasChanges ? readiness.get(projectKey(project)) : undefined;
-    // Save the plan before its check run shows the Apply button, so a click finds it.
+
+  /** Record a project's result: state first (a click on Apply finds the plan), then its check run. */
+  const finish = async (project: Project, outcome: PlanOutcomeLike): Promise<ProjectResult> => {
+    const { result, planFile, planDigest } = outcome;
+    const readinessOf = result.hasChanges ? readiness.get(projectKey(project))?.readiness : undefined;
     await store.upsertProject(ctx.repo, pull.number, {
       project,
       headSha: pull.headSha,
@@ -234,17 +261,83 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       updatedAt: now(),
     });
     await checks.projectFinished("plan", result, readinessOf);
-    results.push(result);
-  }
-  const notes = [...(req.notes ?? [])];
-  if (loaded.kind === "ok" && loaded.warnings.length) {
-    notes.push(`Warnings about \`${loaded.file}\`:\n${renderConfigIssues(loaded.warnings)}`);
-  }
-  await postParts(
-    ctx,
-    renderPrComment({ command: "plan", name: ctx.name, results, headSha: pull.headSha, extraArgs: req.extraArgs, notes }),
+    return result;
+  };
+  const refusal = (project: Project, headline: string, outcome: ProjectResult["outcome"] = "refused", output = ""): PlanOutcomeLike => ({
+    result: { project, command: "plan", outcome, headline, output },
+  });
+
+  // Projects sharing a directory never run at the same time (one .terraform dir, one selected workspace).
+  const dirQueues = new Map<string, Promise<unknown>>();
+  const serialPerDir = <T>(dir: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (dirQueues.get(dir) ?? Promise.resolve()).then(fn, fn);
+    dirQueues.set(dir, run.catch(() => undefined));
+    return run;
+  };
+
+  const planOne = async (project: Project): Promise<ProjectResult> => {
+    if (!co) return finish(project, refusal(project, "Could not check out the pull request.", "failed", checkoutError));
+    const unmetPlan = planGate.get(projectKey(project))?.unmet ?? [];
+    if (unmetPlan.length) {
+      return finish(project, refusal(project, `Plan requirements not met for ${projectLabel(project)}:\n${renderUnmet(unmetPlan)}`));
+    }
+    const run = await projectRun(ctx, { config, pull, checkout: co, project, commentArgs: req.extraArgs });
+    if (!run.ok) return finish(project, refusal(project, `Cannot plan: ${run.error}`, "failed"));
+    const outcome = await serialPerDir(project.dir, () =>
+      planProject(ctx.deps, co!, project, req.extraArgs, {
+        verbose: req.verbose,
+        name: ctx.name,
+        ...run.options,
+        ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
+      }),
+    );
+    // Killed by a shutdown: not a result; the interruption is reported instead.
+    throwIfInterrupted(ctx);
+    return finish(project, outcome);
+  };
+
+  const planned = await runInExecutionOrder(
+    runnable,
+    {
+      groupOf: (p) => settingsOf.get(projectKey(p))!.executionOrderGroup,
+      parallel: config.parallelPlan,
+      poolSize: ctx.deps.settings.parallelPoolSize,
+      abortOnFailure: config.abortOnExecutionOrderFail,
+      failed: (r) => r.outcome !== "success",
+      skipped: (p): ProjectResult => ({ project: p, command: "plan", outcome: "refused", headline: SKIPPED, output: "" }),
+    },
+    planOne,
   );
+  for (const r of planned) {
+    if (r.headline === SKIPPED) await finish(r.project, { result: r });
+  }
+  results.push(...planned);
+
+  if (co && hooksFor(config.policy.postWorkflowHooks, "plan").length) {
+    notes.push(...hookNotes(await runWorkflowHooks(ctx, config.policy.postWorkflowHooks, "plan", co, pull, req.extraArgs), "post"));
+  }
+  if (loaded.warnings.length) {
+    notes.push(`Warnings about \`${config.file ?? "the repo config"}\`:\n${renderConfigIssues(loaded.warnings)}`);
+  }
+  // `silence_pr_comments: [plan]`: those projects report through check runs only.
+  const shown = results.filter((r) => !settingsOf.get(projectKey(r.project))?.silencePrComments.includes("plan"));
+  if (shown.length > 0 || results.length === 0) {
+    await postParts(
+      ctx,
+      renderPrComment({ command: "plan", name: ctx.name, results: shown, headSha: pull.headSha, extraArgs: req.extraArgs, notes }),
+    );
+  }
   await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+}
+
+/** Headline of projects not planned because an earlier execution order group failed. */
+const SKIPPED =
+  "Not planned: a project in an earlier execution order group failed, and the repo config sets `abort_on_execution_order_fail: true`.";
+
+interface PlanOutcomeLike {
+  result: ProjectResult;
+  planFile?: string;
+  planDigest?: string;
 }
 
 /** Plans of older commits lose their Apply button and say what replaced them. */

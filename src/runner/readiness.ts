@@ -4,8 +4,8 @@
  * review arrives, and enforced by apply.
  */
 import type { PullRequestInfo } from "../ports/github.js";
-import { projectKey, sameProject, type Project } from "../projects/project.js";
-import type { RepoConfig } from "../config/repo-config.js";
+import { projectKey, type Project } from "../projects/project.js";
+import { projectSettings, type ResolvedRepoConfig } from "../config/apply-policy.js";
 import { evaluateRequirements, gatherPullFacts, type PullFacts, type Requirement } from "./apply-requirements.js";
 import { readinessFromReviews, type Readiness } from "./review-readiness.js";
 import type { CommandContext } from "./runner-deps.js";
@@ -13,14 +13,13 @@ import type { CommandContext } from "./runner-deps.js";
 const ORDER: Requirement[] = ["approved", "mergeable", "undiverged"];
 
 /**
- * The server's requirements plus those the repo config adds for this project. Until the server
- * policy exists, a repo can add requirements but never drop the server's (its config comes from
- * the pull request itself).
+ * A project's apply (or plan) requirements: its own list when the server policy lets the repo
+ * override them, otherwise the server's (policy file, or ATOLL_APPLY_REQUIREMENTS).
  */
-export function effectiveRequirements(serverDefault: Requirement[], config: RepoConfig | undefined, project: Project): Requirement[] {
-  const own = config?.projects.find((p) => sameProject({ name: p.name, dir: p.dir, workspace: p.workspace }, project))?.applyRequirements ?? [];
-  const all = new Set<Requirement>([...serverDefault, ...own]);
-  return ORDER.filter((r) => all.has(r));
+export function effectiveRequirements(config: ResolvedRepoConfig, project: Project, command: "apply" | "plan" = "apply"): Requirement[] {
+  const settings = projectSettings(config, project);
+  const list = command === "plan" ? settings.planRequirements : settings.applyRequirements;
+  return ORDER.filter((r) => list.includes(r));
 }
 
 export interface ProjectReadiness {
@@ -33,10 +32,11 @@ export interface ProjectReadiness {
 export async function projectsReadiness(
   ctx: CommandContext,
   pull: PullRequestInfo,
-  config: RepoConfig | undefined,
+  config: ResolvedRepoConfig,
   projects: Project[],
+  command: "apply" | "plan" = "apply",
 ): Promise<Map<string, ProjectReadiness>> {
-  const required = new Map(projects.map((p) => [projectKey(p), effectiveRequirements(ctx.deps.settings.applyRequirements, config, p)]));
+  const required = new Map(projects.map((p) => [projectKey(p), effectiveRequirements(config, p, command)]));
   const union = ORDER.filter((r) => [...required.values()].some((list) => list.includes(r)));
   // Reviews are always shown (who approved), whether or not `approved` is required.
   const needs: Requirement[] = union.includes("approved") ? union : ["approved", ...union];
@@ -64,7 +64,7 @@ export async function projectsReadiness(
 export async function planReadiness(
   ctx: CommandContext,
   pull: PullRequestInfo,
-  config: RepoConfig | undefined,
+  config: ResolvedRepoConfig,
   projects: Project[],
 ): Promise<Map<string, Readiness>> {
   const all = await projectsReadiness(ctx, pull, config, projects);

@@ -10,7 +10,7 @@ import { CheckReporter } from "./check-reporter.js";
 import { projectCheckName } from "./check-names.js";
 import type { ProjectResult } from "./project-result.js";
 import { projectsReadiness } from "./readiness.js";
-import { loadRepoConfig } from "../config/repo-config-source.js";
+import { fetchRepoConfig } from "../config/repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
 
 export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
@@ -20,8 +20,10 @@ export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
     (s) => s.headSha === pull.headSha && s.plan === "success" && s.hasChanges && s.apply !== "success",
   );
   if (states.length === 0) return;
-  const loaded = await loadRepoConfig(ctx.github, pull.headSha);
-  const config = loaded.kind === "ok" ? loaded.config : undefined;
+  const loaded = await fetchRepoConfig({ ...ctx, settings: ctx.deps.settings, policy: ctx.deps.policy }, pull);
+  // An invalid config was reported when planning; there is nothing to refresh against.
+  if (loaded.kind !== "ok") return;
+  const config = loaded.config;
   const readiness = await projectsReadiness(ctx, pull, config, states.map((s) => s.project));
   const checks = new CheckReporter(ctx, pull.headSha);
   for (const s of states) {

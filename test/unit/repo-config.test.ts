@@ -104,6 +104,7 @@ describe("parseRepoConfig: valid files and defaults", () => {
       keyLines: {},
       projects: [
         {
+          sourceIndex: 0,
           name: "",
           dir: ".",
           workspace: "default",
@@ -139,6 +140,7 @@ describe("parseRepoConfig: valid files and defaults", () => {
     );
     expect(config.projects).toEqual([
       {
+        sourceIndex: 0,
         name: "staging",
         dir: "envs/staging",
         workspace: "stg",

@@ -1,0 +1,63 @@
+/**
+ * The order projects of one command run in: `execution_order_group` ascending (groups run one
+ * after another), and inside a group one by one or — with `parallel_plan` / `parallel_apply` — up
+ * to `poolSize` at a time. With `abort_on_execution_order_fail`, a failure in one group skips
+ * every later group. Results come back in input order.
+ */
+
+/** Run `fn` over `items` with at most `limit` running at once; results in input order. */
+export async function runPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i], i);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw failure.error;
+  return results;
+}
+
+/** Items grouped by ascending group number; order inside a group is kept. */
+export function executionGroups<T>(items: readonly T[], groupOf: (item: T) => number): T[][] {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const g = groupOf(item);
+    groups.set(g, [...(groups.get(g) ?? []), item]);
+  }
+  return [...groups.keys()].sort((a, b) => a - b).map((g) => groups.get(g)!);
+}
+
+export interface OrderOptions<T, R> {
+  groupOf: (item: T) => number;
+  parallel: boolean;
+  poolSize: number;
+  /** Skip later groups once a result of a group failed. */
+  abortOnFailure: boolean;
+  failed: (result: R) => boolean;
+  /** The result for an item skipped because an earlier group failed. */
+  skipped: (item: T) => R;
+}
+
+/** Run every item in execution order; results in input order. */
+export async function runInExecutionOrder<T, R>(items: readonly T[], opts: OrderOptions<T, R>, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Map<T, R>();
+  let aborted = false;
+  for (const group of executionGroups(items, opts.groupOf)) {
+    if (aborted) {
+      for (const item of group) results.set(item, opts.skipped(item));
+      continue;
+    }
+    const groupResults = await runPool(group, opts.parallel ? opts.poolSize : 1, (item) => fn(item));
+    group.forEach((item, i) => results.set(item, groupResults[i]));
+    if (opts.abortOnFailure && groupResults.some(opts.failed)) aborted = true;
+  }
+  return items.map((item) => results.get(item)!);
+}
