@@ -10,6 +10,7 @@ import { createExecaTerraform } from "./adapters/execa-terraform.js";
 import { createGitWorkspace } from "./adapters/git-workspace.js";
 import { createInProcessJobs } from "./adapters/in-process-jobs.js";
 import { createOctokitGitHub } from "./adapters/octokit-github.js";
+import { createProcessShell } from "./adapters/process-shell.js";
 import { killOrphanedGroup, stopAllProcessGroups } from "./adapters/run-process.js";
 import { openSqliteStore } from "./adapters/sqlite-store.js";
 import { createAppIdentity } from "./app-identity.js";
@@ -22,16 +23,36 @@ import { executeJob, reportInterrupted, type ExecutorEnv } from "./jobs/execute-
 import { JobService } from "./jobs/job-service.js";
 import { sweepLocks } from "./jobs/lock-sweep.js";
 import type { JobRunner } from "./ports/jobs.js";
+import type { ShellPort } from "./ports/shell.js";
 import type { Store } from "./ports/store.js";
 import type { TerraformPort } from "./ports/terraform.js";
 import type { WorkspacePort } from "./ports/workspace.js";
 import type { RunnerDeps } from "./runner/runner-deps.js";
-import { readSettings, type Settings } from "./settings.js";
+import { SettingsError, readSettings, type Settings } from "./settings.js";
+import type { ServerPolicy } from "./config/config-types.js";
+import { loadServerPolicyFile } from "./config/server-policy.js";
+import { formatConfigIssue } from "./config/yaml-reader.js";
+
+/**
+ * The operator's policy file, or a start-up failure listing every problem in it: running with a
+ * policy the operator did not mean (e.g. allowing custom workflows by mistake) is worse than not
+ * starting.
+ */
+async function readPolicy(file: string): Promise<ServerPolicy> {
+  const loaded = await loadServerPolicyFile(file);
+  if (!loaded.ok) {
+    throw new SettingsError(`ATOLL_POLICY_FILE ${file} is invalid:\n${loaded.errors.map((e) => `  ${formatConfigIssue(e)}`).join("\n")}`);
+  }
+  return loaded.policy;
+}
 
 /** Replace any part; everything not given is built from the environment. */
 export interface AppOverrides {
   settings?: Settings;
+  /** The server policy (instead of reading ATOLL_POLICY_FILE). */
+  policy?: ServerPolicy;
   terraform?: TerraformPort;
+  shell?: ShellPort;
   workspaces?: WorkspacePort;
   store?: Store;
   jobs?: JobRunner;
@@ -51,6 +72,7 @@ export interface AtollRuntime {
 export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: AtollRuntime) => void): ApplicationFunction {
   return async (app: Probot) => {
     const settings = overrides.settings ?? readSettings();
+    const policy = overrides.policy ?? (settings.policyFile ? await readPolicy(settings.policyFile) : undefined);
     mkdirSync(settings.dataDir, { recursive: true });
     const store = overrides.store ?? (await openSqliteStore(settings.databaseFile));
     const runner =
@@ -65,7 +87,12 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
     let jobs: JobService;
     const deps: RunnerDeps = {
       settings,
-      terraform: overrides.terraform ?? createExecaTerraform({ binary: settings.terraformBin }),
+      // The default distribution's binary; projects choosing another version or distribution pass theirs per call.
+      terraform:
+        overrides.terraform ??
+        createExecaTerraform({ binary: settings.terraformDistribution === "opentofu" ? settings.tofuBin : settings.terraformBin }),
+      shell: overrides.shell ?? createProcessShell(),
+      ...(policy ? { policy } : {}),
       workspaces:
         overrides.workspaces ??
         createGitWorkspace({ rootDir: path.join(settings.dataDir, "checkouts"), timeoutMs: settings.stepTimeoutMs }),
@@ -97,6 +124,7 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
         },
       },
       identity: createAppIdentity(app, settings.appSlug),
+      ...(policy ? { policy } : {}),
     };
     registerPullRequestHandlers(app, env);
     registerIssueCommentHandler(app, env);

@@ -13,6 +13,7 @@
  * and user-controlled `run` steps, and cloud credentials legitimately come from the server
  * environment, but the GitHub App key must not.
  */
+import path from "node:path";
 import type {
   TerraformPlanResult,
   TerraformPort,
@@ -23,7 +24,7 @@ import { redact, withoutAtollSecrets } from "./redact.js";
 import { runProcess, type RunProcessResult } from "./run-process.js";
 
 export interface ExecaTerraformOptions {
-  /** Terraform binary: a path or a name looked up in PATH. Default "terraform". */
+  /** Terraform binary: a path or a name looked up in PATH. Default "terraform"; a call's `binary` overrides it. */
   binary?: string;
   /** Environment the child starts from (minus secrets). Default `process.env`. */
   baseEnv?: NodeJS.ProcessEnv;
@@ -55,9 +56,11 @@ export function createExecaTerraform(opts: ExecaTerraformOptions = {}): Terrafor
     step: TerraformStepOptions,
     captureStdout = false,
   ): Promise<{ step: TerraformStepResult; raw: RunProcessResult }> {
+    const file = step.binary ?? binary;
     const raw = await runProcess({
-      file: binary,
-      name: "terraform",
+      file,
+      // For messages ("tofu binary not found: …").
+      name: /^tofu/.test(path.basename(file)) ? "tofu" : "terraform",
       args,
       cwd: step.cwd,
       env: envFor(step),
@@ -83,7 +86,7 @@ export function createExecaTerraform(opts: ExecaTerraformOptions = {}): Terrafor
 
   return {
     async init(step) {
-      return (await run(["init", "-input=false", "-no-color"], step)).step;
+      return (await run(["init", "-input=false", "-no-color", ...(step.extraArgs ?? [])], step)).step;
     },
 
     async selectWorkspace(step) {
@@ -123,7 +126,8 @@ export function createExecaTerraform(opts: ExecaTerraformOptions = {}): Terrafor
 
     async apply(step) {
       // Applying a saved plan never asks for approval, so no -auto-approve.
-      return (await run(["apply", "-input=false", "-no-color", step.planFile], step)).step;
+      // Extra args go before the plan file: terraform reads its options first.
+      return (await run(["apply", "-input=false", "-no-color", ...(step.extraArgs ?? []), step.planFile], step)).step;
     },
 
     async version(step) {

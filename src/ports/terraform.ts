@@ -15,6 +15,11 @@ export interface TerraformStepOptions {
   redact?: string[];
   /** Told the pid and start time of the process group, so a crash recovery can kill it later. */
   onSpawn?: (process: { pid: number; startTime: string }) => void;
+  /**
+   * Binary for this call (a path, or a name looked up in PATH), overriding the adapter's default —
+   * e.g. the project's `terraform_version` or OpenTofu (see `src/terraform/terraform-binary.ts`).
+   */
+  binary?: string;
 }
 
 export interface TerraformStepResult {
@@ -35,16 +40,16 @@ export interface TerraformPlanResult extends TerraformStepResult {
 }
 
 export interface TerraformPort {
-  /** `terraform init -input=false` */
-  init(opts: TerraformStepOptions): Promise<TerraformStepResult>;
+  /** `terraform init -input=false [extraArgs…]` */
+  init(opts: TerraformStepOptions & { extraArgs?: string[] }): Promise<TerraformStepResult>;
   /** `terraform workspace select -or-create=true <name>` (no-op success for "default" if already selected). */
   selectWorkspace(opts: TerraformStepOptions & { workspace: string }): Promise<TerraformStepResult>;
   /** `terraform plan -input=false -detailed-exitcode -out=<planFile> [extraArgs…]` */
   plan(opts: TerraformStepOptions & { planFile: string; extraArgs: string[] }): Promise<TerraformPlanResult>;
   /** `terraform show -json <planFile>`; `json` is the parsed document when exit code is 0. */
   showJson(opts: TerraformStepOptions & { planFile: string }): Promise<TerraformStepResult & { json?: unknown }>;
-  /** `terraform apply -input=false <planFile>` — exactly the saved plan. */
-  apply(opts: TerraformStepOptions & { planFile: string }): Promise<TerraformStepResult>;
+  /** `terraform apply -input=false [extraArgs…] <planFile>` — exactly the saved plan. */
+  apply(opts: TerraformStepOptions & { planFile: string; extraArgs?: string[] }): Promise<TerraformStepResult>;
   /** `terraform version` */
   version(opts: TerraformStepOptions): Promise<TerraformStepResult>;
 }

@@ -62,5 +62,6 @@ export async function projectRun(ctx: CommandContext, input: ProjectRunInput): P
     ...(input.approved !== undefined ? { approved: input.approved } : {}),
     ...(input.mergeable !== undefined ? { mergeable: input.mergeable } : {}),
   });
-  return { ok: true, settings, options: { workflow: settings.workflow, binary: binary.binary, env } };
+  // The default binary stays the terraform port's own (tests and operators may substitute the port).
+  return { ok: true, settings, options: { workflow: settings.workflow, ...(binary.isDefault ? {} : { binary: binary.binary }), env } };
 }

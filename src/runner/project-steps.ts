@@ -1,19 +1,24 @@
 /**
- * The terraform steps for one project in a checkout: plan (init → workspace → plan → show -json),
- * apply (workspace → apply <planfile>) and version. Each returns a ProjectResult and never throws
- * for terraform failures: those are results to report.
+ * The terraform work for one project in a checkout: plan (the workflow's plan stage — by default
+ * init → workspace → plan — then `show -json` of the saved plan for the digest and summary), apply
+ * (the workflow's apply stage — by default workspace → apply <planfile>) and version. Stages run
+ * through `runStage` (workflow-runner.ts). Each returns a ProjectResult and never throws for
+ * terraform or step failures: those are results to report.
  */
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { DEFAULT_WORKSPACE, projectFlags, projectKey, projectLabel, type Project } from "../projects/project.js";
+import { projectFlags, projectKey, projectLabel, type Project } from "../projects/project.js";
 import { parseStateLockError, renderStateLockError } from "../terraform/state-lock-error.js";
+import type { Workflow } from "../config/config-types.js";
+import { defaultWorkflow } from "../config/default-workflow.js";
 import type { TerraformStepResult } from "../ports/terraform.js";
 import type { Checkout } from "../ports/workspace.js";
 import { summarizePlan } from "../terraform/plan-summary.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import type { ProjectResult } from "./project-result.js";
 import type { RunnerDeps } from "./runner-deps.js";
+import { runStage, type StageFailure, type StageResult } from "./workflow-runner.js";
 
 const TERRAFORM_FILE = /\.(tf|tofu)(\.json)?$/;
 
@@ -43,6 +48,16 @@ export function planFilePath(checkout: Checkout, project: Project): string {
   return path.join(checkout.artifactsDir, `${id}.tfplan`);
 }
 
+/** Where a project's `show -json` output goes for workflows ($SHOWFILE): the plan file's name with `.json`. */
+export function showFilePath(checkout: Checkout, project: Project): string {
+  return planFilePath(checkout, project).replace(/\.tfplan$/, ".json");
+}
+
+/** Absolute project directory inside the checkout ($DIR, where every step runs). */
+export function projectDirPath(checkout: Checkout, project: Project): string {
+  return path.resolve(checkout.dir, project.dir);
+}
+
 /** Check the project dir is inside the checkout, exists and holds Terraform files. */
 async function projectDirProblem(checkout: Checkout, project: Project): Promise<string | null> {
   const root = path.resolve(checkout.dir);
@@ -65,27 +80,65 @@ async function projectDirProblem(checkout: Checkout, project: Project): Promise<
   return null;
 }
 
-interface StepLog {
-  steps: TerraformStepResult[];
+/** One line per process that ran: what it was, its exit code and duration. */
+interface LogLine {
+  display: string;
+  exitCode: number;
+  timedOut: boolean;
+  durationMs: number;
 }
 
-function verboseLog(log: StepLog): string {
-  return log.steps
-    .map((s) => `$ terraform ${s.args.join(" ")}  (exit ${s.exitCode}${s.timedOut ? ", timed out" : ""}, ${secondsOf(Math.round(s.durationMs))})`)
+function verboseLog(lines: LogLine[]): string {
+  return lines
+    .map((s) => `$ ${s.display}  (exit ${s.exitCode}${s.timedOut ? ", timed out" : ""}, ${secondsOf(Math.round(s.durationMs))})`)
     .join("\n");
+}
+
+function verboseSection(opts: StepOptions, lines: LogLine[]): string {
+  return opts.verbose ? `\n\n--- Atoll log ---\n${verboseLog(lines)}\n` : "";
+}
+
+function tfLogLine(binary: string | undefined, r: TerraformStepResult): LogLine {
+  return { display: `${path.basename(binary ?? "terraform")} ${r.args.join(" ")}`, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs };
+}
+
+/** What failed, for `failure`: a terraform step of Atoll's own, or a workflow step. */
+interface FailedStep {
+  result: TerraformStepResult;
+  /** "init", "plan", "workspace select", "run", "env FOO", … */
+  stepName: string;
+  /** Whether it is terraform's own command (worded "terraform <step>"). */
+  terraform: boolean;
+  /** Shown instead of the "failed (exit code N)" headline. */
+  message?: string;
+  /** Output for the result; default the step's. */
+  output?: string;
+}
+
+function fromStage(failed: StageFailure, output: string): FailedStep {
+  return {
+    result: failed.result,
+    stepName: failed.step,
+    terraform: failed.terraform,
+    output,
+    ...(failed.message ? { message: failed.message } : {}),
+  };
 }
 
 function failure(
   project: Project,
   command: ProjectResult["command"],
-  step: TerraformStepResult,
-  stepName: string,
+  failed: FailedStep,
   timeoutMs: number,
   started: number,
   name = "atoll",
 ): ProjectResult {
+  const { result: step, stepName } = failed;
+  const output = failed.output ?? step.output;
+  const what = failed.terraform ? `terraform ${stepName}` : `the ${stepName} step`;
   if (!step.timedOut) {
-    // Terraform's own state lock: say who holds it and what to do, not just the raw error.
+    // Terraform's own state lock (also from a `run` step running terraform): say who holds it and
+    // what to do, not just the raw error.
     const ended = new Date();
     const lockError = parseStateLockError(step.output, {
       stepStartedAt: new Date(ended.getTime() - step.durationMs),
@@ -97,7 +150,7 @@ function failure(
         commandHint: `${name} ${command === "apply" ? "apply" : "plan"} ${projectFlags(project)}`,
         project: projectLabel(project),
       });
-      return { project, command, outcome: "failed", headline: rendered.body, output: step.output, durationMs: Date.now() - started };
+      return { project, command, outcome: "failed", headline: rendered.body, output, durationMs: Date.now() - started };
     }
   }
   return {
@@ -105,11 +158,24 @@ function failure(
     command,
     outcome: step.timedOut ? "timed_out" : "failed",
     headline: step.timedOut
-      ? `Timed out after ${secondsOf(timeoutMs)} during terraform ${stepName}; the process was stopped.`
-      : `terraform ${stepName} failed (exit code ${step.exitCode}).`,
-    output: step.output,
+      ? `Timed out after ${secondsOf(timeoutMs)} during ${what}; the process was stopped.`
+      : (failed.message ?? `${failed.terraform ? what : `The ${stepName} step`} failed (exit code ${step.exitCode}).`),
+    output,
     durationMs: Date.now() - started,
   };
+}
+
+function stageFailure(
+  project: Project,
+  command: ProjectResult["command"],
+  stage: StageResult,
+  timeoutMs: number,
+  started: number,
+  opts: StepOptions,
+  logLines: LogLine[],
+): ProjectResult {
+  const f = failure(project, command, fromStage(stage.failed!, stage.output), timeoutMs, started, opts.name);
+  return { ...f, output: f.output + verboseSection(opts, logLines) };
 }
 
 export interface PlanOutcome {
@@ -126,6 +192,15 @@ export interface StepOptions {
   name?: string;
   /** Record the process groups terraform runs in (crash recovery). */
   onSpawn?: (process: { pid: number; startTime: string }) => void;
+  /** The project's workflow; default Atlantis's built-in default (`defaultWorkflow()`). */
+  workflow?: Workflow;
+  /** terraform/tofu binary for this project (see `resolveTerraformBinary`); default the terraform port's. */
+  binary?: string;
+  /**
+   * Variables for every step (Atlantis's, built with `workflowEnv`). WORKSPACE, DIR, PLANFILE and
+   * SHOWFILE are always set from this project's paths, over what is given here.
+   */
+  env?: Record<string, string>;
 }
 
 /** Digest of a plan's `terraform show -json` document. */
@@ -145,35 +220,60 @@ export async function planProject(
   if (problem) {
     return { result: { project, command: "plan", outcome: "refused", headline: `Cannot plan: ${problem}.`, output: "" } };
   }
-  const cwd = path.join(checkout.dir, project.dir);
+  const cwd = projectDirPath(checkout, project);
   const timeoutMs = deps.settings.stepTimeoutMs;
   const spawn = opts.onSpawn ? { onSpawn: opts.onSpawn } : {};
-  const log: StepLog = { steps: [] };
-  const step = async (r: Promise<TerraformStepResult>) => {
-    const s = await r;
-    log.steps.push(s);
-    return s;
-  };
-  const init = await step(deps.terraform.init({ cwd, timeoutMs, ...spawn }));
-  if (init.exitCode !== 0 || init.timedOut) return { result: failure(project, "plan", init, "init", timeoutMs, started, opts.name) };
-  if (project.workspace !== DEFAULT_WORKSPACE) {
-    const ws = await step(deps.terraform.selectWorkspace({ cwd, timeoutMs, workspace: project.workspace, ...spawn }));
-    if (ws.exitCode !== 0 || ws.timedOut) return { result: failure(project, "plan", ws, "workspace select", timeoutMs, started, opts.name) };
-  }
+  const binary = opts.binary ? { binary: opts.binary } : {};
   const planFile = planFilePath(checkout, project);
+  const showFile = showFilePath(checkout, project);
   await fs.mkdir(path.dirname(planFile), { recursive: true });
   await fs.rm(planFile, { force: true });
-  const plan = await deps.terraform.plan({ cwd, timeoutMs, planFile, extraArgs, ...spawn });
-  log.steps.push(plan);
-  if (!plan.ok) {
+  await fs.rm(showFile, { force: true });
+  const workflow = opts.workflow ?? defaultWorkflow();
+  const stage = await runStage({
+    steps: workflow.plan,
+    terraform: deps.terraform,
+    shell: deps.shell,
+    ...binary,
+    cwd,
+    workspace: project.workspace,
+    planFile,
+    showFile,
+    commentArgs: extraArgs,
+    env: opts.env ?? {},
+    timeoutMs,
+    ...spawn,
+    stage: "plan",
+  });
+  const logLines: LogLine[] = [...stage.steps];
+  if (!stage.ok) {
     await fs.rm(planFile, { force: true });
-    return { result: failure(project, "plan", plan, "plan", timeoutMs, started, opts.name) };
+    return { result: stageFailure(project, "plan", stage, timeoutMs, started, opts, logLines) };
+  }
+  const planSaved = await fs.stat(planFile).then(
+    (st) => st.isFile(),
+    () => false,
+  );
+  if (!planSaved) {
+    // A workflow that plans without a plan file (pure `run` steps): report what it printed.
+    const hasChanges = stage.hasChanges ?? true;
+    return {
+      result: {
+        project,
+        command: "plan",
+        outcome: "success",
+        headline: lastLine(stage.output, /^(Plan: |No changes\.)/) ?? (hasChanges ? "Plan has changes." : "No changes."),
+        output: stage.output + verboseSection(opts, logLines),
+        hasChanges,
+        durationMs: Date.now() - started,
+      },
+    };
   }
   let summary: PlanSummary | undefined;
   let planDigest: string | undefined;
   let notes = "";
-  const show = await deps.terraform.showJson({ cwd, timeoutMs, planFile, ...spawn });
-  log.steps.push(show);
+  const show = await deps.terraform.showJson({ cwd, timeoutMs, planFile, env: { ...stage.env }, ...spawn, ...binary });
+  logLines.push(tfLogLine(opts.binary, show));
   if (show.exitCode === 0 && show.json !== undefined) {
     planDigest = planDigestOf(show.json);
     try {
@@ -184,18 +284,17 @@ export async function planProject(
   } else {
     notes = `\n(terraform show -json failed with exit code ${show.exitCode}; no summary)`;
   }
-  const hasChanges = summary ? summary.hasChanges : plan.hasChanges;
+  const hasChanges = summary ? summary.hasChanges : (stage.hasChanges ?? true);
   const headline = summary
     ? planHeadline(summary)
-    : (lastLine(plan.output, /^(Plan: |No changes\.)/) ?? (hasChanges ? "Plan has changes." : "No changes."));
-  const verbose = opts.verbose ? `\n\n--- Atoll log ---\n${verboseLog(log)}\n` : "";
+    : (lastLine(stage.output, /^(Plan: |No changes\.)/) ?? (hasChanges ? "Plan has changes." : "No changes."));
   return {
     result: {
       project,
       command: "plan",
       outcome: "success",
       headline,
-      output: plan.output + notes + verbose,
+      output: stage.output + notes + verboseSection(opts, logLines),
       ...(summary ? { plan: summary } : {}),
       hasChanges,
       durationMs: Date.now() - started,
@@ -205,22 +304,40 @@ export async function planProject(
   };
 }
 
+/**
+ * Run the workflow's apply stage. `planFile` is the saved plan ($PLANFILE); it may be missing only
+ * when the apply stage has no built-in `apply` step (pure `run` workflows), then $PLANFILE is the
+ * path a plan would have had. With `planDigest`, the plan file must still be the reviewed one.
+ */
 export async function applyProject(
   deps: RunnerDeps,
   checkout: Checkout,
   project: Project,
-  planFile: string,
+  planFile: string | undefined,
   opts: StepOptions & { planDigest?: string } = {},
 ): Promise<ProjectResult> {
   const started = Date.now();
-  const cwd = path.join(checkout.dir, project.dir);
+  const cwd = projectDirPath(checkout, project);
   const timeoutMs = deps.settings.stepTimeoutMs;
   const spawn = opts.onSpawn ? { onSpawn: opts.onSpawn } : {};
-  const log: StepLog = { steps: [] };
-  if (opts.planDigest) {
+  const binary = opts.binary ? { binary: opts.binary } : {};
+  const workflow = opts.workflow ?? defaultWorkflow();
+  const logLines: LogLine[] = [];
+  const needsPlanFile = workflow.apply.some((s) => s.kind === "builtin" && (s.name === "apply" || s.name === "show"));
+  if (planFile === undefined && needsPlanFile) {
+    return {
+      project,
+      command: "apply",
+      outcome: "refused",
+      headline: "There is no saved plan to apply. Plan again.",
+      output: "",
+      durationMs: Date.now() - started,
+    };
+  }
+  if (opts.planDigest && planFile !== undefined) {
     // Exactly the reviewed plan: the file must still be the one whose summary was shown.
-    const show = await deps.terraform.showJson({ cwd, timeoutMs, planFile, ...spawn });
-    log.steps.push(show);
+    const show = await deps.terraform.showJson({ cwd, timeoutMs, planFile, ...(opts.env ? { env: { ...opts.env } } : {}), ...spawn, ...binary });
+    logLines.push(tfLogLine(opts.binary, show));
     if (show.exitCode !== 0 || show.json === undefined || planDigestOf(show.json) !== opts.planDigest) {
       return {
         project,
@@ -232,35 +349,47 @@ export async function applyProject(
       };
     }
   }
-  if (project.workspace !== DEFAULT_WORKSPACE) {
-    const ws = await deps.terraform.selectWorkspace({ cwd, timeoutMs, workspace: project.workspace, ...spawn });
-    log.steps.push(ws);
-    if (ws.exitCode !== 0 || ws.timedOut) return failure(project, "apply", ws, "workspace select", timeoutMs, started, opts.name);
-  }
-  const apply = await deps.terraform.apply({ cwd, timeoutMs, planFile, ...spawn });
-  log.steps.push(apply);
-  const verbose = opts.verbose ? `\n\n--- Atoll log ---\n${verboseLog(log)}\n` : "";
-  if (apply.exitCode !== 0 || apply.timedOut) {
-    const f = failure(project, "apply", apply, "apply", timeoutMs, started, opts.name);
-    return { ...f, output: f.output + verbose };
-  }
+  const stage = await runStage({
+    steps: workflow.apply,
+    terraform: deps.terraform,
+    shell: deps.shell,
+    ...binary,
+    cwd,
+    workspace: project.workspace,
+    planFile: planFile ?? planFilePath(checkout, project),
+    showFile: showFilePath(checkout, project),
+    commentArgs: [],
+    env: opts.env ?? {},
+    timeoutMs,
+    ...spawn,
+    stage: "apply",
+  });
+  logLines.push(...stage.steps);
+  if (!stage.ok) return stageFailure(project, "apply", stage, timeoutMs, started, opts, logLines);
   return {
     project,
     command: "apply",
     outcome: "success",
-    headline: lastLine(apply.output, /^Apply complete!/) ?? "Apply complete!",
-    output: apply.output + verbose,
+    headline: lastLine(stage.output, /^Apply complete!/) ?? "Apply complete!",
+    output: stage.output + verboseSection(opts, logLines),
     durationMs: Date.now() - started,
   };
 }
 
-export async function versionProject(deps: RunnerDeps, checkout: Checkout, project: Project): Promise<ProjectResult> {
+export async function versionProject(
+  deps: RunnerDeps,
+  checkout: Checkout,
+  project: Project,
+  opts: Pick<StepOptions, "binary"> = {},
+): Promise<ProjectResult> {
   const started = Date.now();
   const problem = await projectDirProblem(checkout, project);
   if (problem) return { project, command: "version", outcome: "refused", headline: `Cannot run: ${problem}.`, output: "" };
   const cwd = path.join(checkout.dir, project.dir);
-  const v = await deps.terraform.version({ cwd, timeoutMs: deps.settings.stepTimeoutMs });
-  if (v.exitCode !== 0 || v.timedOut) return failure(project, "version", v, "version", deps.settings.stepTimeoutMs, started);
+  const v = await deps.terraform.version({ cwd, timeoutMs: deps.settings.stepTimeoutMs, ...(opts.binary ? { binary: opts.binary } : {}) });
+  if (v.exitCode !== 0 || v.timedOut) {
+    return failure(project, "version", { result: v, stepName: "version", terraform: true }, deps.settings.stepTimeoutMs, started);
+  }
   return {
     project,
     command: "version",

@@ -1,6 +1,8 @@
 /** What the command runner needs from the outside world; tests pass fakes for any of these. */
 import type { JobSubmitter } from "../jobs/job-service.js";
 import type { GitHubPort } from "../ports/github.js";
+import type { ShellPort } from "../ports/shell.js";
+import type { ServerPolicy } from "../config/config-types.js";
 import type { Store, RepoRef } from "../ports/store.js";
 import type { TerraformPort } from "../ports/terraform.js";
 import type { WorkspacePort } from "../ports/workspace.js";
@@ -17,6 +19,10 @@ export interface Logger {
 export interface RunnerDeps {
   settings: Settings;
   terraform: TerraformPort;
+  /** Runs the shell commands of custom workflows (`run`, `env`, `multienv` steps). */
+  shell: ShellPort;
+  /** The operator's server policy (ATOLL_POLICY_FILE); undefined = Atlantis's built-in defaults. */
+  policy?: ServerPolicy;
   workspaces: WorkspacePort;
   store: Store;
   /** Queue follow-up work (e.g. re-plan the next PR waiting for a released lock). */

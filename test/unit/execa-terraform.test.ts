@@ -269,6 +269,35 @@ describe("createExecaTerraform process handling (fake binary)", () => {
     expect(await argv(tf.version(step))).toBe("ARGV:version -no-color");
   });
 
+  test("init and apply take extra args; apply puts them before the plan file", async () => {
+    const tf = createExecaTerraform({ binary: FAKE, baseEnv: baseEnv() });
+    const step = { cwd: work, timeoutMs: 10_000, env: { FAKE_MODE: "env" } };
+    const argv = async (p: Promise<{ output: string; args: string[] }>) => (await p).output.split("\n")[0];
+    expect(await argv(tf.init({ ...step, extraArgs: ["-upgrade", "-backend-config=key=a b"] }))).toBe(
+      "ARGV:init -input=false -no-color -upgrade -backend-config=key=a b",
+    );
+    const apply = await tf.apply({ ...step, planFile: "/a/b.tfplan", extraArgs: ["-parallelism=2", "-lock-timeout=5s"] });
+    expect(apply.args).toEqual(["apply", "-input=false", "-no-color", "-parallelism=2", "-lock-timeout=5s", "/a/b.tfplan"]);
+    expect(apply.output.split("\n")[0]).toBe("ARGV:apply -input=false -no-color -parallelism=2 -lock-timeout=5s /a/b.tfplan");
+    // Empty or missing extra args change nothing.
+    expect((await tf.init({ ...step, extraArgs: [] })).args).toEqual(["init", "-input=false", "-no-color"]);
+  });
+
+  test("a call's binary overrides the adapter's default", async () => {
+    const tf = createExecaTerraform({ binary: path.join(work, "no-such-terraform"), baseEnv: baseEnv() });
+    const r = await tf.version({ cwd: work, timeoutMs: 10_000, binary: FAKE, env: { FAKE_MODE: "env" } });
+    expect(r.exitCode).toBe(0);
+    expect(r.output.split("\n")[0]).toBe("ARGV:version -no-color");
+    // Without it, the default is used (and here missing).
+    const missing = await tf.version({ cwd: work, timeoutMs: 10_000 });
+    expect(missing.exitCode).toBe(127);
+    expect(missing.output).toContain("terraform binary not found");
+    // A missing per-call OpenTofu binary is named as such.
+    const tofu = await tf.version({ cwd: work, timeoutMs: 10_000, binary: path.join(work, "tofu") });
+    expect(tofu.exitCode).toBe(127);
+    expect(tofu.output).toContain(`tofu binary not found: ${path.join(work, "tofu")}`);
+  });
+
   test("showJson parses stdout only and tolerates non-JSON", async () => {
     const tf = createExecaTerraform({ binary: FAKE, baseEnv: baseEnv() });
     const ok = await tf.showJson({ cwd: work, timeoutMs: 10_000, planFile: "p", env: { FAKE_MODE: "show", FAKE_SECRET: "x" } });

@@ -21,6 +21,9 @@ describe("readSettings", () => {
       shutdownGraceMs: 5 * 60_000,
       databaseFile: "/srv/atoll/data/atoll.db",
       githubWebUrl: "https://github.com",
+      terraformDistribution: "terraform",
+      tofuBin: "tofu",
+      parallelPoolSize: 4,
     });
   });
 
@@ -43,6 +46,11 @@ describe("readSettings", () => {
         ATOLL_LOCK_SWEEP_INTERVAL: "30s",
         ATOLL_SHUTDOWN_GRACE: "90",
         ATOLL_DATABASE_FILE: "state/atoll.sqlite",
+        ATOLL_POLICY_FILE: "policy/repos.yaml",
+        ATOLL_TERRAFORM_VERSIONS_DIR: "/opt/terraform",
+        ATOLL_TERRAFORM_DISTRIBUTION: "OpenTofu",
+        ATOLL_TOFU_BIN: "/usr/local/bin/tofu",
+        ATOLL_PARALLEL_POOL_SIZE: "8",
         GHE_HOST: "github.example.com",
       },
       "/x",
@@ -65,11 +73,18 @@ describe("readSettings", () => {
       shutdownGraceMs: 90_000,
       databaseFile: "/var/lib/atoll/state/atoll.sqlite",
       githubWebUrl: "https://github.example.com",
+      policyFile: "/x/policy/repos.yaml",
+      terraformVersionsDir: "/opt/terraform",
+      terraformDistribution: "opentofu",
+      tofuBin: "/usr/local/bin/tofu",
+      parallelPoolSize: 8,
     });
   });
 
   test.each([
     [{ ATOLL_JOB_CONCURRENCY: "0" }, "ATOLL_JOB_CONCURRENCY"],
+    [{ ATOLL_TERRAFORM_DISTRIBUTION: "pulumi" }, "ATOLL_TERRAFORM_DISTRIBUTION"],
+    [{ ATOLL_PARALLEL_POOL_SIZE: "0" }, "ATOLL_PARALLEL_POOL_SIZE"],
     [{ ATOLL_JOB_CONCURRENCY: "two" }, "ATOLL_JOB_CONCURRENCY"],
     [{ ATOLL_MAX_QUEUED_JOBS: "1.5" }, "ATOLL_MAX_QUEUED_JOBS"],
     [{ ATOLL_AUTOPLAN_DRAFTS: "maybe" }, "ATOLL_AUTOPLAN_DRAFTS"],
