@@ -59,8 +59,11 @@ describe("apply safety", () => {
   let sharedState: string;
   let localTf: string;
   beforeAll(async () => {
-    env = await startE2eEnv();
     sharedState = await fs.mkdtemp(path.join(os.tmpdir(), "atoll-shared-state-"));
+    // Per-project apply_requirements are an override the operator must allow (as in Atlantis).
+    const policyFile = path.join(sharedState, "policy.yaml");
+    await fs.writeFile(policyFile, "repos:\n  - id: acme/infra\n    allowed_overrides: [apply_requirements]\n");
+    env = await startE2eEnv({ env: { ATOLL_POLICY_FILE: policyFile } });
     localTf = `terraform {\n  backend "local" {\n    path = "${sharedState}/terraform.tfstate"\n  }\n}\nresource "terraform_data" "x" {\n  input = "x"\n}\n`;
     await env.repo.commit(
       "main",
