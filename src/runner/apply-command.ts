@@ -20,9 +20,10 @@ import { fetchRepoConfig } from "../config/repo-config-source.js";
 import { projectSettings, type ProjectSettings } from "../config/apply-policy.js";
 import { renderConfigIssues } from "../render/config-errors.js";
 import type { CommandContext } from "./runner-deps.js";
-import { runInExecutionOrder } from "./execution-order.js";
+import { keyedSerializer, runInExecutionOrder } from "./execution-order.js";
 import { projectRun } from "./project-run.js";
 import { hookNotes, hooksFor, runWorkflowHooks } from "./workflow-hooks.js";
+import { automergeAfterApply } from "./automerge.js";
 
 export interface ApplyRequest {
   dir: string;
@@ -140,6 +141,8 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
     return deps.filter((name) => now.some((s) => s.project.name === name && s.apply !== "success"));
   };
 
+  // Projects sharing a directory never run at the same time (parallel_apply).
+  const serialPerDir = keyedSerializer();
   const applyOne = async (state: ProjectState): Promise<ProjectResult> => {
     const label = projectLabel(state.project);
     const replan = `\`${ctx.name} plan ${projectFlags(state.project)}\``;
@@ -194,13 +197,15 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
     if (!run.ok) return { project: state.project, command: "apply", outcome: "failed", headline: `Cannot apply: ${run.error}`, output: "" };
     await store.upsertProject(ctx.repo, pull.number, { ...state, apply: "pending", updatedAt: new Date().toISOString() });
     await checks.projectStarted("apply", state.project);
-    const result = await applyProject(ctx.deps, checkout, state.project, state.planFile, {
-      verbose: req.verbose,
-      name: ctx.name,
-      ...run.options,
-      ...(state.planDigest ? { planDigest: state.planDigest } : {}),
-      ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
-    });
+    const result = await serialPerDir(state.project.dir, () =>
+      applyProject(ctx.deps, checkout, state.project, state.planFile, {
+        verbose: req.verbose,
+        name: ctx.name,
+        ...run.options,
+        ...(state.planDigest ? { planDigest: state.planDigest } : {}),
+        ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
+      }),
+    );
     await checks.projectFinished("apply", result);
     // Killed by a shutdown: not a result; the interruption is reported instead.
     throwIfInterrupted(ctx);
@@ -248,6 +253,9 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
   }
   // Refusals change nothing; only refresh the aggregates when some project's apply state moved.
   if (results.some((r) => r.outcome !== "refused")) {
-    await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+    const after = await store.listProjects(ctx.repo, pull.number);
+    await checks.refreshAggregates(after);
+    // After the aggregates: branch protection may require `atoll/apply` to be green.
+    await automergeAfterApply(ctx, pull, config, after);
   }
 }

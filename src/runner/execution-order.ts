@@ -61,3 +61,16 @@ export async function runInExecutionOrder<T, R>(items: readonly T[], opts: Order
   }
   return items.map((item) => results.get(item)!);
 }
+
+/**
+ * Serialise work per key (e.g. a project directory: one `.terraform` dir and one selected
+ * workspace, so two projects in the same directory never run terraform at the same time).
+ */
+export function keyedSerializer(): <T>(key: string, fn: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    tails.set(key, run.catch(() => undefined));
+    return run;
+  };
+}

@@ -19,7 +19,6 @@ import { truncateUtf8 } from "../render/truncate-utf8.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment, postParts } from "./comments.js";
 import { acquireLocks, blockedCheck, blockedHeadline, deletePlanFiles, wakeWaiters, type LockOutcome } from "./project-locks.js";
-import type { Readiness } from "./review-readiness.js";
 import { pullCheckout } from "./pull-checkout.js";
 import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
@@ -27,7 +26,7 @@ import type { ProjectResult } from "./project-result.js";
 import { planProject } from "./project-steps.js";
 import { checkoutConfigFiles, fetchRepoConfig, type LoadedConfig } from "../config/repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
-import { runInExecutionOrder } from "./execution-order.js";
+import { keyedSerializer, runInExecutionOrder } from "./execution-order.js";
 import { projectRun } from "./project-run.js";
 import { renderUnmet } from "./apply-requirements.js";
 import { projectsReadiness } from "./readiness.js";
@@ -268,12 +267,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   });
 
   // Projects sharing a directory never run at the same time (one .terraform dir, one selected workspace).
-  const dirQueues = new Map<string, Promise<unknown>>();
-  const serialPerDir = <T>(dir: string, fn: () => Promise<T>): Promise<T> => {
-    const run = (dirQueues.get(dir) ?? Promise.resolve()).then(fn, fn);
-    dirQueues.set(dir, run.catch(() => undefined));
-    return run;
-  };
+  const serialPerDir = keyedSerializer();
 
   const planOne = async (project: Project): Promise<ProjectResult> => {
     if (!co) return finish(project, refusal(project, "Could not check out the pull request.", "failed", checkoutError));

@@ -33,6 +33,12 @@ const POLICY = `repos:
   - id: acme/infra
     allowed_overrides: [workflow]
     allow_custom_workflows: true
+    pre_workflow_hooks:
+      - run: echo "hook $COMMAND_NAME $PULL_NUM" >> "$ORDER_LOG"
+        commands: plan
+    post_workflow_hooks:
+      - run: test "$PULL_NUM" != 2
+        description: refuse PR 2
 workflows:
   logged:
     plan:
@@ -172,7 +178,10 @@ describe("repo config and server policy (real server, git, terraform, PostgreSQL
       expect([name, run.conclusion, run.conclusion === "success" ? "" : plan.body]).toEqual([name, "success", ""]);
     }
     expect(plan.body).toContain("Plan: 1 to add");
-    const planned = (await fs.readFile(orderLog, "utf8")).trim().split("\n");
+    const logged = (await fs.readFile(orderLog, "utf8")).trim().split("\n");
+    // The pre-workflow hook ran first, once for the command (not per project).
+    expect(logged[0]).toBe("hook plan 1");
+    const planned = logged.filter((l) => l.startsWith("plan "));
     // Group 1 (net) first; group 2 (app, db) after it, in either order (parallel_plan).
     expect(planned[0]).toBe("plan net");
     expect(planned.slice(1).sort()).toEqual(["plan app", "plan db"]);
@@ -206,6 +215,8 @@ describe("repo config and server policy (real server, git, terraform, PostgreSQL
     const plan = await waitComment(env, 2, /Ran Plan/, "custom plan comment");
     expect(plan.body).toContain("custom step for custom at custom (workspace default)");
     expect(plan.body).toContain('"hello-from-pr-2"');
+    // A failing post-workflow hook does not fail the plan, and is not invisible either.
+    expect(plan.body).toContain('The post-workflow hook "refuse PR 2" failed with exit code 1');
     expect((await completedRun(env, pull.headSha, "atoll/plan: custom")).conclusion).toBe("success");
 
     const seen = appComments(env, 2).length;
@@ -230,16 +241,17 @@ describe("repo config and server policy (real server, git, terraform, PostgreSQL
     const config = ORDERED_CONFIG.replace("    depends_on: [net]\n", "    depends_on: [net]\n    apply_requirements: []\n");
     await env.repo.commit("override", { "atoll.yaml": config, "net/main.tf": localTf(states, "net", data("vpc", '"vpc-3"')) }, "drop requirements", { from: "main" });
     const pull = await env.github.createPull(OWNER, REPO, { number: 4, head: "override", base: "main", author: "alice" });
-    const before = (await fs.readFile(orderLog, "utf8").catch(() => "")).length;
+    const before = (await fs.readFile(orderLog, "utf8")).length;
     await env.atoll.send(env.pullEvent(pull, "opened"));
     const comment = await waitComment(env, 4, /could not use/, "policy refusal comment");
     expect(comment.body).toContain("line 12");
     expect(comment.body).toContain("`projects[1].apply_requirements`");
     expect(comment.body).toContain("repo config not allowed to set 'apply_requirements' key: server-side config needs 'allowed_overrides: [apply_requirements]'");
     expect((await completedRun(env, pull.headSha, "atoll/plan")).conclusion).toBe("failure");
-    // No project was planned: no per-project check run, nothing logged by the workflow.
+    // No project was planned: no per-project check run, nothing logged by the workflow (only the
+    // pre-workflow hook ran: hooks run before the repo config is read, since they may generate it).
     expect(latestRun(env, pull.headSha, "atoll/plan: net")).toBeUndefined();
-    expect((await fs.readFile(orderLog, "utf8").catch(() => "")).length).toBe(before);
+    expect((await fs.readFile(orderLog, "utf8")).slice(before)).toBe("hook plan 4\n");
     expect(appComments(env, 4)).toHaveLength(1);
   }, 120_000);
 
