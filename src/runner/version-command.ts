@@ -7,6 +7,10 @@ import { pullGate } from "./pull-gate.js";
 import type { ProjectResult } from "./project-result.js";
 import { versionProject } from "./project-steps.js";
 import type { CommandContext } from "./runner-deps.js";
+import { projectSettings } from "../config/apply-policy.js";
+import { fetchRepoConfig } from "../config/repo-config-source.js";
+import { renderConfigIssues } from "../render/config-errors.js";
+import { resolveTerraformBinary } from "../terraform/terraform-binary.js";
 
 export interface VersionRequest {
   dir: string;
@@ -22,8 +26,13 @@ export async function runVersion(ctx: CommandContext, req: VersionRequest): Prom
   let projects = (await ctx.deps.store.listProjects(ctx.repo, pull.number))
     .filter((s) => s.headSha === pull.headSha)
     .map((s) => s.project);
+  const loaded = await fetchRepoConfig({ ...ctx, settings: ctx.deps.settings, ...(ctx.deps.policy ? { policy: ctx.deps.policy } : {}) }, pull);
+  if (loaded.kind === "invalid") {
+    return postComment(ctx, `**Cannot run version:** \`${loaded.file}\` is invalid.\n\n${renderConfigIssues(loaded.errors)}`);
+  }
+  const config = loaded.config;
   if (req.dir || req.workspace || req.project) {
-    const sel = selectProjects(req, { modified: projects });
+    const sel = selectProjects(req, { ...(config.repo ? { config: { projects: config.projects } } : {}), modified: projects });
     if (!sel.ok) return postComment(ctx, `**Cannot run version:** ${sel.error}`);
     projects = sel.projects;
   } else if (projects.length === 0) {
@@ -31,6 +40,19 @@ export async function runVersion(ctx: CommandContext, req: VersionRequest): Prom
   }
   const checkout = await pullCheckout(ctx, pull);
   const results: ProjectResult[] = [];
-  for (const project of projects) results.push(await versionProject(ctx.deps, checkout, project));
+  for (const project of projects) {
+    // The binary the project plans with (terraform_version / terraform_distribution).
+    const settings = projectSettings(config, project);
+    const binary = await resolveTerraformBinary({
+      settings: ctx.deps.settings,
+      ...(settings.terraformVersion !== undefined ? { version: settings.terraformVersion } : {}),
+      ...(settings.terraformDistribution !== undefined ? { distribution: settings.terraformDistribution } : {}),
+    });
+    if (!binary.ok) {
+      results.push({ project, command: "version", outcome: "failed", headline: binary.error, output: "" });
+      continue;
+    }
+    results.push(await versionProject(ctx.deps, checkout, project, binary.isDefault ? {} : { binary: binary.binary }));
+  }
   await postParts(ctx, renderPrComment({ command: "version", name: ctx.name, results, headSha: pull.headSha }));
 }
