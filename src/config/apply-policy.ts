@@ -217,5 +217,5 @@ export function projectSettings(resolved: ResolvedRepoConfig, project: Project, 
 /** A configured project entry for a directory found by a glob `dir` (settings copied, name not). */
 export function expandGlobProject(pattern: ProjectConfig, dir: string): ProjectConfig {
   const { dirIsGlob: _glob, ...rest } = pattern;
-  return { ...rest, dir, autoplan: { ...pattern.autoplan, whenModified: [...(pattern.autoplan.whenModified ?? DEFAULT_WHEN_MODIFIED)] } };
+  return { ...rest, name: "", dir, autoplan: { ...pattern.autoplan, whenModified: [...(pattern.autoplan.whenModified ?? DEFAULT_WHEN_MODIFIED)] } };
 }

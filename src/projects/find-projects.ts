@@ -167,15 +167,27 @@ export function expandGlobDirs(projects: readonly ProjectConfig[], terraformDirs
     for (const dir of [...terraformDirs].sort()) {
       if (!minimatch(dir, p.dir, MATCH_OPTIONS) || explicit.has(`${dir}\u0000${p.workspace}`)) continue;
       if (out.some((o) => o.dir === dir && o.workspace === p.workspace && o.name === "")) continue;
-      out.push(expandGlobProject(p, dir));
+      // Unnamed even if an entry built outside the parser carries a name: one name cannot stand
+      // for several projects, and settings are looked up by (unnamed) dir against the pattern.
+      out.push({ ...expandGlobProject(p, dir), name: "" });
     }
   }
   return out;
 }
 
-/** Whether a discovered dir is excluded by autodiscover's `ignore_paths`. */
+/**
+ * Whether a discovered dir is excluded by autodiscover's `ignore_paths`: a pattern excludes the
+ * dirs it matches and everything below them (`legacy` covers `legacy/a`), and `x/**` also
+ * covers `x` itself, as Atlantis's doublestar matching does.
+ */
 export function ignoredByAutodiscover(dir: string, autodiscover: AutodiscoverConfig): boolean {
-  return autodiscover.ignorePaths.some((pattern) => minimatch(dir, pattern, MATCH_OPTIONS) || minimatch(dir, `${pattern.replace(/\/+$/, "")}/**`, MATCH_OPTIONS));
+  return autodiscover.ignorePaths.some((raw) => {
+    const pattern = raw.trim().replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+    if (pattern === "") return false;
+    // `x/**` (or `x/**/**`) → base `x`; a bare `**` stays itself.
+    const base = pattern.replace(/(\/\*\*)+$/, "");
+    return [pattern, base, `${base}/**`].some((p) => minimatch(dir, p, MATCH_OPTIONS));
+  });
 }
 
 /**

@@ -78,7 +78,9 @@ async function chooseProjects(
   const files = await ctx.github.listChangedFiles(pull.number);
   // A bare `plan` comment plans every modified project, even those with autoplan disabled.
   const options = { includeAutoplanDisabled: req.trigger === "comment" };
-  const discover = shouldDiscover(configured, config.autodiscover) && candidateDirs(files).length > 0;
+  // `auto` discovers only when the repo config lists no project: a glob entry counts as listed
+  // even when it matches no directory (so judge by the entries as written, not their expansion).
+  const discover = shouldDiscover(config.projects, config.autodiscover) && candidateDirs(files).length > 0;
   const dirs = discover ? await listTerraformDirs((await checkout()).dir) : undefined;
   return modifiedProjects(files, configured, config.autodiscover, dirs, options);
 }
@@ -227,10 +229,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     }
   }
   // One GitHub round for readiness (apply) and plan requirements of every project.
-  const readiness = runnable.length ? await projectsReadiness(ctx, pull, config, runnable) : new Map();
-  const planGate = runnable.some((p) => settingsOf.get(projectKey(p))!.planRequirements.length)
-    ? await projectsReadiness(ctx, pull, config, runnable, "plan")
-    : new Map();
+  const withPlan = runnable.some((p) => settingsOf.get(projectKey(p))!.planRequirements.length > 0);
+  const readiness = runnable.length ? await projectsReadiness(ctx, pull, config, runnable, { withPlan }) : new Map();
   const results: ProjectResult[] = blocked.map((b) => ({
     project: b.project,
     command: "plan" as const,
@@ -271,7 +271,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
 
   const planOne = async (project: Project): Promise<ProjectResult> => {
     if (!co) return finish(project, refusal(project, "Could not check out the pull request.", "failed", checkoutError));
-    const unmetPlan = planGate.get(projectKey(project))?.unmet ?? [];
+    const unmetPlan = readiness.get(projectKey(project))?.unmetPlan ?? [];
     if (unmetPlan.length) {
       return finish(project, refusal(project, `Plan requirements not met for ${projectLabel(project)}:\n${renderUnmet(unmetPlan)}`));
     }

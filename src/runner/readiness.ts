@@ -26,6 +26,8 @@ export interface ProjectReadiness {
   readiness: Readiness;
   /** Unmet requirements, empty when apply may go ahead. */
   unmet: { requirement: Requirement; reason: string }[];
+  /** With `withPlan`: unmet plan requirements, empty when the project may be planned. */
+  unmetPlan?: { requirement: Requirement; reason: string }[];
 }
 
 /** Readiness of several projects of one PR, fetching each fact from GitHub at most once. */
@@ -34,10 +36,12 @@ export async function projectsReadiness(
   pull: PullRequestInfo,
   config: ResolvedRepoConfig,
   projects: Project[],
-  command: "apply" | "plan" = "apply",
+  opts: { withPlan?: boolean } = {},
 ): Promise<Map<string, ProjectReadiness>> {
-  const required = new Map(projects.map((p) => [projectKey(p), effectiveRequirements(config, p, command)]));
-  const union = ORDER.filter((r) => [...required.values()].some((list) => list.includes(r)));
+  const required = new Map(projects.map((p) => [projectKey(p), effectiveRequirements(config, p, "apply")]));
+  const planRequired = new Map(projects.map((p) => [projectKey(p), opts.withPlan ? effectiveRequirements(config, p, "plan") : []]));
+  // One round of GitHub requests for everything any project needs.
+  const union = ORDER.filter((r) => [...required.values(), ...planRequired.values()].some((list) => list.includes(r)));
   // Reviews are always shown (who approved), whether or not `approved` is required.
   const needs: Requirement[] = union.includes("approved") ? union : ["approved", ...union];
   const facts: PullFacts = await gatherPullFacts(ctx.github, pull, needs);
@@ -55,6 +59,7 @@ export async function projectsReadiness(
           : {}),
       },
       unmet: verdict.unmet,
+      ...(opts.withPlan ? { unmetPlan: evaluateRequirements(planRequired.get(projectKey(project)) ?? [], facts).unmet } : {}),
     });
   }
   return out;

@@ -13,6 +13,7 @@ import { createApp, type AtollRuntime } from "../../src/app.js";
 import type { JobRunner } from "../../src/ports/jobs.js";
 import type { Store } from "../../src/ports/store.js";
 import type { TerraformPort } from "../../src/ports/terraform.js";
+import type { ServerPolicy } from "../../src/config/config-types.js";
 import { readSettings, type Settings } from "../../src/settings.js";
 import { createFixtureWorkspaces, type FixtureWorkspaces } from "./fixture-workspaces.js";
 import { makeProbot } from "./probot.js";
@@ -35,6 +36,8 @@ export async function startAppHarness(opts: {
   env?: Record<string, string>;
   /** Default: the real terraform binary. */
   terraform?: TerraformPort;
+  /** The server policy (see `parseServerPolicy`); default: none, i.e. Atlantis's defaults. */
+  policy?: ServerPolicy;
 }): Promise<AppHarness> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "atoll-int-data-"));
   // ATOLL_APP_SLUG: "" in opts.env makes the app look its slug up with GET /app.
@@ -49,7 +52,16 @@ export async function startAppHarness(opts: {
   const recovery = new Promise<void>((r) => (recovered = r));
   await probot.load(
     createApp(
-      { settings, store, jobs, workspaces, terraform: opts.terraform ?? createExecaTerraform(), embedded: true, onRecovered: () => recovered() },
+      {
+        settings,
+        store,
+        jobs,
+        workspaces,
+        terraform: opts.terraform ?? createExecaTerraform(),
+        embedded: true,
+        ...(opts.policy ? { policy: opts.policy } : {}),
+        onRecovered: () => recovered(),
+      },
       (r) => (runtime = r),
     ),
   );

@@ -3,10 +3,15 @@ import {
   candidateDirs,
   configuredProjects,
   discoverProjects,
+  expandGlobDirs,
+  ignoredByAutodiscover,
   matchesWhenModified,
+  modifiedProjects,
   projectDirOf,
+  shouldDiscover,
 } from "../../src/projects/find-projects.js";
 import type { Project } from "../../src/projects/project.js";
+import type { AutodiscoverConfig, AutodiscoverMode, ProjectConfig } from "../../src/config/config-types.js";
 import { DEFAULT_WHEN_MODIFIED, parseRepoConfig, type RepoConfig } from "../../src/config/repo-config.js";
 
 const modified = (...names: string[]): ChangedFile[] => names.map((filename) => ({ filename, status: "modified" }));
@@ -191,5 +196,179 @@ describe("configuredProjects", () => {
   test("returned projects carry only name, dir and workspace", () => {
     const cfg = config("- {name: n, dir: d, workspace: w}");
     expect(configuredProjects(modified("d/main.tf"), cfg)).toStrictEqual([{ name: "n", dir: "d", workspace: "w" }]);
+  });
+});
+
+/** Configured projects (the `projects:` list) from YAML lines, through the real parser. */
+const projects = (...lines: string[]): ProjectConfig[] => config(...lines).projects;
+const autodiscover = (mode: AutodiscoverMode, ignorePaths: string[] = []): AutodiscoverConfig => ({ mode, ignorePaths });
+const dirsOf = (ps: readonly { dir: string; workspace: string; name: string }[]) => ps.map((p) => [p.dir, p.workspace, p.name]);
+
+describe("expandGlobDirs", () => {
+  const tfDirs = new Set([".", "stacks/a", "stacks/b", "stacks/b/nested", "other", "stacks/c"]);
+
+  test.each<[string, string[], [string, string, string][]]>([
+    [
+      "a glob stands for each matching dir that holds Terraform, sorted",
+      ["- dir: stacks/*"],
+      [["stacks/a", "default", ""], ["stacks/b", "default", ""], ["stacks/c", "default", ""]],
+    ],
+    ["`*` does not cross a slash; `**` does", ["- dir: stacks/**"], [["stacks/a", "default", ""], ["stacks/b", "default", ""], ["stacks/b/nested", "default", ""], ["stacks/c", "default", ""]]],
+    ["a matching dir without Terraform is not a project", ["- dir: stack?/empty"], []],
+    ["a glob matching nothing expands to nothing", ["- dir: nope/*"], []],
+    [
+      "an explicit entry for the same dir and workspace wins, wherever it is listed",
+      ["- dir: stacks/*", "- {name: b, dir: stacks/b}"],
+      [["stacks/a", "default", ""], ["stacks/c", "default", ""], ["stacks/b", "default", "b"]],
+    ],
+    [
+      "an explicit entry in another workspace does not hide the glob's project",
+      ["- {dir: stacks/b, workspace: prod}", "- dir: stacks/*"],
+      [["stacks/b", "prod", ""], ["stacks/a", "default", ""], ["stacks/b", "default", ""], ["stacks/c", "default", ""]],
+    ],
+    [
+      "the glob's workspace is kept, and decides which explicit entries win",
+      ["- {dir: stacks/a}", "- {dir: 'stacks/*', workspace: staging}"],
+      [["stacks/a", "default", ""], ["stacks/a", "staging", ""], ["stacks/b", "staging", ""], ["stacks/c", "staging", ""]],
+    ],
+    [
+      "two globs matching the same dir and workspace: the first one wins",
+      ["- dir: stacks/[ab]", "- dir: stacks/*"],
+      [["stacks/a", "default", ""], ["stacks/b", "default", ""], ["stacks/c", "default", ""]],
+    ],
+    ["entries without a glob are kept as they are", ["- {name: o, dir: other}"], [["other", "default", "o"]]],
+  ])("%s", (_name, lines, expected) => {
+    expect(dirsOf(expandGlobDirs(projects(...lines), tfDirs))).toEqual(expected);
+  });
+
+  test("settings are copied to every expansion; dirIsGlob is dropped", () => {
+    const [glob] = projects(
+      "- dir: stacks/*",
+      "  workspace: staging",
+      "  execution_order_group: 3",
+      "  terraform_version: '1.11'",
+      "  apply_requirements: [approved]",
+      "  autoplan: {enabled: false, when_modified: ['*.tf', '../../modules/**']}",
+    );
+    const expanded = expandGlobDirs([glob], new Set(["stacks/a", "stacks/b"]));
+    expect(expanded).toHaveLength(2);
+    for (const [i, dir] of ["stacks/a", "stacks/b"].entries()) {
+      const { dirIsGlob: _glob, ...settings } = glob;
+      expect(expanded[i]).toStrictEqual({ ...settings, dir, name: "" });
+      expect(expanded[i].dirIsGlob).toBeUndefined();
+    }
+    // Copies, not shared references: changing one expansion's patterns leaves the others alone.
+    expanded[0].autoplan.whenModified.push("x");
+    expect(expanded[1].autoplan.whenModified).toEqual(["*.tf", "../../modules/**"]);
+    expect(glob.autoplan.whenModified).toEqual(["*.tf", "../../modules/**"]);
+  });
+
+  test("the name is not copied (the parser refuses a name on a glob dir; entries built by hand too)", () => {
+    const [glob] = projects("- dir: stacks/*");
+    expect(dirsOf(expandGlobDirs([{ ...glob, name: "all-stacks" }], new Set(["stacks/a"])))).toEqual([["stacks/a", "default", ""]]);
+  });
+});
+
+describe("ignoredByAutodiscover", () => {
+  test.each<[string, string[], boolean]>([
+    ["legacy", ["legacy"], true],
+    ["legacy/a", ["legacy"], true],
+    ["legacy/a/b", ["legacy"], true],
+    ["legacy", ["legacy/"], true],
+    ["legacy", ["./legacy"], true],
+    ["legacy2", ["legacy"], false],
+    ["a/legacy", ["legacy"], false],
+    // `x/**`: everything below x, and x itself (Atlantis's doublestar matching).
+    ["legacy", ["legacy/**"], true],
+    ["legacy/a/b", ["legacy/**"], true],
+    ["legacyx", ["legacy/**"], false],
+    ["legacy/a", ["legacy/*"], true],
+    ["legacy/a/b", ["legacy/*"], true],
+    ["legacy", ["legacy/*"], false],
+    ["a/test", ["**/test"], true],
+    ["a/test/b", ["**/test"], true],
+    ["a/tests", ["**/test"], false],
+    ["stacks/sandbox-1", ["stacks/sandbox-*"], true],
+    ["stacks/prod", ["stacks/sandbox-*"], false],
+    ["any/dir", ["**"], true],
+    ["b", ["legacy", "b"], true],
+    ["b", [], false],
+    ["b", ["", "  "], false],
+  ])("%s with %j → %s", (dir, ignorePaths, expected) => {
+    expect(ignoredByAutodiscover(dir, autodiscover("enabled", ignorePaths))).toBe(expected);
+  });
+});
+
+describe("shouldDiscover", () => {
+  const one = projects("- dir: a");
+  test.each<[AutodiscoverMode, number, boolean]>([
+    ["auto", 0, true],
+    ["auto", 1, false],
+    ["enabled", 0, true],
+    ["enabled", 1, true],
+    ["disabled", 0, false],
+    ["disabled", 1, false],
+  ])("mode %s with %i configured project(s) → %s", (mode, count, expected) => {
+    expect(shouldDiscover(one.slice(0, count), autodiscover(mode))).toBe(expected);
+  });
+
+  test("a glob entry counts as a listed project (auto does not discover), even before it is expanded", () => {
+    expect(shouldDiscover(projects("- dir: stacks/*"), autodiscover("auto"))).toBe(false);
+  });
+});
+
+describe("modifiedProjects", () => {
+  const tfDirs = new Set([".", "a", "b", "c", "legacy", "legacy/x"]);
+
+  test("auto without configured projects discovers the changed Terraform dirs", () => {
+    expect(modifiedProjects(modified("a/main.tf", "b/x.tfvars", "README.md"), [], autodiscover("auto"), tfDirs)).toEqual([project("a"), project("b")]);
+  });
+
+  test("auto with configured projects does not discover", () => {
+    expect(modifiedProjects(modified("a/main.tf", "b/main.tf"), projects("- {name: a, dir: a}"), autodiscover("auto"), tfDirs)).toEqual([project("a", "a")]);
+  });
+
+  test("enabled: configured projects first (config order), then discovered dirs", () => {
+    const configured = projects("- {name: cee, dir: c}", "- {name: a, dir: a}");
+    expect(modifiedProjects(modified("b/main.tf", "a/main.tf", "c/main.tf"), configured, autodiscover("enabled"), tfDirs)).toEqual([
+      project("c", "cee"),
+      project("a", "a"),
+      project("b"),
+    ]);
+  });
+
+  test("enabled: a configured project wins over a discovered one in the same dir, whatever its workspace or when_modified", () => {
+    const configured = projects("- {dir: a, workspace: staging}", "- dir: b", "  autoplan: {when_modified: ['*.md']}");
+    // `a` is planned as configured (staging), not also as a default-workspace discovery; `b`'s
+    // own patterns do not select the .tf change, and the dir is not rediscovered either.
+    expect(modifiedProjects(modified("a/main.tf", "b/main.tf"), configured, autodiscover("enabled"), tfDirs)).toEqual([project("a", "", "staging")]);
+  });
+
+  test("enabled: a configured project with autoplan disabled still owns its dir", () => {
+    const configured = projects("- dir: a", "  autoplan: {enabled: false}");
+    expect(modifiedProjects(modified("a/main.tf"), configured, autodiscover("enabled"), tfDirs)).toEqual([]);
+    expect(modifiedProjects(modified("a/main.tf"), configured, autodiscover("enabled"), tfDirs, { includeAutoplanDisabled: true })).toEqual([project("a")]);
+  });
+
+  test("disabled discovers nothing, with or without configured projects", () => {
+    expect(modifiedProjects(modified("a/main.tf"), [], autodiscover("disabled"), tfDirs)).toEqual([]);
+    expect(modifiedProjects(modified("a/main.tf", "b/main.tf"), projects("- dir: a"), autodiscover("disabled"), tfDirs)).toEqual([project("a")]);
+  });
+
+  test("ignore_paths drop discovered dirs (pattern and pattern/** forms), never configured ones", () => {
+    const files = modified("legacy/main.tf", "legacy/x/main.tf", "b/main.tf", "c/main.tf");
+    expect(modifiedProjects(files, [], autodiscover("auto", ["legacy/**"]), tfDirs)).toEqual([project("b"), project("c")]);
+    expect(modifiedProjects(files, [], autodiscover("auto", ["legacy", "c"]), tfDirs)).toEqual([project("b")]);
+    expect(modifiedProjects(files, projects("- dir: legacy"), autodiscover("enabled", ["legacy/**"]), tfDirs)).toEqual([project("legacy"), project("b"), project("c")]);
+  });
+
+  test("discovery keeps only dirs that hold Terraform; without the dir listing only configured projects", () => {
+    expect(modifiedProjects(modified("gone/main.tf", "a/main.tf"), [], autodiscover("enabled"), tfDirs)).toEqual([project("a")]);
+    expect(modifiedProjects(modified("a/main.tf", "b/main.tf"), projects("- dir: a"), autodiscover("enabled"), undefined)).toEqual([project("a")]);
+  });
+
+  test("expanded glob projects count as configured: their dirs are not discovered again", () => {
+    const configured = expandGlobDirs(projects("- {dir: 'a*', workspace: w}"), tfDirs);
+    expect(modifiedProjects(modified("a/main.tf", "b/main.tf"), configured, autodiscover("enabled"), tfDirs)).toEqual([project("a", "", "w"), project("b")]);
   });
 });

@@ -1,0 +1,388 @@
+/**
+ * What repo config keys and the server policy *do* at run time, through webhooks into the real
+ * app (Probot, SQLite store, job runner, real terraform on `terraform_data` resources) with
+ * strictly mocked, OpenAPI-validated GitHub: silenced comments, plan requirements, lock modes,
+ * autodiscover next to configured projects, glob dirs, the policy's repo allowlist, and
+ * `abort_on_execution_order_fail`. The parsing and policy checks themselves are unit-tested
+ * (repo-config, server-policy, load-repo-config); here each key must change what happens.
+ */
+import path from "node:path";
+import { createExecaTerraform } from "../../src/adapters/execa-terraform.js";
+import type { ServerPolicy } from "../../src/config/config-types.js";
+import { parseServerPolicy } from "../../src/config/server-policy.js";
+import { NOT_ALLOWLISTED } from "../../src/handlers/issue-comment.js";
+import type { TerraformPort } from "../../src/ports/terraform.js";
+import { issueCommentEvent, pullRequestEvent } from "../helpers/events.js";
+import { GitHubNock } from "../helpers/github-nock.js";
+import { startAppHarness, type AppHarness } from "../helpers/app-harness.js";
+import { useStrictNock } from "../helpers/strict-nock.js";
+
+const SHA1 = "1".repeat(40);
+const SHA2 = "2".repeat(40);
+const REPO = { owner: "Codertocat", repo: "Hello-World" };
+const WITH_CHANGES = `resource "terraform_data" "web" {\n  input = "v1"\n}\n`;
+/** terraform init already rejects it. */
+const BROKEN = `resource "terraform_data" "oops" {\n  input = \n}\n`;
+/** Headline of a project skipped by `abort_on_execution_order_fail` (see plan-command.ts). */
+const SKIPPED =
+  "Not planned: a project in an earlier execution order group failed, and the repo config sets `abort_on_execution_order_fail: true`.";
+
+function policy(...lines: string[]): ServerPolicy {
+  const parsed = parseServerPolicy(lines.join("\n") + "\n", "policy.yaml");
+  if (!parsed.ok) throw new Error(`bad test policy: ${JSON.stringify(parsed.errors)}`);
+  return parsed.policy;
+}
+
+/** A policy letting every repo set the given restricted keys. */
+const allowing = (...keys: string[]) => policy("repos:", "  - id: /.*/", `    allowed_overrides: [${keys.join(", ")}]`);
+
+const yaml = (...lines: string[]) => lines.join("\n") + "\n";
+
+/** The real terraform, recording the project dir (relative to the checkout) of every init and plan. */
+function recordingTerraform(): { terraform: TerraformPort; inits: string[]; plans: string[] } {
+  const real = createExecaTerraform();
+  const inits: string[] = [];
+  const plans: string[] = [];
+  const rel = (cwd: string) => cwd.split(`${path.sep}repo${path.sep}`).pop()!.split(path.sep).join("/");
+  const terraform: TerraformPort = {
+    ...real,
+    init: (o) => (inits.push(rel(o.cwd)), real.init(o)),
+    plan: (o) => (plans.push(rel(o.cwd)), real.plan(o)),
+  };
+  return { terraform, inits, plans };
+}
+
+type Updated = { id: number; body: Record<string, unknown> }[];
+const bodyOf = (updated: Updated, id: number) => {
+  const last = updated.filter((u) => u.id === id).pop();
+  if (!last) throw new Error(`check run ${id} was never updated`);
+  return last.body;
+};
+const outputOf = (body: Record<string, unknown>) => body.output as { title: string; summary: string; text?: string };
+
+describe("repo config and server policy semantics", () => {
+  useStrictNock();
+  let h: AppHarness;
+  afterEach(async () => {
+    await h.dispose();
+    expect(h.jobErrors).toEqual([]);
+  });
+
+  /** Mocks for an autoplan of PR `n` at `sha` that reads `config` as atoll.yaml and checks out. */
+  function autoplanMocks(gh: GitHubNock, n: number, sha: string, config: string, root: string[], changed: string[]) {
+    gh.rootListing(sha, ["atoll.yaml", ...root]).fileContent("atoll.yaml", sha, config);
+    gh.changedFiles(n, changed.map((filename) => ({ filename })));
+  }
+
+  test("`silence_pr_comments: [plan]` (allowed by the policy): check runs are posted, no plan comment", async () => {
+    const config = yaml("version: 3", "projects:", "  - name: app", "    dir: app", "    silence_pr_comments: [plan]");
+    h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "app/main.tf": WITH_CHANGES } }, policy: allowing("silence_pr_comments") });
+    const gh = new GitHubNock().tokens(2);
+    autoplanMocks(gh, 1, SHA1, config, ["app"], ["app/main.tf"]);
+    gh.reviews(1);
+    const created = gh.createCheckRuns(3);
+    const updated = gh.updateCheckRuns(3);
+    // No gh.comments(): strict nock fails the test on any comment.
+
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+
+    expect(created.map((c) => [c.name, c.status])).toEqual([
+      ["atoll/plan", "in_progress"],
+      ["atoll/apply", "queued"],
+      ["atoll/plan: app", "in_progress"],
+    ]);
+    const project = bodyOf(updated, 1002);
+    expect(project).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(outputOf(project).title).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
+    expect(outputOf(project).text).toContain("terraform_data.web");
+    expect(bodyOf(updated, 1000)).toMatchObject({ status: "completed", conclusion: "success" });
+    const [state] = await h.store.listProjects(REPO, 1);
+    expect(state).toMatchObject({ project: { name: "app", dir: "app", workspace: "default" }, plan: "success", hasChanges: true });
+    expect(state.planFile).toBeDefined();
+  });
+
+  test("a silenced project is left out of the comment that reports the others", async () => {
+    const config = yaml("version: 3", "projects:", "  - {name: quiet, dir: quiet, silence_pr_comments: [plan]}", "  - {name: loud, dir: loud}");
+    h = await startAppHarness({
+      files: { [SHA1]: { "atoll.yaml": config, "quiet/main.tf": WITH_CHANGES, "loud/main.tf": WITH_CHANGES } },
+      policy: allowing("silence_pr_comments"),
+    });
+    const gh = new GitHubNock().tokens(2);
+    autoplanMocks(gh, 1, SHA1, config, ["quiet", "loud"], ["quiet/main.tf", "loud/main.tf"]);
+    gh.reviews(1);
+    const created = gh.createCheckRuns(4);
+    gh.updateCheckRuns(4);
+    const comments = gh.comments(1);
+
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+
+    expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: quiet", "atoll/plan: loud"]);
+    expect(comments).toHaveLength(1);
+    expect(comments[0].body).toMatch(/^Ran Plan for project: `loud` dir: `loud` workspace: `default`/);
+    expect(comments[0].body).toContain("atoll apply -p loud");
+    expect(comments[0].body).not.toContain("quiet");
+  });
+
+  test("`plan_requirements: [approved]` (allowed) on an unapproved PR: that project is refused, terraform never runs for it", async () => {
+    const config = yaml(
+      "version: 3",
+      "projects:",
+      "  - name: gated",
+      "    dir: gated",
+      "    plan_requirements: [approved]",
+      "  - name: free",
+      "    dir: free",
+    );
+    const tf = recordingTerraform();
+    h = await startAppHarness({
+      files: { [SHA1]: { "atoll.yaml": config, "gated/main.tf": WITH_CHANGES, "free/main.tf": WITH_CHANGES } },
+      policy: allowing("plan_requirements"),
+      terraform: tf.terraform,
+    });
+    const gh = new GitHubNock().tokens(2);
+    autoplanMocks(gh, 1, SHA1, config, ["gated", "free"], ["gated/main.tf", "free/main.tf"]);
+    // One round of review requests serves both the apply readiness shown on the check runs and
+    // the plan gate; the author's own approval does not count.
+    gh.reviews(1, [{ user: "Codertocat", state: "APPROVED" }]);
+    const created = gh.createCheckRuns(4);
+    const updated = gh.updateCheckRuns(4);
+    const comments = gh.comments(1);
+
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1, author: "Codertocat" }));
+
+    expect(tf.inits).toEqual(["free"]);
+    expect(tf.plans).toEqual(["free"]);
+    expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: gated", "atoll/plan: free"]);
+    const unmet = "Plan requirements not met for gated:\n- **approved**: no approving review from someone other than the author";
+    const gated = bodyOf(updated, 1002);
+    expect(gated).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect(`${outputOf(gated).title}\n${outputOf(gated).summary}`).toContain("Plan requirements not met for gated");
+    expect(bodyOf(updated, 1003)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(bodyOf(updated, 1000)).toMatchObject({ status: "completed", conclusion: "failure" });
+
+    expect(comments[0].body).toContain("Ran Plan for 2 projects:");
+    expect(comments[0].body).toContain(unmet);
+    expect(comments[0].body).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
+
+    const states = await h.store.listProjects(REPO, 1);
+    const byName = (name: string) => states.find((s) => s.project.name === name)!;
+    expect(byName("gated")).toMatchObject({ plan: "failed", hasChanges: false });
+    expect(byName("gated").planFile).toBeUndefined();
+    expect(byName("free")).toMatchObject({ plan: "success", hasChanges: true });
+  });
+
+  test.each(["disabled", "on_apply"])("`repo_locks: {mode: %s}` (allowed): planning takes no lock, so another PR plans the same dir without queueing", async (mode) => {
+    const config = yaml("version: 3", "projects:", "  - dir: app", `    repo_locks: {mode: ${mode}}`);
+    const files = { "atoll.yaml": config, "app/main.tf": WITH_CHANGES };
+    h = await startAppHarness({ files: { [SHA1]: files, [SHA2]: files }, policy: allowing("repo_locks") });
+    // Probot's token, then one per clone.
+    const gh = new GitHubNock().tokens(3);
+    autoplanMocks(gh, 1, SHA1, config, ["app"], ["app/main.tf"]);
+    autoplanMocks(gh, 2, SHA2, config, ["app"], ["app/main.tf"]);
+    gh.reviews(1).reviews(2);
+    const created = gh.createCheckRuns(6);
+    const updated = gh.updateCheckRuns(6);
+    const comments = gh.comments(1);
+    const comments2 = gh.comments(2);
+
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+    expect(await h.store.listLocks(REPO)).toEqual([]);
+    expect(await h.store.getLock(REPO, { name: "", dir: "app", workspace: "default" })).toBeUndefined();
+
+    // With a lock held by #1 this would look #1 up and queue #2 (strict nock: no such mock).
+    await h.deliver(pullRequestEvent("opened", { number: 2, headSha: SHA2 }));
+
+    expect(await h.store.listLocks(REPO)).toEqual([]);
+    expect(await h.store.listWaiters(REPO, { name: "", dir: "app", workspace: "default" })).toEqual([]);
+    expect(created.map((c) => [c.name, c.head_sha, c.status])).toEqual([
+      ["atoll/plan", SHA1, "in_progress"],
+      ["atoll/apply", SHA1, "queued"],
+      ["atoll/plan: app", SHA1, "in_progress"],
+      ["atoll/plan", SHA2, "in_progress"],
+      ["atoll/apply", SHA2, "queued"],
+      ["atoll/plan: app", SHA2, "in_progress"],
+    ]);
+    expect(bodyOf(updated, 1002)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(bodyOf(updated, 1005)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(comments[0].body).toContain("Plan: 1 to add");
+    expect(comments2[0].body).toContain("Plan: 1 to add");
+    expect(comments2[0].body).not.toContain("locked by");
+    expect((await h.store.listProjects(REPO, 1))[0]).toMatchObject({ plan: "success" });
+    expect((await h.store.listProjects(REPO, 2))[0]).toMatchObject({ plan: "success" });
+  });
+
+  test("`autodiscover: {mode: enabled}`: a configured project and a changed unconfigured Terraform dir are both planned; ignore_paths hold", async () => {
+    const config = yaml(
+      "version: 3",
+      "autodiscover:",
+      "  mode: enabled",
+      '  ignore_paths: ["legacy/**"]',
+      "projects:",
+      "  - name: app",
+      "    dir: app",
+    );
+    const tf = recordingTerraform();
+    h = await startAppHarness({
+      files: { [SHA1]: { "atoll.yaml": config, "app/main.tf": WITH_CHANGES, "other/main.tf": WITH_CHANGES, "legacy/main.tf": WITH_CHANGES } },
+      terraform: tf.terraform,
+    });
+    const gh = new GitHubNock().tokens(2);
+    autoplanMocks(gh, 1, SHA1, config, ["app", "other", "legacy"], ["app/main.tf", "other/main.tf", "legacy/main.tf", "README.md"]);
+    gh.reviews(1);
+    const created = gh.createCheckRuns(4);
+    const updated = gh.updateCheckRuns(4);
+    const comments = gh.comments(1);
+
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+
+    // `app` once, as configured (named) — not also discovered; `legacy` is ignored.
+    expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: app", "atoll/plan: other"]);
+    expect(tf.plans.sort()).toEqual(["app", "other"]);
+    expect(bodyOf(updated, 1002)).toMatchObject({ conclusion: "success" });
+    expect(bodyOf(updated, 1003)).toMatchObject({ conclusion: "success" });
+    expect(comments[0].body).toContain("Ran Plan for 2 projects:");
+    expect(comments[0].body).toContain("atoll apply -p app");
+    expect(comments[0].body).toContain("atoll apply -d other");
+    expect((await h.store.listProjects(REPO, 1)).map((s) => s.project).sort((a, b) => a.dir.localeCompare(b.dir))).toEqual([
+      { name: "app", dir: "app", workspace: "default" },
+      { name: "", dir: "other", workspace: "default" },
+    ]);
+  });
+
+  test("a glob `dir: stacks/*` plans each changed stack dir as its own project, with the entry's settings", async () => {
+    const config = yaml("version: 3", "projects:", "  - dir: stacks/*", "    workspace: staging");
+    const tf = recordingTerraform();
+    h = await startAppHarness({
+      files: {
+        [SHA1]: {
+          "atoll.yaml": config,
+          "stacks/a/main.tf": WITH_CHANGES,
+          "stacks/b/main.tf": WITH_CHANGES,
+          "stacks/c/main.tf": WITH_CHANGES,
+          "stacks/docs/README.md": "no terraform here",
+          "other/main.tf": WITH_CHANGES,
+        },
+      },
+      terraform: tf.terraform,
+    });
+    const gh = new GitHubNock().tokens(2);
+    // `other` is not configured (auto mode: a listed glob means no discovery); stacks/c is unchanged.
+    autoplanMocks(gh, 1, SHA1, config, ["stacks", "other"], ["stacks/a/main.tf", "stacks/b/main.tf", "stacks/docs/README.md", "other/main.tf"]);
+    gh.reviews(1);
+    const created = gh.createCheckRuns(4);
+    const updated = gh.updateCheckRuns(4);
+    const comments = gh.comments(1);
+
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+
+    expect(created.map((c) => c.name)).toEqual([
+      "atoll/plan",
+      "atoll/apply",
+      "atoll/plan: stacks/a (workspace staging)",
+      "atoll/plan: stacks/b (workspace staging)",
+    ]);
+    expect(tf.plans).toEqual(["stacks/a", "stacks/b"]);
+    expect(bodyOf(updated, 1002)).toMatchObject({ conclusion: "success" });
+    expect(bodyOf(updated, 1003)).toMatchObject({ conclusion: "success" });
+    expect(comments[0].body).toContain("atoll apply -d stacks/a -w staging");
+    expect(comments[0].body).toContain("atoll apply -d stacks/b -w staging");
+    expect((await h.store.listProjects(REPO, 1)).map((s) => s.project)).toEqual([
+      { name: "", dir: "stacks/a", workspace: "staging" },
+      { name: "", dir: "stacks/b", workspace: "staging" },
+    ]);
+  });
+
+  test("a glob that matches no dir still counts as a listed project: auto mode discovers nothing", async () => {
+    const config = yaml("version: 3", "projects:", "  - dir: envs/*");
+    const tf = recordingTerraform();
+    h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "other/main.tf": WITH_CHANGES } }, terraform: tf.terraform });
+    // The checkout lists the Terraform dirs for the glob.
+    const gh = new GitHubNock().tokens(2);
+    autoplanMocks(gh, 1, SHA1, config, ["other"], ["other/main.tf"]);
+    const created = gh.createCheckRuns(2);
+
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+
+    expect(created.map((c) => [c.name, c.status, c.conclusion])).toEqual([
+      ["atoll/plan", "completed", "success"],
+      ["atoll/apply", "completed", "success"],
+    ]);
+    expect(outputOf(created[0]).title).toMatch(/0 projects/);
+    expect(tf.inits).toEqual([]);
+    expect(await h.store.listProjects(REPO, 1)).toEqual([]);
+  });
+
+  test("a policy `repo_allowlist` excluding the repo: a comment command gets the not-allowlisted reply and nothing else", async () => {
+    const tf = recordingTerraform();
+    h = await startAppHarness({
+      files: { [SHA1]: { "app/main.tf": WITH_CHANGES } },
+      policy: policy('repo_allowlist: ["github.com/acme/*", "!github.com/Codertocat/*"]'),
+      terraform: tf.terraform,
+    });
+    const gh = new GitHubNock().tokens(1);
+    const reaction = gh.reaction(21);
+    const comments = gh.comments(1);
+
+    await h.deliver(issueCommentEvent({ body: "atoll plan -d app", number: 1, commentId: 21 }));
+    // Autoplan stays silent: not a single request (strict nock).
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+
+    expect(reaction).toEqual([{ content: "eyes" }]);
+    expect(comments.map((c) => c.body)).toEqual([NOT_ALLOWLISTED]);
+    expect(h.workspaces.requests).toEqual([]);
+    expect(tf.inits).toEqual([]);
+    expect(await h.store.listProjects(REPO, 1)).toEqual([]);
+    expect(await h.store.listLocks(REPO)).toEqual([]);
+  });
+
+  describe("execution order groups", () => {
+    const configWith = (abort: boolean) =>
+      yaml(
+        "version: 3",
+        `abort_on_execution_order_fail: ${abort}`,
+        "projects:",
+        "  - {name: app, dir: app, execution_order_group: 2}",
+        "  - {name: net, dir: net, execution_order_group: 1}",
+      );
+
+    async function planBoth(config: string) {
+      const tf = recordingTerraform();
+      h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "net/main.tf": BROKEN, "app/main.tf": WITH_CHANGES } }, terraform: tf.terraform });
+      const gh = new GitHubNock().tokens(2);
+      autoplanMocks(gh, 1, SHA1, config, ["net", "app"], ["net/main.tf", "app/main.tf"]);
+      gh.reviews(1);
+      const created = gh.createCheckRuns(4);
+      const updated = gh.updateCheckRuns(4);
+      const comments = gh.comments(1);
+      await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+      expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: app", "atoll/plan: net"]);
+      return { tf, updated, comment: comments[0].body };
+    }
+
+    test("`abort_on_execution_order_fail: true` with a failing group-1 project: the group-2 project is not planned", async () => {
+      const { tf, updated, comment } = await planBoth(configWith(true));
+
+      expect(tf.inits).toEqual(["net"]);
+      const net = bodyOf(updated, 1003);
+      expect(net).toMatchObject({ status: "completed", conclusion: "failure" });
+      const app = bodyOf(updated, 1002);
+      expect(app).toMatchObject({ status: "completed", conclusion: "failure" });
+      expect(`${outputOf(app).title}\n${outputOf(app).summary}`).toContain(SKIPPED);
+      expect(comment).toContain("terraform init failed (exit code 1).");
+      expect(comment).toContain(SKIPPED);
+      const states = await h.store.listProjects(REPO, 1);
+      expect(states.find((s) => s.project.name === "app")).toMatchObject({ plan: "failed", headline: SKIPPED });
+      expect(states.find((s) => s.project.name === "app")!.planFile).toBeUndefined();
+    });
+
+    test("without it, the later group is planned anyway (group 1 still runs first)", async () => {
+      const { tf, updated, comment } = await planBoth(configWith(false));
+
+      expect(tf.inits).toEqual(["net", "app"]);
+      expect(bodyOf(updated, 1003)).toMatchObject({ conclusion: "failure" });
+      expect(bodyOf(updated, 1002)).toMatchObject({ conclusion: "success" });
+      expect(comment).not.toContain("Not planned");
+      expect(comment).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
+    });
+  });
+});
