@@ -5,7 +5,8 @@
  *   npx atoll validate [path] [--policy <file>] [--repo <owner/name>] [--branch <base>]
  *
  * `path` is a repo directory (default `.`; its `atoll.yaml` or `atlantis.yaml` is checked with
- * the server's rules: both present, or a `.yml` spelling, is an error) or a config file. With
+ * the server's rules: both present, or a `.yml` spelling, is an error; with `--policy`, the
+ * policy's `repo_config_file` for the repo instead, when it sets one) or a config file. With
  * `--policy`, the repo config is also checked against that server policy file (as the server
  * would for `--repo`); the policy file itself is always validated. Messages are the ones the
  * server posts on pull requests, one per line as `file:line: key.path: message`.
@@ -19,7 +20,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CONFIG_FILES } from "./config/repo-config-source.js";
 import type { ConfigIssue } from "./config/config-types.js";
-import { loadRepoConfig } from "./config/load-repo-config.js";
+import { loadRepoConfig, policyForRepo } from "./config/load-repo-config.js";
 import { loadServerPolicyFile } from "./config/server-policy.js";
 import { formatConfigIssue } from "./config/yaml-reader.js";
 
@@ -106,10 +107,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     policy = loaded.policy;
   }
 
+  // The policy's `repo_config_file` for this repo replaces the usual names, as on the server.
+  const configFile = policy
+    ? policyForRepo({ policy, ...(repo ? { repo } : {}), ...(values.branch !== undefined ? { baseBranch: values.branch } : {}) }).repoConfigFile
+    : undefined;
   let file: string;
   try {
     const info = await stat(target);
-    if (info.isDirectory()) {
+    if (info.isDirectory() && configFile !== undefined) {
+      file = path.join(target, configFile);
+      if (!(await stat(file).then((s) => s.isFile(), () => false))) {
+        if (!values.quiet) io.out(`${target}: no ${configFile} found (the policy's repo_config_file); Atoll discovers projects from changed files.`);
+        return 0;
+      }
+    } else if (info.isDirectory()) {
       const found = await findConfig(target);
       if ("issue" in found) {
         io.err(formatConfigIssue(found.issue));

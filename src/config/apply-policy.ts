@@ -19,6 +19,7 @@
  * workflow, requirements and lock mode: the project's own value when it set one (and was allowed
  * to), otherwise the server's.
  */
+import { goRegExp } from "./yaml-reader.js";
 import { minimatch } from "minimatch";
 import { sameProject, type Project } from "../projects/project.js";
 import type {
@@ -117,7 +118,8 @@ export function policyErrors(config: RepoConfig, policy: RepoPolicy, file: strin
     }
   }
   const customWorkflows = Object.keys(config.workflows);
-  if ("workflows" in config.keyLines && !policy.allowCustomWorkflows) {
+  // Like Atlantis, only a non-empty `workflows:` needs the permission (`workflows: {}` is fine).
+  if (customWorkflows.length > 0 && !policy.allowCustomWorkflows) {
     errors.push(
       issue("workflows", config.keyLines.workflows, "repo config not allowed to define custom workflows: server-side config needs 'allow_custom_workflows: true'"),
     );
@@ -127,8 +129,10 @@ export function policyErrors(config: RepoConfig, policy: RepoPolicy, file: strin
     if (name === undefined || !allowed.has("workflow")) return;
     const path = `projects[${project.sourceIndex}].workflow`;
     const line = config.keyLines[path];
-    const repoDefined = policy.allowCustomWorkflows && customWorkflows.includes(name);
-    if (!repoDefined && !(name in policy.workflows)) {
+    const repoDefined = customWorkflows.includes(name);
+    // A repo workflow without the permission: the custom-workflows error above says it all.
+    if (repoDefined && !policy.allowCustomWorkflows) return;
+    if (!repoDefined && !Object.hasOwn(policy.workflows, name)) {
       errors.push(issue(path, line, `workflow "${name}" is not defined anywhere`));
     } else if (!repoDefined && policy.allowedWorkflows.length > 0 && !policy.allowedWorkflows.includes(name)) {
       errors.push(issue(path, line, `workflow '${name}' is not allowed for this repo (allowed: ${policy.allowedWorkflows.join(", ")})`));
@@ -151,7 +155,7 @@ export function policyWarnings(config: RepoConfig, policy: RepoPolicy, file: str
 /** Whether a project exists for this base branch (its `branch` regex matches; unknown branch → kept). */
 export function projectOnBranch(project: ProjectConfig, baseBranch: string | undefined): boolean {
   if (project.branch === undefined || baseBranch === undefined) return true;
-  return new RegExp(project.branch).test(baseBranch);
+  return goRegExp(project.branch).test(baseBranch);
 }
 
 /** Combine an already-validated repo config (or none) with the policy. Call {@link policyErrors} first. */
@@ -193,7 +197,9 @@ export function projectSettings(resolved: ResolvedRepoConfig, project: Project, 
   const allowed = new Set(policy.allowedOverrides);
   const own = <T>(key: OverridableKey, value: T | undefined): T | undefined => (allowed.has(key) ? value : undefined);
   const workflowName = own("workflow", configured?.workflow) ?? policy.workflow;
-  const workflow = resolved.workflows[workflowName] ?? policy.workflows[workflowName] ?? policy.workflows.default;
+  // Own properties only: a workflow named "constructor" or "toString" must not find Object's.
+  const lookup = (map: Record<string, Workflow>) => (Object.hasOwn(map, workflowName) ? map[workflowName] : undefined);
+  const workflow = lookup(resolved.workflows) ?? lookup(policy.workflows) ?? policy.workflows.default;
   const topLocks = own("repo_locks", resolved.repo?.repoLocks?.mode);
   return {
     workflow,

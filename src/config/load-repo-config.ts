@@ -53,13 +53,14 @@ export function loadRepoConfig(yamlText: string, options: LoadRepoConfigOptions 
   const file = options.fileName ?? "atlantis.yaml";
   const parsed = parseRepoConfig(yamlText, file, options.baseBranch !== undefined ? { baseBranch: options.baseBranch } : {});
   const policy = policyForRepo(options);
+  const byLine = (a: ConfigIssue, b: ConfigIssue) => (a.line ?? 0) - (b.line ?? 0);
   if (!parsed.ok) {
     // Every problem at once: what the policy says about the readable part too, in file order.
     const more = parsed.partial ? policyErrors(parsed.partial, policy, file) : [];
-    const errors = [...parsed.errors, ...more].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    const errors = [...parsed.errors, ...more].sort(byLine);
     return { ok: false, errors };
   }
-  const errors = policyErrors(parsed.config, policy, file);
+  const errors = policyErrors(parsed.config, policy, file).sort(byLine);
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,

@@ -20,6 +20,7 @@
  * - Keys Atoll accepts for compatibility but does not act on (`policy_check`,
  *   `custom_policy_check`, `parallel_policy_check`, `policies`, `emoji_reaction`) are warnings.
  */
+import { goRegExp } from "./yaml-reader.js";
 import { posix } from "node:path";
 import { workspaceProblem } from "../commands/parse-comment.js";
 import { DEFAULT_WORKSPACE } from "../projects/project.js";
@@ -321,28 +322,46 @@ function readProject(raw: unknown, i: number, r: ConfigReader, keys: KeyLines): 
 }
 
 /**
- * Atlantis's uniqueness rules, among projects that can exist for the same base branch (same
- * `branch` value, or no `branch`): names are unique, and projects sharing a dir+workspace must
- * all be named (otherwise `-d`/`-w` could not tell them apart and they would share a lock).
+ * Atlantis's uniqueness rules, among projects that can exist for the same base branch: names are
+ * unique, and projects sharing a dir+workspace must all be named (otherwise `-d`/`-w` could not
+ * tell them apart and they would share a lock). With the base branch known, the projects left
+ * after branch filtering all exist together (as in Atlantis). Without it, each `branch` value is
+ * checked together with the projects that have no `branch` (those exist for every base branch).
  */
-export function checkUniqueness(projects: { project: ProjectConfig; index: number }[], r: ConfigReader): void {
-  const byBranch = new Map<string, { project: ProjectConfig; index: number }[]>();
-  for (const entry of projects) {
-    const key = entry.project.branch ?? "\u0000";
-    byBranch.set(key, [...(byBranch.get(key) ?? []), entry]);
+export function checkUniqueness(projects: { project: ProjectConfig; index: number }[], r: ConfigReader, opts: { baseBranchKnown?: boolean } = {}): void {
+  type Entry = { project: ProjectConfig; index: number };
+  let together: Entry[][];
+  if (opts.baseBranchKnown) together = [projects];
+  else {
+    const everywhere = projects.filter((e) => e.project.branch === undefined);
+    const byBranch = new Map<string, Entry[]>();
+    for (const entry of projects) {
+      if (entry.project.branch === undefined) continue;
+      byBranch.set(entry.project.branch, [...(byBranch.get(entry.project.branch) ?? []), entry]);
+    }
+    together =
+      byBranch.size === 0 ? [everywhere] : [...byBranch.values()].map((entries) => [...everywhere, ...entries].sort((a, b) => a.index - b.index));
   }
-  for (const entries of byBranch.values()) {
+  // Projects without `branch` are in every set: report each problem once.
+  const reported = new Set<string>();
+  const report = (path: YamlPath, message: string) => {
+    const key = `${formatYamlPath(path)}\u0000${message}`;
+    if (reported.has(key)) return;
+    reported.add(key);
+    r.error(path, message);
+  };
+  for (const entries of together) {
     const seenNames = new Set<string>();
     const reportedNames = new Set<string>();
     for (const { project, index } of entries) {
       if (!project.name) continue;
       if (seenNames.has(project.name) && !reportedNames.has(project.name)) {
         reportedNames.add(project.name);
-        r.error(["projects", index, "name"], `found two or more projects with name ${JSON.stringify(project.name)}; project names must be unique`);
+        report(["projects", index, "name"], `found two or more projects with name ${JSON.stringify(project.name)}; project names must be unique`);
       }
       seenNames.add(project.name);
     }
-    const groups = new Map<string, { project: ProjectConfig; index: number }[]>();
+    const groups = new Map<string, Entry[]>();
     for (const entry of entries) {
       if (entry.project.dirIsGlob) continue;
       const key = `${entry.project.dir}\u0000${entry.project.workspace}`;
@@ -351,7 +370,7 @@ export function checkUniqueness(projects: { project: ProjectConfig; index: numbe
     for (const group of groups.values()) {
       if (group.length < 2 || group.every((e) => e.project.name !== "")) continue;
       const { dir, workspace } = group[0].project;
-      r.error(
+      report(
         ["projects", group[1].index],
         `there are two or more projects with dir: ${JSON.stringify(dir)} workspace: ${JSON.stringify(workspace)} ` +
           "that are not all named; they must have a 'name' key so they can be targeted for apply's separately",
@@ -465,10 +484,15 @@ export function parseRepoConfig(text: string, fileName: string, opts: ParseRepoC
   if (Array.isArray(rawProjects)) {
     rawProjects.forEach((raw, i) => {
       const project = readProject(raw, i, r, keys);
-      const onBranch = !project?.branch || opts.baseBranch === undefined || new RegExp(project.branch).test(opts.baseBranch);
+      const onBranch = !project?.branch || opts.baseBranch === undefined || goRegExp(project.branch).test(opts.baseBranch);
       if (project && onBranch) projects.push({ project, index: i });
+      // A project dropped for this base branch does not exist: the server policy does not check
+      // what it sets (Atlantis filters by branch before checking against the server config).
+      if (project && !onBranch) {
+        for (const key of Object.keys(keys.lines)) if (key.startsWith(`projects[${i}].`)) delete keys.lines[key];
+      }
     });
-    checkUniqueness(projects, r);
+    checkUniqueness(projects, r, { baseBranchKnown: opts.baseBranch !== undefined });
     checkDependencies(projects, r);
   } else if (rawProjects !== null && rawProjects !== undefined) {
     r.error(["projects"], `must be a list of projects, got ${describe(rawProjects)}`);

@@ -35,6 +35,7 @@
  * over any inclusion wherever it appears in the list (as in Atlantis). Only `!` patterns = no repo
  * is admitted.
  */
+import { goRegExp } from "./yaml-reader.js";
 import { readFile } from "node:fs/promises";
 import type {
   AutodiscoverConfig,
@@ -501,14 +502,14 @@ export function allowlistAdmits(allowlist: readonly string[] | undefined, repo: 
 export function entryMatches(entry: RepoPolicyEntry, repo: PolicyRepo): boolean {
   const full = `${repo.host}/${repo.owner}/${repo.name}`;
   if (entry.idRegex !== undefined) {
-    if (!new RegExp(entry.idRegex).test(full)) return false;
+    if (!goRegExp(entry.idRegex).test(full)) return false;
   } else {
     const id = entry.id.toLowerCase();
     if (id !== full.toLowerCase() && id !== `${repo.owner}/${repo.name}`.toLowerCase()) return false;
   }
   if (entry.branch !== undefined) {
     if (repo.baseBranch === undefined) return false;
-    if (!new RegExp(entry.branch).test(repo.baseBranch)) return false;
+    if (!goRegExp(entry.branch).test(repo.baseBranch)) return false;
   }
   return true;
 }

@@ -244,10 +244,21 @@ export class ConfigReader {
   }
 }
 
-/** Why a regex source does not compile, or undefined. JavaScript syntax, which covers RE2's common subset. */
+/**
+ * A regex written for Atlantis (Go RE2) as a JavaScript RegExp. JavaScript covers RE2's common
+ * syntax; RE2's leading flag group (`(?i)`, `(?s)`, `(?m)`, combined like `(?is)`) becomes flags,
+ * since Node 20 has no inline flags.
+ */
+export function goRegExp(source: string, extraFlags = ""): RegExp {
+  const m = /^\(\?([ims]+)\)/.exec(source);
+  const flags = new Set([...extraFlags, ...(m ? m[1] : "")]);
+  return new RegExp(m ? source.slice(m[0].length) : source, [...flags].join(""));
+}
+
+/** Why a regex source does not compile, or undefined (see {@link goRegExp}). */
 export function regexProblem(source: string): string | undefined {
   try {
-    new RegExp(source);
+    goRegExp(source);
     return undefined;
   } catch (e) {
     return (e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "");

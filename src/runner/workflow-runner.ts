@@ -41,6 +41,7 @@
  * output `show` adds a line `multienv: set A, B`. A failing step always shows its output (a hidden
  * `run`/`multienv` step only its exit code), so the reason is visible.
  */
+import { goRegExp } from "../config/yaml-reader.js";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { StageName, WorkflowStep } from "../config/config-types.js";
@@ -151,7 +152,7 @@ function runOutput(step: Extract<WorkflowStep, { kind: "run" }>): RunOutput {
   for (const m of modes) {
     if (m.mode !== "filter_regex") continue;
     try {
-      regexes.push(new RegExp(m.regex, "g"));
+      regexes.push(goRegExp(m.regex, "g"));
     } catch (error) {
       return { error: `filter_regex ${JSON.stringify(m.regex)} is not a valid regular expression: ${(error as Error).message}` };
     }

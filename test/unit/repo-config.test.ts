@@ -512,3 +512,19 @@ describe("helpers", () => {
     expect(cleanRepoDir(dir)).toEqual(expected);
   });
 });
+
+describe("Go (RE2) regex flags", () => {
+  test.each<[string, string, boolean]>([
+    ["(?i)^MAIN$", "main", true],
+    ["^MAIN$", "main", false],
+    ["(?is)^rel.ase$", "RELEASE", true],
+    ["^release/.*", "release/1.2", true],
+  ])("branch /%s/ on base %s → kept: %s", (regex, base, kept) => {
+    const result = parseRepoConfig(yaml("version: 3", "projects:", "- dir: a", `  branch: /${regex}/`), "atlantis.yaml", { baseBranch: base });
+    expect(ok(result).config.projects.length).toBe(kept ? 1 : 0);
+  });
+
+  test("an invalid regex is still an error", () => {
+    expect(where(errors(parseRepoConfig(yaml("version: 3", "projects:", "- dir: a", "  branch: /(?i)[/"), "atlantis.yaml")))).toEqual([["projects[0].branch", 4]]);
+  });
+});
