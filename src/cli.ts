@@ -18,7 +18,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { CONFIG_FILES } from "./config/repo-config-source.js";
+import { CONFIG_FILES, pickConfigFile } from "./config/repo-config-source.js";
 import type { ConfigIssue } from "./config/config-types.js";
 import { loadRepoConfig, policyForRepo } from "./config/load-repo-config.js";
 import { loadServerPolicyFile } from "./config/server-policy.js";
@@ -42,17 +42,10 @@ export interface CliIo {
   err: (line: string) => void;
 }
 
-const MISSPELLED: Record<string, string> = { "atoll.yml": "atoll.yaml", "atlantis.yml": "atlantis.yaml" };
-
-/** Find the config file in a directory with the server's rules; an issue when there is none or two. */
+/** Find the config file in a directory with the server's rules. */
 async function findConfig(dir: string): Promise<{ file: string } | { issue: ConfigIssue } | { none: true }> {
-  const names = await readdir(dir);
-  const present = CONFIG_FILES.filter((f) => names.includes(f));
-  if (present.length > 1) return { issue: { file: present[0], message: `found both ${present.join(" and ")}; keep only one of them` } };
-  if (present.length === 1) return { file: path.join(dir, present[0]) };
-  const wrong = Object.keys(MISSPELLED).find((f) => names.includes(f));
-  if (wrong) return { issue: { file: wrong, message: `found "${wrong}" as config file; rename it to "${MISSPELLED[wrong]}" (.yaml extension)` } };
-  return { none: true };
+  const picked = pickConfigFile(await readdir(dir));
+  return "file" in picked ? { file: path.join(dir, picked.file) } : picked;
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

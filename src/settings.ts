@@ -5,6 +5,7 @@
 import path from "node:path";
 import { DEFAULT_BLOCKED_EXTRA_ARGS } from "./commands/parse-comment.js";
 import { parseRequirements, type Requirement } from "./runner/apply-requirements.js";
+import type { MergeMethod } from "./ports/github.js";
 
 export interface Settings {
   /** Words a comment may start with to address Atoll (ATOLL_COMMAND_NAMES). */
@@ -51,7 +52,11 @@ export interface Settings {
   tofuBin: string;
   /** How many projects of one command run at once with parallel_plan/parallel_apply (ATOLL_PARALLEL_POOL_SIZE). */
   parallelPoolSize: number;
+  /** How repos with `automerge: true` are merged once every plan is applied (ATOLL_AUTOMERGE_METHOD). */
+  automergeMethod: MergeMethod;
 }
+
+export const MERGE_METHODS: readonly MergeMethod[] = ["merge", "squash", "rebase"];
 
 export const ALL_COMMANDS = ["plan", "apply", "unlock", "version", "help"];
 
@@ -125,6 +130,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   if (distribution !== "terraform" && distribution !== "opentofu") {
     throw new SettingsError(`ATOLL_TERRAFORM_DISTRIBUTION must be terraform or opentofu, got "${env.ATOLL_TERRAFORM_DISTRIBUTION}"`);
   }
+  const automergeMethod = (env.ATOLL_AUTOMERGE_METHOD?.trim() || "merge").toLowerCase();
+  if (!(MERGE_METHODS as readonly string[]).includes(automergeMethod)) {
+    throw new SettingsError(`ATOLL_AUTOMERGE_METHOD must be merge, squash or rebase, got "${env.ATOLL_AUTOMERGE_METHOD}"`);
+  }
   const policyFile = env.ATOLL_POLICY_FILE?.trim();
   const versionsDir = env.ATOLL_TERRAFORM_VERSIONS_DIR?.trim();
   return {
@@ -150,6 +159,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     terraformDistribution: distribution,
     tofuBin: env.ATOLL_TOFU_BIN?.trim() || "tofu",
     parallelPoolSize: positiveInt("ATOLL_PARALLEL_POOL_SIZE", env.ATOLL_PARALLEL_POOL_SIZE, 4),
+    automergeMethod: automergeMethod as MergeMethod,
   };
 }
 

@@ -8,6 +8,7 @@ import type {
   CommitComparison,
   GitHubPort,
   MergeBlockers,
+  MergeResult,
   Permission,
   PullRequestInfo,
   Review,
@@ -19,6 +20,13 @@ function status(error: unknown): number | undefined {
   return typeof error === "object" && error !== null && "status" in error
     ? Number((error as { status: unknown }).status)
     : undefined;
+}
+
+/** GitHub's own message of a failed request (`error.message` also carries the documentation URL). */
+function githubMessage(error: unknown): string {
+  const data = typeof error === "object" && error !== null && "response" in error ? (error as { response?: { data?: unknown } }).response?.data : undefined;
+  const message = typeof data === "object" && data !== null && "message" in data ? (data as { message: unknown }).message : undefined;
+  return typeof message === "string" && message ? message : error instanceof Error ? error.message : String(error);
 }
 
 /** The shape both the REST "get a pull request" response and webhook payloads share. */
@@ -314,6 +322,30 @@ export function createOctokitGitHub(
         per_page: 1,
       });
       return data.status;
+    },
+
+    async mergePull(pullNumber, { method, sha }): Promise<MergeResult> {
+      try {
+        // No retries: GitHub's 405/409 are decisions (the retry plugin would repeat them for ~14 s),
+        // and repeating a merge whose answer was lost would only meet "not mergeable".
+        const { data } = await octokit.rest.pulls.merge({ owner, repo, pull_number: pullNumber, merge_method: method, sha, request: { retries: 0 } });
+        return { merged: data.merged, message: data.message };
+      } catch (error) {
+        // 405: not mergeable (conflicts, branch protection, method not allowed); 409: head moved.
+        const code = status(error);
+        if (code === 405 || code === 409) return { merged: false, message: githubMessage(error) };
+        throw error;
+      }
+    },
+
+    async deleteBranch(ref) {
+      try {
+        await octokit.rest.git.deleteRef({ owner, repo, ref: `heads/${ref}` });
+      } catch (error) {
+        // Already gone (GitHub's "Reference does not exist"): the outcome wanted.
+        if (status(error) === 422 && /reference does not exist/i.test(githubMessage(error))) return;
+        throw error;
+      }
     },
   };
 }

@@ -16,6 +16,19 @@ import { loadRepoConfig, policyForRepo, type LoadRepoConfigOptions } from "./loa
 export const CONFIG_FILES = ["atoll.yaml", "atlantis.yaml"] as const;
 const MISSPELLED: Record<string, string> = { "atoll.yml": "atoll.yaml", "atlantis.yml": "atlantis.yaml" };
 
+/**
+ * Which config file a repo root holds, by the server's rules: `atoll.yaml` or `atlantis.yaml`;
+ * both, or only a `.yml` spelling, is a problem naming the right file. Shared with `atoll validate`.
+ */
+export function pickConfigFile(rootNames: readonly string[]): { file: string } | { issue: ConfigIssue } | { none: true } {
+  const present = CONFIG_FILES.filter((f) => rootNames.includes(f));
+  if (present.length > 1) return { issue: { file: present[0], message: `found both ${present.join(" and ")}; keep only one of them` } };
+  if (present.length === 1) return { file: present[0] };
+  const wrong = Object.keys(MISSPELLED).find((f) => rootNames.includes(f));
+  if (wrong) return { issue: { file: wrong, message: `found "${wrong}" as config file; rename it to "${MISSPELLED[wrong]}" (.yaml extension)` } };
+  return { none: true };
+}
+
 export type LoadedConfig =
   | { kind: "ok"; config: ResolvedRepoConfig; warnings: ConfigIssue[] }
   | { kind: "invalid"; file: string; errors: ConfigIssue[] };
@@ -84,27 +97,10 @@ export async function fetchRepoConfig(
     const text = await files.read(policy.repoConfigFile);
     return text === null ? none() : parse(policy.repoConfigFile, text);
   }
-  const root = await files.listRoot();
-  const present = CONFIG_FILES.filter((f) => root.includes(f));
-  if (present.length > 1) {
-    return {
-      kind: "invalid",
-      file: present.join(" and "),
-      errors: [{ file: present[0], message: `found both ${present.join(" and ")}; keep only one of them` }],
-    };
-  }
-  if (present.length === 0) {
-    const wrong = Object.keys(MISSPELLED).find((f) => root.includes(f));
-    if (wrong) {
-      return {
-        kind: "invalid",
-        file: wrong,
-        errors: [{ file: wrong, message: `found "${wrong}" as config file; rename it to "${MISSPELLED[wrong]}" (.yaml extension)` }],
-      };
-    }
-    return none();
-  }
-  const file = present[0];
+  const picked = pickConfigFile(await files.listRoot());
+  if ("issue" in picked) return { kind: "invalid", file: picked.issue.file, errors: [picked.issue] };
+  if ("none" in picked) return none();
+  const file = picked.file;
   const text = await files.read(file);
   return text === null ? none() : parse(file, text);
 }

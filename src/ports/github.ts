@@ -94,6 +94,15 @@ export interface CheckRunInput {
   detailsUrl?: string;
 }
 
+export type MergeMethod = "merge" | "squash" | "rebase";
+
+/** GitHub's answer to a merge request: `merged: false` when GitHub refused (405 not mergeable, 409 head moved). */
+export interface MergeResult {
+  merged: boolean;
+  /** GitHub's message, e.g. "Pull Request successfully merged" or "Head branch was modified. Review and try the merge again." */
+  message: string;
+}
+
 export interface CommentRef {
   id: number;
   nodeId?: string;
@@ -122,4 +131,12 @@ export interface GitHubPort {
   getMergeBlockers(pullNumber: number): Promise<MergeBlockers>;
   /** Compare `base...head` (for the `undiverged` requirement): "ahead"/"identical" = base is contained in head. */
   compareCommits(base: string, head: string): Promise<CommitComparison>;
+  /**
+   * Merge the pull request, only if its head is still `sha` (GitHub refuses otherwise). A refusal
+   * (405 not mergeable, 409 head moved) is a result with GitHub's message; other errors throw.
+   * Needs the App's `contents: write` permission.
+   */
+  mergePull(pullNumber: number, opts: { method: MergeMethod; sha: string }): Promise<MergeResult>;
+  /** Delete a branch of this repository (`ref` without `refs/heads/`); an already deleted one is fine. */
+  deleteBranch(ref: string): Promise<void>;
 }

@@ -348,6 +348,65 @@ export class FakeRepo {
   }
 
   /**
+   * "Squash and merge": one commit on `branch` (single parent) with the tree of merging `head`,
+   * authored by `author` (GitHub uses the PR author), committed by GitHub. Throws on conflicts.
+   */
+  squash(branch: string, head: string, message: string, author: GitIdentity): Promise<string> {
+    return this.#onBranch(branch, async (base) => {
+      const headSha = await this.sha(head);
+      const { conflicts, tree } = await this.#mergeTree(base, headSha);
+      if (conflicts || !tree) throw new Error(`${this.fullName}: ${head} does not merge cleanly into ${branch}`);
+      return this.#commitTree(tree, [base], message, { name: author.name, email: author.email });
+    });
+  }
+
+  /**
+   * "Rebase and merge": each commit of `branch..head` (oldest first) recreated on top of
+   * `branch` with its author and message and GitHub as committer; the branch ends at the last
+   * one. Each new commit's tree is the three-way merge of the base tip with that commit, which is
+   * what replaying the commits one by one gives when they apply cleanly. Throws on conflicts.
+   */
+  rebase(branch: string, head: string): Promise<string> {
+    return this.#onBranch(branch, async (base) => {
+      const headSha = await this.sha(head);
+      const commits = await this.commitsBetween(base, headSha, Number.MAX_SAFE_INTEGER);
+      let tip = base;
+      for (const c of commits) {
+        if (c.parents.length > 1) continue;
+        const { conflicts, tree } = await this.#mergeTree(base, c.sha);
+        if (conflicts || !tree) throw new Error(`${this.fullName}: ${c.sha} cannot be rebased onto ${branch}`);
+        tip = await this.#commitTree(tree, [tip], c.message, c.author);
+      }
+      return tip;
+    });
+  }
+
+  /** Run `fn` with the branch tip, serialised with commits, and move the branch to its result (guarded). */
+  #onBranch(branch: string, fn: (base: string) => Promise<string>): Promise<string> {
+    const run = this.#queue.then(async () => {
+      assertSafeRef(branch);
+      const base = await this.sha(`refs/heads/${branch}`);
+      const sha = await fn(base);
+      await this.git(["update-ref", `refs/heads/${branch}`, sha, base]);
+      return sha;
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #commitTree(tree: string, parents: string[], message: string, author: GitIdentity & { date?: string }): Promise<string> {
+    const env = {
+      GIT_AUTHOR_NAME: author.name,
+      GIT_AUTHOR_EMAIL: author.email,
+      ...(author.date ? { GIT_AUTHOR_DATE: author.date } : {}),
+      GIT_COMMITTER_NAME: GITHUB_IDENTITY.name,
+      GIT_COMMITTER_EMAIL: GITHUB_IDENTITY.email,
+    };
+    const args = ["commit-tree", tree, ...parents.flatMap((p) => ["-p", p]), "-F", "-"];
+    return (await this.git(args, { input: message, env })).trim();
+  }
+
+  /**
    * Files changed between `base...head` (merge base to head), with rename detection, as
    * GitHub's "list pull request files" reports them.
    */

@@ -138,3 +138,33 @@ export async function mergeability(state: FakeState, p: PullRecord): Promise<Mer
   }
   return { mergeable, mergeableState };
 }
+
+/**
+ * Why GitHub would refuse to merge the open PR now (the 405 message of `PUT …/merge`), or null.
+ * Unlike `mergeability`, it consumes no "still computing" reads: GitHub decides a merge itself.
+ */
+export async function mergeRefusal(state: FakeState, p: PullRecord): Promise<string | null> {
+  if (p.draft) return "Pull Request is still a draft";
+  const repo = state.repo(p.owner, p.repo);
+  if (!repo) throw new Error(`no repository ${p.owner}/${p.repo}`);
+  const pinned = p.mergeableState;
+  if (p.mergeable === false || pinned === "dirty" || (await repo.hasConflicts(p.baseSha, p.headSha))) return "Pull Request is not mergeable";
+  const protection = state.protection(p.owner, p.repo, p.baseRef);
+  if (pinned === "behind" || (protection?.strict && ((await repo.compare(p.baseSha, p.headSha))?.behindBy ?? 0) > 0)) {
+    return "Head branch is not up to date with the base branch";
+  }
+  const decision = reviewDecision(state, p);
+  if (decision === "CHANGES_REQUESTED") return "Changes must be addressed: a reviewer with write access requested changes.";
+  if (decision === "REVIEW_REQUIRED") {
+    const n = protection?.requiredApprovals ?? 1;
+    return `At least ${n} approving review${n === 1 ? " is" : "s are"} required by reviewers with write access.`;
+  }
+  const entries = rollup(state, p.owner, p.repo, p.headSha);
+  const [check] = requiredNotPassing(state, p);
+  if (check !== undefined) {
+    const failed = entries.some((e) => e.name === check && !isPassing(e) && !isPending(e));
+    return `Required status check "${check}" is ${failed ? "failing" : "expected"}.`;
+  }
+  if (pinned === "blocked") return "Pull Request is not mergeable";
+  return null;
+}

@@ -10,6 +10,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { AuthState, Credential } from "./auth.js";
 import {
   isoNow,
+  markMerged,
   nodeId,
   type CheckRunRecord,
   type CommentRecord,
@@ -18,7 +19,7 @@ import {
   type PullRecord,
 } from "./state.js";
 import type { FakeRepo } from "./git-repos.js";
-import { mergeability } from "./merge-state.js";
+import { mergeability, mergeRefusal } from "./merge-state.js";
 
 export interface RouteContext {
   method: string;
@@ -64,6 +65,12 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /**
+     * Whether GitHub would say the app sent an invalid request (recorded as a contract
+     * violation). Default: every 422. A 422 that is an ordinary answer (deleting a ref that does
+     * not exist) passes false.
+     */
+    readonly violation = status === 422,
   ) {
     super(message);
   }
@@ -565,6 +572,69 @@ export const routes: Record<string, Route> = {
       }
       const page = paginate(ctx, runs.map((c) => ctx.state.checkRunJson(c)));
       return { status: 200, body: { total_count: runs.length, check_runs: page.items }, headers: page.headers };
+    },
+  },
+
+  // The app's merge (automerge): refused like GitHub refuses, otherwise a real merge in git.
+  "PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge": {
+    auth: "token",
+    async handle(ctx) {
+      const p = await requirePull(ctx);
+      const r = requireRepo(ctx);
+      const b = record(ctx.body);
+      if (p.state !== "open") throw new HttpError(405, "Pull Request is not mergeable");
+      if (typeof b.sha === "string" && b.sha !== p.headSha) {
+        throw new HttpError(409, "Head branch was modified. Review and try the merge again.");
+      }
+      const refusal = await mergeRefusal(ctx.state, p);
+      if (refusal) throw new HttpError(405, refusal);
+      const method = typeof b.merge_method === "string" ? b.merge_method : "merge";
+      const title = typeof b.commit_title === "string" ? b.commit_title : undefined;
+      const body = typeof b.commit_message === "string" ? b.commit_message : undefined;
+      const headOwner = p.headRepoFullName.split("/")[0];
+      let sha: string;
+      try {
+        if (method === "squash") {
+          const commits = await r.commitsBetween(p.baseSha, p.headSha);
+          const [head] = await r.commitInfo([p.headSha]);
+          const message = `${title ?? `${p.title} (#${p.number})`}\n\n${body ?? commits.map((c) => `* ${c.message}`).join("\n\n")}`;
+          sha = await r.squash(p.baseRef, p.headSha, message, head.author);
+        } else if (method === "rebase") {
+          sha = await r.rebase(p.baseRef, p.headSha);
+        } else {
+          const message = `${title ?? `Merge pull request #${p.number} from ${headOwner}/${p.headRef}`}\n\n${body ?? p.title}`;
+          sha = await r.merge(p.baseRef, p.headSha, message);
+        }
+      } catch {
+        // The base moved into a conflict between the check above and the merge.
+        throw new HttpError(405, "Pull Request is not mergeable");
+      }
+      markMerged(p, sha, ctx.state.botLogin);
+      return { status: 200, body: { sha, merged: true, message: "Pull Request successfully merged" } };
+    },
+  },
+
+  "DELETE /repos/{owner}/{repo}/git/refs/{ref}": {
+    auth: "token",
+    async handle(ctx) {
+      const r = requireRepo(ctx);
+      const ref = ctx.params.ref ?? "";
+      const missing = () => new HttpError(422, "Reference does not exist", {}, false);
+      const m = /^(heads|tags)\/(.+)$/.exec(ref);
+      if (!m || m[2].startsWith("-") || /[\s\0]|\.\./.test(m[2])) throw missing();
+      const pulls = [...ctx.state.pulls.values()].filter((p) => ctx.state.repoKey(p.owner, p.repo) === ctx.state.repoKey(r.owner, r.name));
+      // A fork PR's branch lives in the fork (the fake keeps it here, hidden): not this repo's ref.
+      if (m[1] === "heads" && pulls.some((p) => p.fork && p.headRef === m[2])) throw missing();
+      if (!(await r.tryResolve(`refs/${ref}`))) throw missing();
+      await r.git(["update-ref", "-d", `refs/${ref}`]);
+      // GitHub closes the open pull requests whose head branch was deleted.
+      if (m[1] === "heads") {
+        for (const p of pulls.filter((x) => x.state === "open" && !x.fork && x.headRef === m[2])) {
+          p.state = "closed";
+          p.closedAt = p.updatedAt = isoNow();
+        }
+      }
+      return { status: 204 };
     },
   },
 

@@ -11,7 +11,10 @@
  * What GitHub derives rather than stores is derived here too, from git and the fake's state:
  * compare results, a PR's `mergeable`/`mergeable_state` (conflicts, branch protection set with
  * `setRequiredChecks`/`setRequiredApprovals`, check runs and statuses on the head), and the
- * GraphQL answers at `/api/graphql` (`graphql-schema.ts`). `mergePull` merges for real.
+ * GraphQL answers at `/api/graphql` (`graphql-schema.ts`). `mergePull` merges for real, and so
+ * does the app through `PUT …/pulls/{n}/merge` (merge, squash or rebase; refused like GitHub
+ * refuses: 409 when the head moved, 405 when not mergeable); `DELETE …/git/refs/heads/{b}`
+ * deletes a branch (and, like GitHub, closes open PRs from it).
  *
  *   const gh = await startFakeGitHub();
  *   const repo = await gh.createRepo("acme", "infra");
@@ -43,6 +46,7 @@ import { HttpError, routes, type FieldError, type RouteContext, type RouteResult
 import {
   FakeState,
   isoNow,
+  markMerged,
   nodeId,
   type CheckRunRecord,
   type CommentRecord,
@@ -371,14 +375,7 @@ export class FakeGitHub {
     if (p.state !== "open") throw new Error(`${owner}/${repo}#${number} is not open`);
     const r = this.repo(p.owner, p.repo);
     const message = opts.message ?? `Merge pull request #${p.number} from ${p.headRepoFullName.split("/")[0]}/${p.headRef}\n\n${p.title}`;
-    p.mergeCommitSha = await r.merge(p.baseRef, p.headSha, message);
-    const now = isoNow();
-    p.merged = true;
-    p.mergedBy = opts.mergedBy ?? p.author;
-    p.mergedAt = now;
-    p.state = "closed";
-    p.closedAt = now;
-    p.updatedAt = now;
+    markMerged(p, await r.merge(p.baseRef, p.headSha, message), opts.mergedBy ?? p.author);
     return p;
   }
 
@@ -687,7 +684,7 @@ export class FakeGitHub {
       result = await route.handle(ctx);
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
-      if (e.status === 422) this.violations.push({ method, path, template: match.template, errors: [e.message], body });
+      if (e.violation) this.violations.push({ method, path, template: match.template, errors: [e.message], body });
       return fail(e.status, e.message, e.extra);
     }
     send(result);

@@ -193,6 +193,18 @@ export function isoNow(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/** The PR is merged (by `mergedBy`, as `mergeCommitSha`) and therefore closed. */
+export function markMerged(p: PullRecord, mergeCommitSha: string, mergedBy: string): void {
+  const now = isoNow();
+  p.mergeCommitSha = mergeCommitSha;
+  p.merged = true;
+  p.mergedBy = mergedBy;
+  p.mergedAt = now;
+  p.state = "closed";
+  p.closedAt = now;
+  p.updatedAt = now;
+}
+
 export class FakeState {
   readonly repos = new Map<string, FakeRepo>();
   readonly pulls = new Map<string, PullRecord>();

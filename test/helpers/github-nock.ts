@@ -122,6 +122,21 @@ export class GitHubNock {
     return bodies;
   }
 
+  /** One merge request (automerge) answered with `status` (200 merged, 405/409 refused); returns the bodies sent. */
+  merge(pull: number, status = 200, message = status === 200 ? "Pull Request successfully merged" : "Pull Request is not mergeable"): unknown[] {
+    const bodies: unknown[] = [];
+    this.scope
+      .put(`${this.r}/pulls/${pull}/merge`, (b) => (bodies.push(b), true))
+      .reply(status, status === 200 ? { sha: "c".repeat(40), merged: true, message } : { message, documentation_url: "https://docs.github.com/rest" });
+    return bodies;
+  }
+
+  /** One branch deletion (`DELETE …/git/refs/heads/<branch>`; Octokit encodes the slashes). */
+  deleteBranch(branch: string): this {
+    this.scope.delete(`${this.r}/git/refs/${encodeURIComponent(`heads/${branch}`)}`).reply(204);
+    return this;
+  }
+
   /** `times` check-run creations; returns the bodies posted (ids are assigned from 1000 up). */
   createCheckRuns(times: number): Record<string, unknown>[] {
     const bodies: Record<string, unknown>[] = [];

@@ -1,10 +1,10 @@
 /**
  * The Octokit adapter against strict nock (every declared call must happen, nothing else may) and
- * the OpenAPI contract: mergeability fields of `getPull`, `getMergeBlockers` (one GraphQL query)
- * and `compareCommits`.
+ * the OpenAPI contract: mergeability fields of `getPull`, `getMergeBlockers` (one GraphQL query),
+ * `compareCommits`, and the automerge calls `mergePull` and `deleteBranch`.
  */
 import nock from "nock";
-import type { Probot } from "probot";
+import { ProbotOctokit, type Probot } from "probot";
 import {
   MERGE_BLOCKERS_QUERY,
   UNINSPECTED_CHECKS,
@@ -12,6 +12,7 @@ import {
 } from "../../src/adapters/octokit-github.js";
 import type { GitHubPort } from "../../src/ports/github.js";
 import { makeProbot } from "../helpers/probot.js";
+import { openapiValidatorPlugin } from "../helpers/openapi-validator-plugin.js";
 import { mockInstallationToken, useStrictNock } from "../helpers/strict-nock.js";
 
 const OWNER = "Codertocat";
@@ -203,6 +204,69 @@ describe("octokit GitHub adapter", () => {
         errors: [{ type: "NOT_FOUND", path: ["repository", "pullRequest"], message: "Could not resolve to a PullRequest with the number of 7." }],
       });
       await expect(github.getMergeBlockers(7)).rejects.toThrow(/Could not resolve to a PullRequest/);
+    });
+  });
+
+  describe("mergePull", () => {
+    const merges = () => {
+      const bodies: unknown[] = [];
+      const interceptor = scope.put(`/repos/${OWNER}/${REPO}/pulls/7/merge`, (b) => (bodies.push(b), true));
+      return { bodies, interceptor };
+    };
+
+    test("merged: sends the method and the head sha it checked", async () => {
+      const m = merges();
+      m.interceptor.reply(200, { sha: "c".repeat(40), merged: true, message: "Pull Request successfully merged" });
+      await expect(github.mergePull(7, { method: "squash", sha: HEAD })).resolves.toEqual({ merged: true, message: "Pull Request successfully merged" });
+      expect(m.bodies).toEqual([{ merge_method: "squash", sha: HEAD }]);
+    });
+
+    test.each([
+      [405, "Pull Request is not mergeable"],
+      [409, "Head branch was modified. Review and try the merge again."],
+    ])("%i is a refusal with GitHub's message, not an error", async (code, message) => {
+      merges().interceptor.reply(code, { message, documentation_url: "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request" });
+      await expect(github.mergePull(7, { method: "merge", sha: HEAD })).resolves.toEqual({ merged: false, message });
+    });
+
+    test("other failures (403 without contents: write) reject", async () => {
+      merges().interceptor.reply(403, { message: "Resource not accessible by integration" });
+      await expect(github.mergePull(7, { method: "merge", sha: HEAD })).rejects.toMatchObject({ status: 403 });
+    });
+
+    test("a refusal is not retried, even with the retry plugin on (as in production)", async () => {
+      // Production Octokit retries 405/409 (not in the plugin's doNotRetry); a retry here would be
+      // an unmatched request (strict nock) and turn the answer into an error.
+      const RetryingOctokit = ProbotOctokit.plugin(openapiValidatorPlugin).defaults((options: Record<string, unknown>) => ({
+        ...options,
+        retry: { enabled: true },
+        throttle: { enabled: false },
+      }));
+      // (The token exchange declared in beforeEach serves this instance: the default one is unused.)
+      const retrying = await makeProbot({ Octokit: RetryingOctokit });
+      const gh = createOctokitGitHub(await retrying.auth(1), { owner: OWNER, repo: REPO, installationId: 1 });
+      merges().interceptor.reply(409, { message: "Head branch was modified. Review and try the merge again." });
+      await expect(gh.mergePull(7, { method: "merge", sha: HEAD })).resolves.toMatchObject({ merged: false });
+    });
+  });
+
+  describe("deleteBranch", () => {
+    // Octokit percent-encodes the slashes of `heads/<branch>`; GitHub decodes them.
+    const path = `/repos/${OWNER}/${REPO}/git/refs/heads%2Ffeature%2Fnet`;
+
+    test("deletes refs/heads/<branch>", async () => {
+      scope.delete(path).reply(204);
+      await expect(github.deleteBranch("feature/net")).resolves.toBeUndefined();
+    });
+
+    test("already gone (422 Reference does not exist) is fine", async () => {
+      scope.delete(path).reply(422, { message: "Reference does not exist" });
+      await expect(github.deleteBranch("feature/net")).resolves.toBeUndefined();
+    });
+
+    test("other failures reject", async () => {
+      scope.delete(path).reply(403, { message: "Resource not accessible by integration" });
+      await expect(github.deleteBranch("feature/net")).rejects.toMatchObject({ status: 403 });
     });
   });
 

@@ -907,6 +907,88 @@ describe("compare, GraphQL and mergeability", () => {
       await expect(gh.mergePull("acme", repo.name, 7)).rejects.toThrow(/not open/);
     });
 
+    test("PUT …/merge: merge, squash and rebase change the base in git; the PR is merged by the app", async () => {
+      const repo = await freshRepo({ "main.tf": "# v1\n" });
+      const log = async (ref: string) => (await repo.git(["log", "--format=%P|%an|%cn|%s", ref])).trim().split("\n");
+      const merge = (n: number, method: "merge" | "squash" | "rebase", sha: string) =>
+        octokit.rest.pulls.merge({ owner: "acme", repo: repo.name, pull_number: n, merge_method: method, sha });
+
+      await repo.commit("m", { "m.tf": "m\n" }, "add m", { author: { name: "Alice", email: "alice@example.com" } });
+      const mHead = await repo.commit("m", { "m2.tf": "m2\n" }, "add m2");
+      await gh.createPull("acme", repo.name, { number: 1, head: "m", title: "Merge me", author: "alice" });
+      const beforeMerge = await repo.sha("main");
+      const merged = await merge(1, "merge", mHead);
+      expect(merged.data).toEqual({ sha: await repo.sha("main"), merged: true, message: "Pull Request successfully merged" });
+      expect((await log("main"))[0]).toBe(`${beforeMerge} ${mHead}|GitHub|GitHub|Merge pull request #1 from acme/m`);
+      expect(await restPull(repo.name, 1)).toMatchObject({ state: "closed", merged: true, merge_commit_sha: merged.data.sha, merged_by: { login: gh.botLogin } });
+
+      await repo.commit("s", { "s.tf": "s\n" }, "add s", { author: { name: "Sam", email: "sam@example.com" } });
+      const sHead = await repo.commit("s", { "s2.tf": "s2\n" }, "add s2", { author: { name: "Sam", email: "sam@example.com" } });
+      await gh.createPull("acme", repo.name, { number: 2, head: "s", title: "Squash me" });
+      const beforeSquash = await repo.sha("main");
+      const squashed = await merge(2, "squash", sHead);
+      expect(await log("main~1..main")).toEqual([`${beforeSquash}|Sam|GitHub|Squash me (#2)`]);
+      expect((await repo.readPath(squashed.data.sha, "s2.tf"))?.type).toBe("file");
+
+      await repo.commit("r", { "r.tf": "r\n" }, "add r");
+      const rHead = await repo.commit("r", { "r2.tf": "r2\n" }, "add r2");
+      await gh.createPull("acme", repo.name, { number: 3, head: "r" });
+      // main moves after the branch started: the commits are recreated on top of it.
+      const beforeRebase = await repo.commit("main", { "main-only.tf": "x\n" }, "main moves");
+      const rebased = await merge(3, "rebase", rHead);
+      const replayed = await log(`${beforeRebase}..main`);
+      expect(replayed.map((l) => l.split("|").slice(1).join("|"))).toEqual(["Fake GitHub Test|GitHub|add r2", "Fake GitHub Test|GitHub|add r"]);
+      expect(replayed[1].split("|")[0]).toBe(beforeRebase);
+      expect(rebased.data.sha).not.toBe(rHead);
+      for (const f of ["r.tf", "r2.tf", "main-only.tf", "s2.tf", "m2.tf"]) expect([f, (await repo.readPath(rebased.data.sha, f))?.type]).toEqual([f, "file"]);
+    });
+
+    test("PUT …/merge refuses like GitHub: 409 when the head moved, 405 when conflicting, blocked, draft or closed", async () => {
+      const repo = await freshRepo({ "main.tf": "# v1\n" });
+      const merge = (n: number, sha: string) => octokit.rest.pulls.merge({ owner: "acme", repo: repo.name, pull_number: n, merge_method: "merge", sha });
+      const old = await repo.commit("feature", { "a.tf": "a\n" });
+      const pr = await gh.createPull("acme", repo.name, { number: 1, head: "feature" });
+      const head = await repo.commit("feature", { "b.tf": "b\n" });
+      await expect(merge(1, old)).rejects.toMatchObject({ status: 409, response: { data: { message: "Head branch was modified. Review and try the merge again." } } });
+
+      gh.setRequiredChecks("acme", repo.name, "main", ["ci"]);
+      await expect(merge(1, head)).rejects.toMatchObject({ status: 405, response: { data: { message: 'Required status check "ci" is expected.' } } });
+      gh.addStatus("acme", repo.name, head, { context: "ci", state: "failure" });
+      await expect(merge(1, head)).rejects.toMatchObject({ status: 405, response: { data: { message: 'Required status check "ci" is failing.' } } });
+      gh.setRequiredChecks("acme", repo.name, "main", []);
+      gh.setRequiredApprovals("acme", repo.name, "main", 1);
+      await expect(merge(1, head)).rejects.toMatchObject({ status: 405, response: { data: { message: expect.stringMatching(/approving review is required/) } } });
+      gh.setRequiredApprovals("acme", repo.name, "main", 0);
+      gh.updatePull("acme", repo.name, 1, { draft: true });
+      await expect(merge(1, head)).rejects.toMatchObject({ status: 405, response: { data: { message: "Pull Request is still a draft" } } });
+      gh.updatePull("acme", repo.name, 1, { draft: false });
+      const main = await repo.commit("main", { "a.tf": "conflict\n" });
+      await expect(merge(1, head)).rejects.toMatchObject({ status: 405, response: { data: { message: "Pull Request is not mergeable" } } });
+      expect(gh.pull("acme", repo.name, pr.number)).toMatchObject({ state: "open", merged: false });
+      expect(await repo.sha("main")).toBe(main);
+      gh.closePull("acme", repo.name, 1);
+      await expect(merge(1, head)).rejects.toMatchObject({ status: 405 });
+      // Refusals are answers, not invalid requests (afterEach: no violations).
+    });
+
+    test("DELETE …/git/refs/heads/{branch}: deletes it and closes open PRs from it; a missing ref or a fork's branch is 422", async () => {
+      const repo = await freshRepo();
+      await repo.commit("feature/x", { "x.tf": "x\n" });
+      await repo.commit("other", { "o.tf": "o\n" });
+      await gh.createPull("acme", repo.name, { number: 1, head: "other" });
+      await repo.commit("forked", { "f.tf": "f\n" });
+      await gh.createPull("acme", repo.name, { number: 2, head: "forked", author: "mallory", fork: true });
+      const del = (ref: string) => octokit.rest.git.deleteRef({ owner: "acme", repo: repo.name, ref });
+
+      expect((await del("heads/feature/x")).status).toBe(204);
+      expect(await repo.branches()).not.toContain("feature/x");
+      expect((await del("heads/other")).status).toBe(204);
+      expect(gh.pull("acme", repo.name, 1)).toMatchObject({ state: "closed", merged: false });
+      await expect(del("heads/feature/x")).rejects.toMatchObject({ status: 422, response: { data: { message: "Reference does not exist" } } });
+      await expect(del("heads/forked")).rejects.toMatchObject({ status: 422 });
+      expect(await repo.branches()).toContain("forked");
+    });
+
     test("a conflicting PR cannot be merged; closePull closes without merging", async () => {
       const repo = await freshRepo({ "main.tf": "# v1\n" });
       await repo.commit("feature", { "main.tf": "# feature\n" });

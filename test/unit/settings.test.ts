@@ -24,6 +24,7 @@ describe("readSettings", () => {
       terraformDistribution: "terraform",
       tofuBin: "tofu",
       parallelPoolSize: 4,
+      automergeMethod: "merge",
     });
   });
 
@@ -51,6 +52,7 @@ describe("readSettings", () => {
         ATOLL_TERRAFORM_DISTRIBUTION: "OpenTofu",
         ATOLL_TOFU_BIN: "/usr/local/bin/tofu",
         ATOLL_PARALLEL_POOL_SIZE: "8",
+        ATOLL_AUTOMERGE_METHOD: "Squash",
         GHE_HOST: "github.example.com",
       },
       "/x",
@@ -78,6 +80,7 @@ describe("readSettings", () => {
       terraformDistribution: "opentofu",
       tofuBin: "/usr/local/bin/tofu",
       parallelPoolSize: 8,
+      automergeMethod: "squash",
     });
   });
 
@@ -96,10 +99,15 @@ describe("readSettings", () => {
     [{ ATOLL_APPLY_REQUIREMENTS: "approved,reviewed" }, "ATOLL_APPLY_REQUIREMENTS"],
     [{ ATOLL_LOCK_SWEEP_INTERVAL: "soon" }, "ATOLL_LOCK_SWEEP_INTERVAL"],
     [{ ATOLL_SHUTDOWN_GRACE: "-1" }, "ATOLL_SHUTDOWN_GRACE"],
+    [{ ATOLL_AUTOMERGE_METHOD: "fast-forward" }, "ATOLL_AUTOMERGE_METHOD"],
   ])("%j is refused with a message naming the variable", (env, name) => {
     expect(() => readSettings(env)).toThrow(SettingsError);
     expect(() => readSettings(env)).toThrow(name);
   });
+});
+
+test.each(["merge", "squash", "rebase", " REBASE "])("ATOLL_AUTOMERGE_METHOD=%j is accepted", (method) => {
+  expect(readSettings({ ATOLL_AUTOMERGE_METHOD: method }).automergeMethod).toBe(method.trim().toLowerCase());
 });
 
 describe("parseDuration", () => {
