@@ -90,7 +90,10 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       // The default distribution's binary; projects choosing another version or distribution pass theirs per call.
       terraform:
         overrides.terraform ??
-        createExecaTerraform({ binary: settings.terraformDistribution === "opentofu" ? settings.tofuBin : settings.terraformBin }),
+        createExecaTerraform({
+          binary: settings.terraformDistribution === "opentofu" ? settings.tofuBin : settings.terraformBin,
+          ...(settings.pluginCacheDir ? { pluginCacheDir: settings.pluginCacheDir } : {}),
+        }),
       shell: overrides.shell ?? createProcessShell(),
       ...(policy ? { policy } : {}),
       workspaces:

@@ -52,6 +52,10 @@ export interface Settings {
   tofuBin: string;
   /** How many projects of one command run at once with parallel_plan/parallel_apply (ATOLL_PARALLEL_POOL_SIZE). */
   parallelPoolSize: number;
+  /** Plan a command's projects in parallel unless the repo config sets parallel_plan (ATOLL_PARALLEL_PLAN). */
+  parallelPlan: boolean;
+  /** Shared provider plugin cache directory, or undefined when off (ATOLL_PLUGIN_CACHE; <data dir>/plugin-cache). */
+  pluginCacheDir?: string;
   /** How repos with `automerge: true` are merged once every plan is applied (ATOLL_AUTOMERGE_METHOD). */
   automergeMethod: MergeMethod;
 }
@@ -159,6 +163,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     terraformDistribution: distribution,
     tofuBin: env.ATOLL_TOFU_BIN?.trim() || "tofu",
     parallelPoolSize: positiveInt("ATOLL_PARALLEL_POOL_SIZE", env.ATOLL_PARALLEL_POOL_SIZE, 4),
+    parallelPlan: bool("ATOLL_PARALLEL_PLAN", env.ATOLL_PARALLEL_PLAN, true),
+    ...(bool("ATOLL_PLUGIN_CACHE", env.ATOLL_PLUGIN_CACHE, true) ? { pluginCacheDir: path.join(dataDir, "plugin-cache") } : {}),
     automergeMethod: automergeMethod as MergeMethod,
   };
 }

@@ -20,6 +20,8 @@ import type {
   TerraformStepOptions,
   TerraformStepResult,
 } from "../ports/terraform.js";
+import { mkdir } from "node:fs/promises";
+import { withPluginCache } from "./plugin-cache.js";
 import { redact, withoutAtollSecrets } from "./redact.js";
 import { runProcess, type RunProcessResult } from "./run-process.js";
 
@@ -34,6 +36,11 @@ export interface ExecaTerraformOptions {
   killGraceMs?: number;
   /** In-memory cap for captured output per step (default 20 MiB; the tail is kept). */
   maxOutputBytes?: number;
+  /**
+   * Shared provider plugin cache (TF_PLUGIN_CACHE_DIR), created on demand. `init`s that may write
+   * it take turns (see plugin-cache.ts). Unset: no cache.
+   */
+  pluginCacheDir?: string;
 }
 
 export function createExecaTerraform(opts: ExecaTerraformOptions = {}): TerraformPort {
@@ -45,6 +52,7 @@ export function createExecaTerraform(opts: ExecaTerraformOptions = {}): Terrafor
     return {
       ...withoutAtollSecrets(opts.baseEnv ?? process.env, secretEnvNames),
       ...(step.env ?? {}),
+      ...(opts.pluginCacheDir ? { TF_PLUGIN_CACHE_DIR: opts.pluginCacheDir } : {}),
       // Last, so no workflow can switch interactive mode back on.
       TF_IN_AUTOMATION: "1",
       TF_INPUT: "0",
@@ -86,7 +94,11 @@ export function createExecaTerraform(opts: ExecaTerraformOptions = {}): Terrafor
 
   return {
     async init(step) {
-      return (await run(["init", "-input=false", "-no-color", ...(step.extraArgs ?? [])], step)).step;
+      const init = async () => (await run(["init", "-input=false", "-no-color", ...(step.extraArgs ?? [])], step)).step;
+      const cache = opts.pluginCacheDir;
+      if (!cache) return init();
+      await mkdir(cache, { recursive: true });
+      return withPluginCache(step.cwd, cache, init);
     },
 
     async selectWorkspace(step) {

@@ -212,11 +212,22 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   for (const project of runnable) {
     await store.upsertProject(ctx.repo, pull.number, pendingState(project, pull.headSha, req.extraArgs, now()));
   }
-  await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
-  for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
-  // The run opened here is the run completed below (same id): the state can name it up front.
+  // GitHub writes are paced (about one a second per installation), so the "started" check runs
+  // are written while the checkout and terraform run, not before them; the comment goes out as
+  // soon as the plans are done, and the per-project results after it (see README "Performance").
   const runIds = new Map<string, number>();
-  for (const project of runnable) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
+  const startWrites = (async () => {
+    await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+    for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
+    // The run opened here is the run completed below (same id): the state can name it up front.
+    for (const project of runnable) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
+  })();
+  startWrites.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+
+  // One GitHub round for readiness (apply) and plan requirements of every project, read while the checkout is made.
+  const withPlan = runnable.some((p) => settingsOf.get(projectKey(p))!.planRequirements.length > 0);
+  const readinessRead = runnable.length ? projectsReadiness(ctx, pull, config, runnable, { withPlan }) : Promise.resolve(new Map());
+  readinessRead.catch(() => undefined);
 
   let co: Checkout | undefined;
   let checkoutError = "";
@@ -228,9 +239,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       checkoutError = error.message;
     }
   }
-  // One GitHub round for readiness (apply) and plan requirements of every project.
-  const withPlan = runnable.some((p) => settingsOf.get(projectKey(p))!.planRequirements.length > 0);
-  const readiness = runnable.length ? await projectsReadiness(ctx, pull, config, runnable, { withPlan }) : new Map();
+  const readiness = await readinessRead;
   const results: ProjectResult[] = blocked.map((b) => ({
     project: b.project,
     command: "plan" as const,
@@ -239,10 +248,15 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     output: "",
   }));
 
-  /** Record a project's result: state first (a click on Apply finds the plan), then its check run. */
+  /**
+   * Record a project's result: state first (a click on Apply finds the plan); its check run is
+   * completed after the comment (`reports`).
+   */
+  const reports: (() => Promise<unknown>)[] = [];
   const finish = async (project: Project, outcome: PlanOutcomeLike): Promise<ProjectResult> => {
     const { result, planFile, planDigest } = outcome;
     const readinessOf = result.hasChanges ? readiness.get(projectKey(project))?.readiness : undefined;
+    await startWrites;
     await store.upsertProject(ctx.repo, pull.number, {
       project,
       headSha: pull.headSha,
@@ -259,7 +273,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       planCheckRunId: runIds.get(projectKey(project)),
       updatedAt: now(),
     });
-    await checks.projectFinished("plan", result, readinessOf);
+    reports.push(() => checks.projectFinished("plan", result, readinessOf));
     return result;
   };
   const refusal = (project: Project, headline: string, outcome: ProjectResult["outcome"] = "refused", output = ""): PlanOutcomeLike => ({
@@ -294,7 +308,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     runnable,
     {
       groupOf: (p) => settingsOf.get(projectKey(p))!.executionOrderGroup,
-      parallel: config.parallelPlan,
+      // The repo's `parallel_plan` when it sets one, else the server's default (ATOLL_PARALLEL_PLAN).
+      parallel: config.repo?.parallelPlan ?? ctx.deps.settings.parallelPlan,
       poolSize: ctx.deps.settings.parallelPoolSize,
       abortOnFailure: config.abortOnExecutionOrderFail,
       failed: (r) => r.outcome !== "success",
@@ -321,6 +336,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       renderPrComment({ command: "plan", name: ctx.name, results: shown, headSha: pull.headSha, extraArgs: req.extraArgs, notes }),
     );
   }
+  await startWrites;
+  for (const report of reports) await report();
   await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
 }
 

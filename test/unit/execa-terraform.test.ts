@@ -283,6 +283,20 @@ describe("createExecaTerraform process handling (fake binary)", () => {
     expect((await tf.init({ ...step, extraArgs: [] })).args).toEqual(["init", "-input=false", "-no-color"]);
   });
 
+  test("with a plugin cache: TF_PLUGIN_CACHE_DIR is set for every command and the directory is created by init", async () => {
+    const cache = path.join(work, "plugin-cache");
+    const tf = createExecaTerraform({ binary: FAKE, baseEnv: baseEnv(), pluginCacheDir: cache });
+    const dir = await project({ "main.tf": MAIN_TF });
+    const init = await tf.init({ cwd: dir, timeoutMs: 10_000, env: { FAKE_MODE: "env" } });
+    expect(init.output).toContain(`TF_PLUGIN_CACHE_DIR=${cache}`);
+    await access(cache);
+    const version = await tf.version({ cwd: dir, timeoutMs: 10_000, env: { FAKE_MODE: "env" } });
+    expect(version.output).toContain(`TF_PLUGIN_CACHE_DIR=${cache}`);
+    // Without the option, terraform gets no cache directory.
+    const plain = createExecaTerraform({ binary: FAKE, baseEnv: baseEnv() });
+    expect((await plain.init({ cwd: dir, timeoutMs: 10_000, env: { FAKE_MODE: "env" } })).output).not.toContain("TF_PLUGIN_CACHE_DIR");
+  });
+
   test("a call's binary overrides the adapter's default", async () => {
     const tf = createExecaTerraform({ binary: path.join(work, "no-such-terraform"), baseEnv: baseEnv() });
     const r = await tf.version({ cwd: work, timeoutMs: 10_000, binary: FAKE, env: { FAKE_MODE: "env" } });

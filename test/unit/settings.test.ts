@@ -25,6 +25,8 @@ describe("readSettings", () => {
       tofuBin: "tofu",
       parallelPoolSize: 4,
       automergeMethod: "merge",
+      parallelPlan: true,
+      pluginCacheDir: "/srv/atoll/data/plugin-cache",
     });
   });
 
@@ -52,6 +54,8 @@ describe("readSettings", () => {
         ATOLL_TERRAFORM_DISTRIBUTION: "OpenTofu",
         ATOLL_TOFU_BIN: "/usr/local/bin/tofu",
         ATOLL_PARALLEL_POOL_SIZE: "8",
+        ATOLL_PARALLEL_PLAN: "false",
+        ATOLL_PLUGIN_CACHE: "off",
         ATOLL_AUTOMERGE_METHOD: "Squash",
         GHE_HOST: "github.example.com",
       },
@@ -80,6 +84,7 @@ describe("readSettings", () => {
       terraformDistribution: "opentofu",
       tofuBin: "/usr/local/bin/tofu",
       parallelPoolSize: 8,
+      parallelPlan: false,
       automergeMethod: "squash",
     });
   });
