@@ -184,7 +184,11 @@ describe("kill -9 during a plan", () => {
     const pid = await gate.heldPid(env);
     const job = await runningJobWith(env, pid);
     expect(job.spec.kind).toBe("autoplan");
-    expect(latestRun(env, pr.headSha, "atoll/plan: net")?.status).toBe("in_progress");
+    // The "started" check run is written while terraform runs (GitHub writes are paced, so they
+    // overlap the work instead of delaying it).
+    await env.github.waitFor(() => latestRun(env, pr.headSha, "atoll/plan: net")?.status === "in_progress" || undefined, {
+      what: "in-progress plan check run",
+    });
     expect(locks(env)).toEqual([{ project_dir: "net", pull_number: 1 }]);
 
     await env.atoll.kill9();
