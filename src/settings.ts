@@ -56,6 +56,12 @@ export interface Settings {
   parallelPlan: boolean;
   /** Shared provider plugin cache directory, or undefined when off (ATOLL_PLUGIN_CACHE; <data dir>/plugin-cache). */
   pluginCacheDir?: string;
+  /**
+   * Plans that finish sooner than this never show "in progress" check runs: their results are
+   * the first writes (GitHub writes are paced about 1 s apart). 0 = always show progress first
+   * (ATOLL_PROGRESS_DELAY).
+   */
+  progressDelayMs: number;
   /** How repos with `automerge: true` are merged once every plan is applied (ATOLL_AUTOMERGE_METHOD). */
   automergeMethod: MergeMethod;
 }
@@ -164,6 +170,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     tofuBin: env.ATOLL_TOFU_BIN?.trim() || "tofu",
     parallelPoolSize: positiveInt("ATOLL_PARALLEL_POOL_SIZE", env.ATOLL_PARALLEL_POOL_SIZE, 4),
     parallelPlan: bool("ATOLL_PARALLEL_PLAN", env.ATOLL_PARALLEL_PLAN, true),
+    progressDelayMs: env.ATOLL_PROGRESS_DELAY?.trim() === "0" ? 0 : parseDuration("ATOLL_PROGRESS_DELAY", env.ATOLL_PROGRESS_DELAY?.trim() || "2s"),
     ...(bool("ATOLL_PLUGIN_CACHE", env.ATOLL_PLUGIN_CACHE, true) ? { pluginCacheDir: path.join(dataDir, "plugin-cache") } : {}),
     automergeMethod: automergeMethod as MergeMethod,
   };

@@ -212,34 +212,21 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   for (const project of runnable) {
     await store.upsertProject(ctx.repo, pull.number, pendingState(project, pull.headSha, req.extraArgs, now()));
   }
-  // GitHub writes are paced (about one a second per installation), so the "started" check runs
-  // are written while the checkout and terraform run, not before them; the comment goes out as
-  // soon as the plans are done, and the per-project results after it (see README "Performance").
+  // GitHub writes are paced (about one a second per installation), so the "in progress" check
+  // runs are written while the checkout and terraform run, never before them — and only when the
+  // plans take longer than ATOLL_PROGRESS_DELAY: a quick plan's first write is its comment (see
+  // README "Performance").
   const runIds = new Map<string, number>();
-  const startWrites = (async () => {
-    await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
-    for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
-    // The run opened here is the run completed below (same id): the state can name it up front.
-    for (const project of runnable) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
-  })();
-  startWrites.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
-
-  // One GitHub round for readiness (apply) and plan requirements of every project, read while the checkout is made.
-  const withPlan = runnable.some((p) => settingsOf.get(projectKey(p))!.planRequirements.length > 0);
-  const readinessRead = runnable.length ? projectsReadiness(ctx, pull, config, runnable, { withPlan }) : Promise.resolve(new Map());
-  readinessRead.catch(() => undefined);
+  let started: Promise<void> | undefined;
+  const startWrites = (): Promise<void> =>
+    (started ??= (async () => {
+      await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+      for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
+      for (const project of runnable) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
+    })());
+  const progressTimer = setTimeout(() => void startWrites().catch(() => undefined), ctx.deps.settings.progressDelayMs);
 
   let co: Checkout | undefined;
-  let checkoutError = "";
-  if (runnable.length) {
-    try {
-      co = await getCheckout();
-    } catch (error) {
-      if (!(error instanceof CheckoutFailed)) throw error;
-      checkoutError = error.message;
-    }
-  }
-  const readiness = await readinessRead;
   const results: ProjectResult[] = blocked.map((b) => ({
     project: b.project,
     command: "plan" as const,
@@ -247,80 +234,103 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     headline: blockedHeadline(ctx, b),
     output: "",
   }));
-
-  /**
-   * Record a project's result: state first (a click on Apply finds the plan); its check run is
-   * completed after the comment (`reports`).
-   */
   const reports: (() => Promise<unknown>)[] = [];
-  const finish = async (project: Project, outcome: PlanOutcomeLike): Promise<ProjectResult> => {
-    const { result, planFile, planDigest } = outcome;
-    const readinessOf = result.hasChanges ? readiness.get(projectKey(project))?.readiness : undefined;
-    await startWrites;
-    await store.upsertProject(ctx.repo, pull.number, {
-      project,
-      headSha: pull.headSha,
-      baseSha: pull.baseSha,
-      plan: result.outcome === "success" ? "success" : "failed",
-      hasChanges: result.hasChanges ?? false,
-      apply: "none",
-      ...(planFile ? { planFile } : {}),
-      ...(planDigest ? { planDigest } : {}),
-      extraArgs: req.extraArgs,
-      ...(result.plan ? { summary: result.plan } : {}),
-      headline: result.headline,
-      output: truncateUtf8(result.output, KEPT_OUTPUT_BYTES),
-      planCheckRunId: runIds.get(projectKey(project)),
-      updatedAt: now(),
-    });
-    reports.push(() => checks.projectFinished("plan", result, readinessOf));
-    return result;
-  };
-  const refusal = (project: Project, headline: string, outcome: ProjectResult["outcome"] = "refused", output = ""): PlanOutcomeLike => ({
-    result: { project, command: "plan", outcome, headline, output },
-  });
+  try {
+    // One GitHub round for readiness (apply) and plan requirements of every project, read while the checkout is made.
+    const withPlan = runnable.some((p) => settingsOf.get(projectKey(p))!.planRequirements.length > 0);
+    const readinessRead = runnable.length ? projectsReadiness(ctx, pull, config, runnable, { withPlan }) : Promise.resolve(new Map());
+    readinessRead.catch(() => undefined);
 
-  // Projects sharing a directory never run at the same time (one .terraform dir, one selected workspace).
-  const serialPerDir = keyedSerializer();
-
-  const planOne = async (project: Project): Promise<ProjectResult> => {
-    if (!co) return finish(project, refusal(project, "Could not check out the pull request.", "failed", checkoutError));
-    const unmetPlan = readiness.get(projectKey(project))?.unmetPlan ?? [];
-    if (unmetPlan.length) {
-      return finish(project, refusal(project, `Plan requirements not met for ${projectLabel(project)}:\n${renderUnmet(unmetPlan)}`));
+    let checkoutError = "";
+    if (runnable.length) {
+      try {
+        co = await getCheckout();
+      } catch (error) {
+        if (!(error instanceof CheckoutFailed)) throw error;
+        checkoutError = error.message;
+      }
     }
-    const run = await projectRun(ctx, { config, pull, checkout: co, project, commentArgs: req.extraArgs });
-    if (!run.ok) return finish(project, refusal(project, `Cannot plan: ${run.error}`, "failed"));
-    const outcome = await serialPerDir(project.dir, () =>
-      planProject(ctx.deps, co!, project, req.extraArgs, {
-        verbose: req.verbose,
-        name: ctx.name,
-        ...run.options,
-        ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
-      }),
-    );
-    // Killed by a shutdown: not a result; the interruption is reported instead.
-    throwIfInterrupted(ctx);
-    return finish(project, outcome);
-  };
+    const readiness = await readinessRead;
 
-  const planned = await runInExecutionOrder(
-    runnable,
-    {
-      groupOf: (p) => settingsOf.get(projectKey(p))!.executionOrderGroup,
-      // The repo's `parallel_plan` when it sets one, else the server's default (ATOLL_PARALLEL_PLAN).
-      parallel: config.repo?.parallelPlan ?? ctx.deps.settings.parallelPlan,
-      poolSize: ctx.deps.settings.parallelPoolSize,
-      abortOnFailure: config.abortOnExecutionOrderFail,
-      failed: (r) => r.outcome !== "success",
-      skipped: (p): ProjectResult => ({ project: p, command: "plan", outcome: "refused", headline: SKIPPED, output: "" }),
-    },
-    planOne,
-  );
-  for (const r of planned) {
-    if (r.headline === SKIPPED) await finish(r.project, { result: r });
+    /**
+     * Record a project's result: state first (a click on Apply finds the plan); its check run is
+     * written after the comment (`reports`), and then the state learns the run's id.
+     */
+    const finish = async (project: Project, outcome: PlanOutcomeLike): Promise<ProjectResult> => {
+      const { result, planFile, planDigest } = outcome;
+      const readinessOf = result.hasChanges ? readiness.get(projectKey(project))?.readiness : undefined;
+      const state: ProjectState = {
+        project,
+        headSha: pull.headSha,
+        baseSha: pull.baseSha,
+        plan: result.outcome === "success" ? "success" : "failed",
+        hasChanges: result.hasChanges ?? false,
+        apply: "none",
+        ...(planFile ? { planFile } : {}),
+        ...(planDigest ? { planDigest } : {}),
+        extraArgs: req.extraArgs,
+        ...(result.plan ? { summary: result.plan } : {}),
+        headline: result.headline,
+        output: truncateUtf8(result.output, KEPT_OUTPUT_BYTES),
+        planCheckRunId: runIds.get(projectKey(project)),
+        updatedAt: now(),
+      };
+      await store.upsertProject(ctx.repo, pull.number, state);
+      reports.push(async () => {
+        const id = await checks.projectFinished("plan", result, readinessOf);
+        if (id !== state.planCheckRunId) await store.upsertProject(ctx.repo, pull.number, { ...state, planCheckRunId: id });
+      });
+      return result;
+    };
+    const refusal = (project: Project, headline: string, outcome: ProjectResult["outcome"] = "refused", output = ""): PlanOutcomeLike => ({
+      result: { project, command: "plan", outcome, headline, output },
+    });
+
+    // Projects sharing a directory never run at the same time (one .terraform dir, one selected workspace).
+    const serialPerDir = keyedSerializer();
+
+    const planOne = async (project: Project): Promise<ProjectResult> => {
+      if (!co) return finish(project, refusal(project, "Could not check out the pull request.", "failed", checkoutError));
+      const unmetPlan = readiness.get(projectKey(project))?.unmetPlan ?? [];
+      if (unmetPlan.length) {
+        return finish(project, refusal(project, `Plan requirements not met for ${projectLabel(project)}:\n${renderUnmet(unmetPlan)}`));
+      }
+      const run = await projectRun(ctx, { config, pull, checkout: co, project, commentArgs: req.extraArgs });
+      if (!run.ok) return finish(project, refusal(project, `Cannot plan: ${run.error}`, "failed"));
+      const outcome = await serialPerDir(project.dir, () =>
+        planProject(ctx.deps, co!, project, req.extraArgs, {
+          verbose: req.verbose,
+          name: ctx.name,
+          ...run.options,
+          ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
+        }),
+      );
+      // Killed by a shutdown: not a result; the interruption is reported instead.
+      throwIfInterrupted(ctx);
+      return finish(project, outcome);
+    };
+
+    const planned = await runInExecutionOrder(
+      runnable,
+      {
+        groupOf: (p) => settingsOf.get(projectKey(p))!.executionOrderGroup,
+        // The repo's `parallel_plan` when it sets one, else the server's default (ATOLL_PARALLEL_PLAN).
+        parallel: config.repo?.parallelPlan ?? ctx.deps.settings.parallelPlan,
+        poolSize: ctx.deps.settings.parallelPoolSize,
+        abortOnFailure: config.abortOnExecutionOrderFail,
+        failed: (r) => r.outcome !== "success",
+        skipped: (p): ProjectResult => ({ project: p, command: "plan", outcome: "refused", headline: SKIPPED, output: "" }),
+      },
+      planOne,
+    );
+    for (const r of planned) {
+      if (r.headline === SKIPPED) await finish(r.project, { result: r });
+    }
+    results.push(...planned);
+  } finally {
+    // Planning is over (or failed): no "in progress" writes start after this.
+    clearTimeout(progressTimer);
   }
-  results.push(...planned);
 
   if (co && hooksFor(config.policy.postWorkflowHooks, "plan").length) {
     notes.push(...hookNotes(await runWorkflowHooks(ctx, config.policy.postWorkflowHooks, "plan", co, pull, req.extraArgs), "post"));
@@ -336,7 +346,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       renderPrComment({ command: "plan", name: ctx.name, results: shown, headSha: pull.headSha, extraArgs: req.extraArgs, notes }),
     );
   }
-  await startWrites;
+  if (started) await started;
+  else for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
   for (const report of reports) await report();
   await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
 }

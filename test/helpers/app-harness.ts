@@ -41,7 +41,13 @@ export async function startAppHarness(opts: {
 }): Promise<AppHarness> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "atoll-int-data-"));
   // ATOLL_APP_SLUG: "" in opts.env makes the app look its slug up with GET /app.
-  const settings = readSettings({ ATOLL_DATA_DIR: dataDir, ATOLL_APP_SLUG: "atoll-test", ...opts.env });
+  const settings = readSettings({
+    ATOLL_DATA_DIR: dataDir,
+    ATOLL_APP_SLUG: "atoll-test",
+    // Integration tests assert every write, including the "in progress" ones: show them at once.
+    ATOLL_PROGRESS_DELAY: "0",
+    ...opts.env,
+  });
   const store = await openSqliteStore(path.join(dataDir, "atoll.db"));
   const jobErrors: unknown[] = [];
   const jobs = createInProcessJobs({ concurrency: 2, maxQueued: 100, onError: (_job, e) => jobErrors.push(e) });

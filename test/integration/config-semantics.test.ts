@@ -74,6 +74,28 @@ describe("repo config and server policy semantics", () => {
     gh.changedFiles(n, changed.map((filename) => ({ filename })));
   }
 
+  test("a plan done within ATOLL_PROGRESS_DELAY shows no in-progress check runs: only final results, and the state knows the run", async () => {
+    const config = yaml("version: 3", "projects:", "  - name: app", "    dir: app");
+    h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "app/main.tf": WITH_CHANGES } }, env: { ATOLL_PROGRESS_DELAY: "1h" } });
+    const gh = new GitHubNock().tokens(2);
+    autoplanMocks(gh, 1, SHA1, config, ["app"], ["app/main.tf"]);
+    gh.reviews(1);
+    const created = gh.createCheckRuns(3);
+    // No gh.updateCheckRuns(): strict nock fails the test on any update.
+    const comments = gh.comments(1);
+
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+
+    expect(created.map((c) => [c.name, c.status, c.conclusion])).toEqual([
+      ["atoll/plan: app", "completed", "success"],
+      ["atoll/plan", "completed", "success"],
+      ["atoll/apply", "queued", undefined],
+    ]);
+    expect(comments[0].body).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
+    const [state] = await h.store.listProjects(REPO, 1);
+    expect(state.planCheckRunId).toBe(1000);
+  });
+
   test("`silence_pr_comments: [plan]` (allowed by the policy): check runs are posted, no plan comment", async () => {
     const config = yaml("version: 3", "projects:", "  - name: app", "    dir: app", "    silence_pr_comments: [plan]");
     h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "app/main.tf": WITH_CHANGES } }, policy: allowing("silence_pr_comments") });

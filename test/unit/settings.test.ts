@@ -27,6 +27,7 @@ describe("readSettings", () => {
       automergeMethod: "merge",
       parallelPlan: true,
       pluginCacheDir: "/srv/atoll/data/plugin-cache",
+      progressDelayMs: 2000,
     });
   });
 
@@ -56,6 +57,7 @@ describe("readSettings", () => {
         ATOLL_PARALLEL_POOL_SIZE: "8",
         ATOLL_PARALLEL_PLAN: "false",
         ATOLL_PLUGIN_CACHE: "off",
+        ATOLL_PROGRESS_DELAY: "0",
         ATOLL_AUTOMERGE_METHOD: "Squash",
         GHE_HOST: "github.example.com",
       },
@@ -85,6 +87,7 @@ describe("readSettings", () => {
       tofuBin: "/usr/local/bin/tofu",
       parallelPoolSize: 8,
       parallelPlan: false,
+      progressDelayMs: 0,
       automergeMethod: "squash",
     });
   });
@@ -93,6 +96,7 @@ describe("readSettings", () => {
     [{ ATOLL_JOB_CONCURRENCY: "0" }, "ATOLL_JOB_CONCURRENCY"],
     [{ ATOLL_TERRAFORM_DISTRIBUTION: "pulumi" }, "ATOLL_TERRAFORM_DISTRIBUTION"],
     [{ ATOLL_PARALLEL_POOL_SIZE: "0" }, "ATOLL_PARALLEL_POOL_SIZE"],
+    [{ ATOLL_PROGRESS_DELAY: "soon" }, "ATOLL_PROGRESS_DELAY"],
     [{ ATOLL_JOB_CONCURRENCY: "two" }, "ATOLL_JOB_CONCURRENCY"],
     [{ ATOLL_MAX_QUEUED_JOBS: "1.5" }, "ATOLL_MAX_QUEUED_JOBS"],
     [{ ATOLL_AUTOPLAN_DRAFTS: "maybe" }, "ATOLL_AUTOPLAN_DRAFTS"],
