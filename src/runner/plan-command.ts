@@ -236,7 +236,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   }));
   const reports: (() => Promise<unknown>)[] = [];
   try {
-    // One GitHub round for readiness (apply) and plan requirements of every project, read while the checkout is made.
+    // One GitHub round for readiness (apply) and plan requirements of every project, read while the
+    // checkout is made and terraform runs: only plan requirements are needed before planning.
     const withPlan = runnable.some((p) => settingsOf.get(projectKey(p))!.planRequirements.length > 0);
     const readinessRead = runnable.length ? projectsReadiness(ctx, pull, config, runnable, { withPlan }) : Promise.resolve(new Map());
     readinessRead.catch(() => undefined);
@@ -250,7 +251,6 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
         checkoutError = error.message;
       }
     }
-    const readiness = await readinessRead;
 
     /**
      * Record a project's result: state first (a click on Apply finds the plan); its check run is
@@ -258,7 +258,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
      */
     const finish = async (project: Project, outcome: PlanOutcomeLike): Promise<ProjectResult> => {
       const { result, planFile, planDigest } = outcome;
-      const readinessOf = result.hasChanges ? readiness.get(projectKey(project))?.readiness : undefined;
+      const readinessOf = result.hasChanges ? (await readinessRead).get(projectKey(project))?.readiness : undefined;
       const state: ProjectState = {
         project,
         headSha: pull.headSha,
@@ -291,7 +291,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
 
     const planOne = async (project: Project): Promise<ProjectResult> => {
       if (!co) return finish(project, refusal(project, "Could not check out the pull request.", "failed", checkoutError));
-      const unmetPlan = readiness.get(projectKey(project))?.unmetPlan ?? [];
+      const unmetPlan = withPlan ? ((await readinessRead).get(projectKey(project))?.unmetPlan ?? []) : [];
       if (unmetPlan.length) {
         return finish(project, refusal(project, `Plan requirements not met for ${projectLabel(project)}:\n${renderUnmet(unmetPlan)}`));
       }

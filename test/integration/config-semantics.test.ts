@@ -303,7 +303,7 @@ describe("repo config and server policy semantics", () => {
       "atoll/plan: stacks/a (workspace staging)",
       "atoll/plan: stacks/b (workspace staging)",
     ]);
-    expect(tf.plans).toEqual(["stacks/a", "stacks/b"]);
+    expect([...tf.plans].sort()).toEqual(["stacks/a", "stacks/b"]);
     expect(bodyOf(updated, 1002)).toMatchObject({ conclusion: "success" });
     expect(bodyOf(updated, 1003)).toMatchObject({ conclusion: "success" });
     expect(comments[0].body).toContain("atoll apply -d stacks/a -w staging");
