@@ -220,9 +220,11 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   let started: Promise<void> | undefined;
   const startWrites = (): Promise<void> =>
     (started ??= (async () => {
-      await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
-      for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
-      for (const project of runnable) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
+      // An interrupted job starts no more writes (the interruption report owns the check runs).
+      const live = () => !ctx.signal?.aborted;
+      if (live()) await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+      for (const b of blocked) if (live()) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
+      for (const project of runnable) if (live()) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
     })());
   const progressTimer = setTimeout(() => void startWrites().catch(() => undefined), ctx.deps.settings.progressDelayMs);
 
@@ -327,8 +329,14 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       if (r.headline === SKIPPED) await finish(r.project, { result: r });
     }
     results.push(...planned);
+  } catch (error) {
+    // Failed or interrupted: let "in progress" writes already under way land first, so whoever
+    // reports the failure (failOpenRuns, the interruption report) sees and completes them.
+    clearTimeout(progressTimer);
+    if (started) await started.catch(() => undefined);
+    throw error;
   } finally {
-    // Planning is over (or failed): no "in progress" writes start after this.
+    // Planning is over: no "in progress" writes start after this.
     clearTimeout(progressTimer);
   }
 

@@ -216,9 +216,15 @@ describe("kill -9 during a plan", () => {
     await env.atoll.send(env.comment(pr, "alice", "atoll plan -d net"));
     const plan = await waitComment(env, 1, /Ran Plan/, "plan after the restart", before);
     expect(plan.body).toContain("Plan: 2 to add, 0 to change, 0 to destroy.");
-    const run = await completedRun(env, pr.headSha, "atoll/plan: net");
+    // The new result replaces the cancelled one (a quick plan updates the run in place).
+    const run = await env.github.waitFor(
+      () => {
+        const r = latestRun(env, pr.headSha, "atoll/plan: net");
+        return r?.status === "completed" && r.conclusion !== "cancelled" ? r : undefined;
+      },
+      { what: "the new plan result" },
+    );
     expect(run.conclusion).toBe("success");
-    expect(run.id).not.toBe(cancelled.id);
     await allJobsDone(env);
     expect((await completedRun(env, pr.headSha, "atoll/plan")).conclusion).toBe("success");
     expect(locks(env)).toEqual([{ project_dir: "net", pull_number: 1 }]);

@@ -69,7 +69,8 @@ describe("walkthrough (real server, git, terraform, PostgreSQL)", () => {
 
     const planAggregate = await completedRun(env, pull.headSha, "atoll/plan");
     expect(planAggregate.conclusion).toBe("success");
-    const applyAggregate = latestRun(env, pull.headSha, "atoll/apply")!;
+    // Written right after the plan aggregate (GitHub writes are paced about a second apart).
+    const applyAggregate = await env.github.waitFor(() => latestRun(env, pull.headSha, "atoll/apply"), { what: "apply aggregate" });
     expect(applyAggregate.status).toBe("queued");
   }, 90_000);
 
