@@ -375,7 +375,8 @@ describe("SIGTERM when the grace period runs out", () => {
   let gate: Gate;
   beforeAll(async () => {
     gate = await Gate.create();
-    env = await startE2eEnv({ env: { ...gate.env("plan"), ATOLL_SHUTDOWN_GRACE: "2s", ATOLL_LOCK_SWEEP_INTERVAL: "1h" } });
+    // Progress check runs at once, so there is an open run for the interruption to complete.
+    env = await startE2eEnv({ env: { ...gate.env("plan"), ATOLL_SHUTDOWN_GRACE: "2s", ATOLL_LOCK_SWEEP_INTERVAL: "1h", ATOLL_PROGRESS_DELAY: "0" } });
     await env.repo.commit("main", { "net/main.tf": tf("gracenet", ["base"]) }, "initial");
   }, 120_000);
   afterAll(async () => {
