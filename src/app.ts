@@ -98,7 +98,7 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       ...(policy ? { policy } : {}),
       workspaces:
         overrides.workspaces ??
-        createGitWorkspace({ rootDir: path.join(settings.dataDir, "checkouts"), timeoutMs: settings.stepTimeoutMs }),
+        createGitWorkspace({ rootDir: path.join(settings.dataDir, "checkouts"), timeoutMs: settings.stepTimeoutMs, logger: app.log }),
       store,
       jobs: { submit: (spec, key) => jobs.submit(spec, key) },
     };

@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -9,6 +9,7 @@ import {
   buildGitEnv,
   createGitWorkspace,
   gitCheckoutCommands,
+  gitMirrorFetchArgs,
   sanitizeSegment,
   validateCloneUrl,
 } from "../../src/adapters/git-workspace.js";
@@ -63,17 +64,20 @@ let requests: Array<{ path: string; authorized: boolean }>;
 let sha1: string;
 let sha2: string;
 let root: string;
+let projectRoot: string;
+let bare: string;
+let src: string;
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), "atoll-git-workspace-"));
-  const projectRoot = path.join(work, "server");
-  const bare = path.join(projectRoot, "acme", "infra.git");
+  projectRoot = path.join(work, "server");
+  bare = path.join(projectRoot, "acme", "infra.git");
   await mkdir(bare, { recursive: true });
   await git(bare, "init", "-q", "--bare");
   // GitHub lets clients fetch any commit by SHA; git's default would refuse.
   await git(bare, "config", "uploadpack.allowAnySHA1InWant", "true");
 
-  const src = path.join(work, "src");
+  src = path.join(work, "src");
   await mkdir(path.join(src, "modules"), { recursive: true });
   await git(src, "init", "-q");
   await writeFile(path.join(src, "main.tf"), 'resource "terraform_data" "a" {}\n');
@@ -144,18 +148,40 @@ describe("createGitWorkspace", () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.every((r) => r.authorized)).toBe(true);
     expect(fetches()).toBe(1);
-    // No temporary directory is left behind.
+    // No temporary directory is left behind; the repository's mirror sits next to the PR.
     expect(await readdir(path.join(root, "acme", "infra", "pr-7"))).toEqual([sha1]);
+    expect((await readdir(path.join(root, "acme", "infra"))).sort()).toEqual(["mirror.git", "pr-7"]);
+    // The working tree borrows the mirror's objects instead of copying them.
+    expect((await readFile(path.join(co.dir, ".git", "objects", "info", "alternates"), "utf8")).trim()).toBe(
+      path.join(root, "acme", "infra", "mirror.git", "objects"),
+    );
+    expect(await readdir(path.join(co.dir, ".git", "objects", "pack"))).toEqual([]);
   });
 
-  test("the token is nowhere on disk and the remote URL has no credentials", async () => {
-    const ws = createGitWorkspace({ rootDir: root });
+  test("the token is nowhere on disk or in the logs, and no config holds a URL with credentials", async () => {
+    const logs: unknown[] = [];
+    const logger = { info: (...a: unknown[]) => logs.push(a), warn: (...a: unknown[]) => logs.push(a) };
+    const ws = createGitWorkspace({ rootDir: root, logger });
     const co = await ws.checkout(req());
+    await ws.checkout(req({ pullNumber: 8, sha: sha2 }));
     expect(await git(co.dir, "remote", "get-url", "origin")).toBe(cloneUrl);
     const gitFiles = await allFiles(path.join(co.dir, ".git"));
     expect(gitFiles).toContain(path.join(co.dir, ".git", "config"));
     expect(await filesContaining(path.join(co.dir, ".git"), [TOKEN, B64])).toEqual([]);
+    const mirror = path.join(root, "acme", "infra", "mirror.git");
+    expect(await allFiles(mirror)).toContain(path.join(mirror, "config"));
+    expect(await filesContaining(mirror, [TOKEN, B64, "x-access-token"])).toEqual([]);
+    // The mirror has no remote at all; the checkout's origin is the plain clone URL.
+    expect(await readFile(path.join(mirror, "config"), "utf8")).not.toContain("url");
+    const urls = (await readFile(path.join(co.dir, ".git", "config"), "utf8")).match(/^\s*url\s*=.*$/gm);
+    expect(urls?.map((l) => l.trim())).toEqual([`url = ${cloneUrl}`]);
     expect(await filesContaining(root, [TOKEN, B64, "x-access-token"])).toEqual([]);
+    expect(logs).toHaveLength(2);
+    const logText = JSON.stringify(logs);
+    expect(logText).not.toContain(TOKEN);
+    expect(logText).not.toContain(B64);
+    expect(logs[0]).toEqual([expect.objectContaining({ pull: 7, sha: sha1, mirror: "created", durationMs: expect.any(Number) }), "git checkout ready"]);
+    expect(logs[1]).toEqual([expect.objectContaining({ pull: 8, sha: sha2, mirror: "fetched" }), "git checkout ready"]);
   });
 
   test("a wrong token fails with a clear error that does not contain the token", async () => {
@@ -223,7 +249,7 @@ describe("createGitWorkspace", () => {
     expect(requests.length).toBe(count);
   });
 
-  test("a working tree whose HEAD moved is fetched again, keeping the artefacts", async () => {
+  test("a working tree whose HEAD moved is rebuilt from the mirror, keeping the artefacts", async () => {
     const ws = createGitWorkspace({ rootDir: root });
     const co = await ws.checkout(req());
     await writeFile(path.join(co.artifactsDir, "default.tfplan"), "plan");
@@ -231,7 +257,7 @@ describe("createGitWorkspace", () => {
     expect(await ws.find("acme", "infra", 7, sha1)).toBeNull();
     const again = await ws.checkout(req());
     expect(again).toEqual({ ...co, reused: false });
-    expect(fetches()).toBe(2);
+    expect(fetches()).toBe(1);
     expect(await git(again.dir, "rev-parse", "HEAD")).toBe(sha1);
     expect(await readFile(path.join(co.artifactsDir, "default.tfplan"), "utf8")).toBe("plan");
   });
@@ -242,7 +268,7 @@ describe("createGitWorkspace", () => {
     await ws.checkout(req({ sha: sha2 }));
     await ws.checkout(req({ pullNumber: 8 }));
     await ws.removePull("acme", "infra", 7);
-    expect(await readdir(path.join(root, "acme", "infra"))).toEqual(["pr-8"]);
+    expect((await readdir(path.join(root, "acme", "infra"))).sort()).toEqual(["mirror.git", "pr-8"]);
     expect(await ws.find("acme", "infra", 7, sha1)).toBeNull();
     expect(await ws.find("acme", "infra", 8, sha1)).not.toBeNull();
     await expect(ws.removePull("acme", "infra", 7)).resolves.toBeUndefined();
@@ -283,16 +309,36 @@ describe("createGitWorkspace", () => {
     });
     const co = await ws.checkout(req());
     expect(await git(co.dir, "rev-parse", "HEAD")).toBe(sha1);
+    const co2 = await ws.checkout(req({ pullNumber: 8, sha: sha2 }));
+    expect(await git(co2.dir, "rev-parse", "HEAD")).toBe(sha2);
+    const mirror = path.join(root, "acme", "infra", "mirror.git");
     const lines = (await readFile(log, "utf8")).trim().split("\n");
+    const [init, remote, checkout] = gitCheckoutCommands(cloneUrl, sha1).map((a) => `ARGV:${a.join(" ")}`);
+    const mirrorInit = lines.find((l) => l.startsWith("ARGV:init -q --bare --template= "));
+    expect(mirrorInit).toMatch(new RegExp(`^ARGV:init -q --bare --template= ${path.join(root, "acme", "infra")}/\\.mirror-new-\\w+$`));
     expect(lines).toEqual([
-      "ARGV:init -q",
-      `ARGV:remote add origin ${cloneUrl}`,
-      `ARGV:fetch -q --depth=1 --no-tags --no-recurse-submodules origin ${sha1} [auth-header]`,
-      "ARGV:checkout -q --detach FETCH_HEAD",
+      // PR 7: new mirror, fetch, working tree.
+      mirrorInit,
+      `ARGV:${gitMirrorFetchArgs(cloneUrl, sha1, 7).join(" ")} [auth-header]`,
+      `ARGV:cat-file -e ${sha1}^{commit}`,
+      init,
+      remote,
+      checkout,
+      // PR 8: sha2 is not in the mirror yet; only the fetch has the header.
+      `ARGV:cat-file -e ${sha2}^{commit}`,
+      `ARGV:cat-file -e ${sha2}^{commit}`,
+      `ARGV:for-each-ref --format=%(refname) refs/atoll/pr/`,
+      `ARGV:${gitMirrorFetchArgs(cloneUrl, sha2, 8).join(" ")} [auth-header]`,
+      `ARGV:cat-file -e ${sha2}^{commit}`,
+      init,
+      remote,
+      checkout.replace(sha1, sha2),
     ]);
-    for (const cmd of gitCheckoutCommands(cloneUrl, sha1)) {
-      expect(cmd.args.join(" ")).not.toContain(TOKEN);
-      expect(cmd.args.join(" ")).not.toContain(B64);
+    expect(lines.join("\n")).not.toContain(TOKEN);
+    expect(lines.join("\n")).not.toContain(B64);
+    for (const args of [...gitCheckoutCommands(cloneUrl, sha1), gitMirrorFetchArgs(cloneUrl, sha1, 7)]) {
+      expect(args.join(" ")).not.toContain(TOKEN);
+      expect(args.join(" ")).not.toContain(B64);
     }
   });
 
@@ -334,4 +380,317 @@ describe("createGitWorkspace", () => {
     const noToken = buildGitEnv({ PATH: "/bin" });
     expect(Object.values(noToken).some((v) => v.includes("Authorization"))).toBe(false);
   });
+});
+
+// ------------------------------------------------------------------------------ the mirror cache
+
+const mirrorOf = (r: string, repo = "infra") => path.join(r, "acme", repo, "mirror.git");
+
+/** Git in the mirror (a bare repository). */
+async function mgit(r: string, ...args: string[]): Promise<string> {
+  return git(r, `--git-dir=${mirrorOf(r)}`, ...args);
+}
+
+let commitCounter = 0;
+/** A new commit on top of sha2 that changes main.tf only, pushed to its own branch of the served repository. */
+async function newCommit(): Promise<string> {
+  const n = ++commitCounter;
+  await git(src, "checkout", "-q", "--detach", sha2);
+  await writeFile(path.join(src, "main.tf"), `resource "terraform_data" "c${n}" {}\n`);
+  await git(src, "commit", "-q", "-am", `change ${n}`);
+  const sha = await git(src, "rev-parse", "HEAD");
+  await git(src, "push", "-q", bare, `HEAD:refs/heads/change-${n}`);
+  return sha;
+}
+
+/** Number of objects in each pack of the mirror, by pack name. */
+async function packObjectCounts(r: string): Promise<Map<string, number>> {
+  const dir = path.join(mirrorOf(r), "objects", "pack");
+  const out = new Map<string, number>();
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith(".idx"))) {
+    const lines = await execa("git", ["show-index"], { inputFile: path.join(dir, name), env: testGitEnv, extendEnv: false });
+    out.set(name, lines.stdout.trim().split("\n").length);
+  }
+  return out;
+}
+
+const exists = (p: string) => stat(p).then(
+  () => true,
+  () => false,
+);
+
+describe("createGitWorkspace: the per-repository mirror", () => {
+  test("a second PR's checkout fetches nothing the mirror already has, even with the server unreachable", async () => {
+    const ws = createGitWorkspace({ rootDir: root });
+    await ws.checkout(req({ pullNumber: 7, sha: sha2 }));
+    expect(fetches()).toBe(1);
+
+    // sha1 is in sha2's history, which the mirror fetched in full.
+    requests.length = 0;
+    const co = await ws.checkout(req({ pullNumber: 8, sha: sha1 }));
+    expect(requests).toEqual([]);
+    expect(co.reused).toBe(false);
+    expect(await git(co.dir, "rev-parse", "HEAD")).toBe(sha1);
+    expect(await readFile(path.join(co.dir, "main.tf"), "utf8")).toBe('resource "terraform_data" "a" {}\n');
+    expect(await git(co.dir, "status", "--porcelain")).toBe("");
+    // The working tree has the history too (through the mirror), not just one commit.
+    expect(await git(co.dir, "log", "--format=%s", sha2)).toBe("second\nfirst");
+
+    // Nothing listens on port 1: any network access would fail the checkout.
+    const offline = await ws.checkout(req({ pullNumber: 9, sha: sha2, cloneUrl: "http://127.0.0.1:1/acme/infra.git" }));
+    expect(await git(offline.dir, "rev-parse", "HEAD")).toBe(sha2);
+    expect(await git(offline.dir, "remote", "get-url", "origin")).toBe("http://127.0.0.1:1/acme/infra.git");
+
+    // Also after a restart (a new adapter over the same data dir).
+    const again = await createGitWorkspace({ rootDir: root }).checkout(req({ pullNumber: 10, sha: sha2 }));
+    expect(await git(again.dir, "rev-parse", "HEAD")).toBe(sha2);
+    expect(requests).toEqual([]);
+  });
+
+  test("a new commit is fetched incrementally: only its own objects", async () => {
+    const ws = createGitWorkspace({ rootDir: root });
+    await ws.checkout(req({ pullNumber: 7, sha: sha2 }));
+    const before = await packObjectCounts(root);
+    expect([...before.values()].reduce((a, b) => a + b, 0)).toBe(8); // 2 commits, 4 trees, 2 main.tf, 1 m.tf − shared tree
+
+    const sha3 = await newCommit();
+    requests.length = 0;
+    const co = await ws.checkout(req({ pullNumber: 8, sha: sha3 }));
+    expect(fetches()).toBe(1);
+    expect(await git(co.dir, "rev-parse", "HEAD")).toBe(sha3);
+    expect(await git(co.dir, "rev-parse", "HEAD~1")).toBe(sha2);
+    const after = await packObjectCounts(root);
+    const added = [...after].filter(([name]) => !before.has(name));
+    // One new pack with the new commit, its root tree and the new main.tf; nothing already present.
+    expect(added.map(([, count]) => count)).toEqual([3]);
+  });
+
+  test("concurrent checkouts of different PRs, from two adapters, are all correct", async () => {
+    const sha3 = await newCommit();
+    const a = createGitWorkspace({ rootDir: root });
+    const b = createGitWorkspace({ rootDir: root });
+    const results = await Promise.all([
+      a.checkout(req({ pullNumber: 1, sha: sha1 })),
+      b.checkout(req({ pullNumber: 2, sha: sha2 })),
+      a.checkout(req({ pullNumber: 3, sha: sha3 })),
+      b.checkout(req({ pullNumber: 4, sha: sha1 })),
+      a.checkout(req({ pullNumber: 5, sha: sha3 })),
+    ]);
+    const want = [sha1, sha2, sha3, sha1, sha3];
+    for (const [i, co] of results.entries()) {
+      expect(co.reused).toBe(false);
+      expect(await git(co.dir, "rev-parse", "HEAD")).toBe(want[i]);
+      expect(await git(co.dir, "status", "--porcelain")).toBe("");
+    }
+    expect(await readFile(path.join(results[1].dir, "main.tf"), "utf8")).toBe('resource "terraform_data" "b" {}\n');
+    // Serialised per repository: never more fetches than distinct commits, and no lock left behind.
+    expect(fetches()).toBeLessThanOrEqual(3);
+    expect((await readdir(path.join(root, "acme", "infra"))).filter((n) => n.includes("lock") || n.startsWith("."))).toEqual([]);
+    await git(root, `--git-dir=${mirrorOf(root)}`, "fsck", "--no-progress");
+  });
+
+  test("removePull leaves the mirror; the PR's negotiation ref is pruned by a later fetch", async () => {
+    const ws = createGitWorkspace({ rootDir: root });
+    await ws.checkout(req({ pullNumber: 7, sha: sha2 }));
+    expect(await mgit(root, "for-each-ref", "--format=%(refname) %(objectname)")).toBe(`refs/atoll/last ${sha2}\nrefs/atoll/pr/7 ${sha2}`);
+    await ws.removePull("acme", "infra", 7);
+    expect(await readdir(path.join(root, "acme", "infra"))).toEqual(["mirror.git"]);
+    expect(await mgit(root, "cat-file", "-t", sha2)).toBe("commit");
+
+    // The next PR's checkout of a known commit needs no network.
+    requests.length = 0;
+    await ws.checkout(req({ pullNumber: 8, sha: sha1 }));
+    expect(requests).toEqual([]);
+
+    const sha3 = await newCommit();
+    await ws.checkout(req({ pullNumber: 9, sha: sha3 }));
+    expect(await mgit(root, "for-each-ref", "--format=%(refname)")).toBe("refs/atoll/last\nrefs/atoll/pr/9");
+  });
+
+  test("a lock left by a crashed process does not block checkouts", async () => {
+    // Same host, dead process: broken at once.
+    const child = execa("true");
+    const deadPid = child.pid!;
+    await child;
+    const lockDir = path.join(root, "acme", "infra", "mirror.lock");
+    await mkdir(lockDir, { recursive: true });
+    const owner = { pid: deadPid, startTime: "", host: hostname(), nonce: "dead", since: "2020-01-01T00:00:00Z" };
+    await writeFile(path.join(lockDir, "owner.json"), JSON.stringify(owner));
+    const ws = createGitWorkspace({ rootDir: root });
+    const co = await ws.checkout(req());
+    expect(await git(co.dir, "rev-parse", "HEAD")).toBe(sha1);
+    expect(await exists(lockDir)).toBe(false);
+
+    // Another host (so its pid means nothing here) with a heartbeat older than the stale time.
+    await mkdir(lockDir);
+    await writeFile(path.join(lockDir, "owner.json"), JSON.stringify({ ...owner, pid: process.pid, host: "elsewhere.invalid", nonce: "remote" }));
+    const old = new Date(Date.now() - 10_000);
+    await utimes(path.join(lockDir, "owner.json"), old, old);
+    const started = Date.now();
+    const co2 = await createGitWorkspace({ rootDir: root, lockStaleMs: 2_000 }).checkout(req({ pullNumber: 8, sha: sha2 }));
+    expect(await git(co2.dir, "rev-parse", "HEAD")).toBe(sha2);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(await exists(lockDir)).toBe(false);
+  });
+
+  test("what a killed fetch leaves in the mirror does not break the next fetch", async () => {
+    const ws = createGitWorkspace({ rootDir: root });
+    await ws.checkout(req({ pullNumber: 7, sha: sha1 }));
+    const m = mirrorOf(root);
+    // A ref lock held by a git killed mid-update makes every later update of that ref fail.
+    await writeFile(path.join(m, "refs", "atoll", "last.lock"), "");
+    await mkdir(path.join(m, "refs", "atoll", "pr"), { recursive: true });
+    await writeFile(path.join(m, "refs", "atoll", "pr", "8.lock"), "");
+    await writeFile(path.join(m, "objects", "pack", "tmp_pack_abc123"), "half a pack");
+    const co = await ws.checkout(req({ pullNumber: 8, sha: sha2 }));
+    expect(await git(co.dir, "rev-parse", "HEAD")).toBe(sha2);
+    expect(await mgit(root, "rev-parse", "refs/atoll/pr/8", "refs/atoll/last")).toBe(`${sha2}\n${sha2}`);
+    expect(await exists(path.join(m, "refs", "atoll", "last.lock"))).toBe(false);
+    expect(await exists(path.join(m, "objects", "pack", "tmp_pack_abc123"))).toBe(false);
+  });
+
+  test("a half-created or gutted mirror is rebuilt", async () => {
+    const cases: Array<{ what: string; existingMirror: boolean; damage: (m: string) => Promise<unknown> }> = [
+      { what: "empty directory", existingMirror: false, damage: (m) => mkdir(m, { recursive: true }) },
+      {
+        what: "killed during init",
+        existingMirror: false,
+        damage: async (m) => {
+          await mkdir(m, { recursive: true });
+          await writeFile(path.join(m, "HEAD"), "ref: refs/heads/main\n");
+        },
+      },
+      { what: "objects deleted", existingMirror: true, damage: (m) => rm(path.join(m, "objects"), { recursive: true, force: true }) },
+      { what: "HEAD deleted", existingMirror: true, damage: (m) => rm(path.join(m, "HEAD")) },
+    ];
+    for (const c of cases) {
+      root = await mkdtemp(path.join(work, "root-"));
+      const m = mirrorOf(root);
+      if (c.existingMirror) await createGitWorkspace({ rootDir: root }).checkout(req({ pullNumber: 1, sha: sha1 }));
+      await c.damage(m);
+      const co = await createGitWorkspace({ rootDir: root }).checkout(req({ pullNumber: 7, sha: sha2 }));
+      expect([c.what, await git(co.dir, "rev-parse", "HEAD")]).toEqual([c.what, sha2]);
+      expect(await git(co.dir, "show", `${sha1}:main.tf`)).toBe('resource "terraform_data" "a" {}');
+      await git(root, `--git-dir=${m}`, "fsck", "--no-progress");
+      expect(await exists(path.join(m, "atoll-mirror.json"))).toBe(true);
+      expect((await readdir(path.join(root, "acme", "infra"))).filter((n) => n.startsWith("."))).toEqual([]);
+    }
+  });
+
+  test("a mirror with corrupt objects is detected by fsck and rebuilt", async () => {
+    const ws = createGitWorkspace({ rootDir: root });
+    await ws.checkout(req({ pullNumber: 7, sha: sha2 }));
+    // Flip bytes inside the pack (its size and checksum trailer stay, so git opens it).
+    const packDir = path.join(mirrorOf(root), "objects", "pack");
+    const pack = (await readdir(packDir)).find((n) => n.endsWith(".pack"))!;
+    const data = await readFile(path.join(packDir, pack));
+    for (let i = 12; i < data.length - 20; i += 7) data[i] ^= 0xff;
+    await chmod(path.join(packDir, pack), 0o644);
+    await writeFile(path.join(packDir, pack), data);
+
+    const logs: unknown[][] = [];
+    const logger = { info: (...a: unknown[]) => logs.push(a), warn: (...a: unknown[]) => logs.push(["warn", ...a]) };
+    requests.length = 0;
+    const co = await createGitWorkspace({ rootDir: root, logger }).checkout(req({ pullNumber: 8, sha: sha2 }));
+    expect(await git(co.dir, "rev-parse", "HEAD")).toBe(sha2);
+    expect(await readFile(path.join(co.dir, "main.tf"), "utf8")).toBe('resource "terraform_data" "b" {}\n');
+    expect(logs[0]).toEqual(["warn", expect.objectContaining({ pull: 8 }), "git mirror was damaged and has been rebuilt"]);
+    // The commit is unreadable, so a fetch was tried (git fails on the corrupt pack), then fsck
+    // condemned the mirror and the rebuilt one fetched again.
+    expect(fetches()).toBe(2);
+    await git(root, `--git-dir=${mirrorOf(root)}`, "fsck", "--no-progress");
+    expect(JSON.stringify(logs)).not.toContain(TOKEN);
+  });
+
+  test("a network failure does not throw the mirror away", async () => {
+    const ws = createGitWorkspace({ rootDir: root });
+    await ws.checkout(req({ pullNumber: 7, sha: sha1 }));
+    const marker = await stat(path.join(mirrorOf(root), "atoll-mirror.json"));
+    const sha3 = await newCommit();
+    await expect(ws.checkout(req({ pullNumber: 8, sha: sha3, cloneUrl: "http://127.0.0.1:1/acme/infra.git" }))).rejects.toThrow(
+      /^git fetch failed: .*(Failed to connect|Could not connect|Connection refused)/s,
+    );
+    expect((await stat(path.join(mirrorOf(root), "atoll-mirror.json"))).ino).toBe(marker.ino);
+    await expect(ws.checkout(req({ pullNumber: 8, sha: sha3, token: "ghs_wrong" }))).rejects.toThrow(/rejected the installation token/);
+    expect((await stat(path.join(mirrorOf(root), "atoll-mirror.json"))).ino).toBe(marker.ino);
+  });
+});
+
+// ------------------------------------------------------------------------ a repository with history
+
+/** A fast-import stream of `commits` commits over `files` files, each commit changing three of them. */
+function historyStream(commits: number, files: number): string {
+  let seed = 42;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  const text = (n: number) => {
+    let s = "";
+    while (s.length < n) s += rand().toString(36);
+    return s.slice(0, n) + "\n";
+  };
+  const out: string[] = [];
+  for (let i = 1; i <= commits; i++) {
+    const msg = `commit ${i}\n`;
+    out.push(`commit refs/heads/main`, `mark :${i}`, `committer Test <test@example.com> ${1_600_000_000 + i * 60} +0000`, `data ${msg.length}`, msg);
+    if (i > 1) out.push(`from :${i - 1}`);
+    const touched = i === 1 ? Array.from({ length: files }, (_, k) => k) : [rand() % files, rand() % files, rand() % files];
+    for (const k of touched) {
+      const body = `# file ${k}, commit ${i}\n` + text(1500);
+      out.push(`M 100644 inline stacks/s${k % 20}/f${k}.tf`, `data ${Buffer.byteLength(body)}`, body);
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+describe("createGitWorkspace on a repository with a long history", () => {
+  test("the second PR's checkout only fetches the new commit", async () => {
+    const history = path.join(projectRoot, "acme", "history.git");
+    await mkdir(history, { recursive: true });
+    await git(history, "init", "-q", "--bare");
+    await git(history, "config", "uploadpack.allowAnySHA1InWant", "true");
+    let t = performance.now();
+    await execa("git", ["fast-import", "--quiet"], { cwd: history, env: testGitEnv, extendEnv: false, input: historyStream(3000, 400) });
+    const importMs = performance.now() - t;
+    const tip = await git(history, "rev-parse", "main");
+    const packKb = Number(/size-pack: (\d+)/.exec(await git(history, "count-objects", "-v"))![1]);
+    const historyUrl = cloneUrl.replace("/infra.git", "/history.git");
+    const hreq = (pullNumber: number, sha: string) => ({ ...req({ pullNumber, sha, cloneUrl: historyUrl }), repo: "history" });
+
+    const ws = createGitWorkspace({ rootDir: root });
+    t = performance.now();
+    const first = await ws.checkout(hreq(1, `${await git(history, "rev-parse", "main~1")}`));
+    const firstMs = performance.now() - t;
+
+    // A new commit on main, then a second PR based on it.
+    const wt = path.join(work, "history-wt");
+    await git(work, "clone", "-q", "--shared", "--branch", "main", history, wt);
+    await writeFile(path.join(wt, "stacks", "s1", "f1.tf"), "# the second PR\n");
+    await git(wt, "commit", "-q", "-am", "second PR");
+    const prSha = await git(wt, "rev-parse", "HEAD");
+    await git(wt, "push", "-q", history, "HEAD:refs/heads/pr-2");
+
+    requests.length = 0;
+    t = performance.now();
+    const second = await ws.checkout(hreq(2, prSha));
+    const secondMs = performance.now() - t;
+    expect(fetches()).toBe(1);
+    expect(await git(second.dir, "rev-parse", "HEAD~1")).toBe(tip);
+    expect(await readFile(path.join(second.dir, "stacks", "s1", "f1.tf"), "utf8")).toBe("# the second PR\n");
+    expect(await git(second.dir, "status", "--porcelain")).toBe("");
+
+    requests.length = 0;
+    t = performance.now();
+    const third = await ws.checkout(hreq(3, tip));
+    const thirdMs = performance.now() - t;
+    expect(requests).toEqual([]);
+    expect(await git(third.dir, "rev-parse", "HEAD")).toBe(tip);
+    expect(await git(first.dir, "rev-list", "--count", "HEAD")).toBe("2999");
+
+    console.log(
+      `history: 3000 commits, 400 files, ${(packKb / 1024).toFixed(1)} MB packed (fast-import ${importMs.toFixed(0)} ms)\n` +
+        `checkout PR 1 (cold mirror, full history): ${firstMs.toFixed(0)} ms\n` +
+        `checkout PR 2 (one new commit fetched): ${secondMs.toFixed(0)} ms\n` +
+        `checkout PR 3 (commit already in the mirror, no network): ${thirdMs.toFixed(0)} ms`,
+    );
+  }, 120_000);
 });
