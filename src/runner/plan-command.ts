@@ -4,7 +4,7 @@
  * through one PR comment, a check run per project and the two aggregate check runs.
  */
 import { promises as fs } from "node:fs";
-import type { PullRequestInfo } from "../ports/github.js";
+import type { ChangedFile, PullRequestInfo } from "../ports/github.js";
 import type { ProjectState } from "../ports/store.js";
 import type { Checkout } from "../ports/workspace.js";
 import { candidateDirs, expandGlobDirs, modifiedProjects, shouldDiscover } from "../projects/find-projects.js";
@@ -61,6 +61,7 @@ async function chooseProjects(
   pull: PullRequestInfo,
   config: ResolvedRepoConfig,
   checkout: () => Promise<Checkout>,
+  changedFiles: () => Promise<ChangedFile[]>,
 ): Promise<Project[] | null> {
   let configured: ProjectConfig[] = config.projects;
   if (configured.some((p) => p.dirIsGlob)) configured = expandGlobDirs(configured, await listTerraformDirs((await checkout()).dir));
@@ -75,7 +76,7 @@ async function chooseProjects(
     }
     return sel.projects;
   }
-  const files = await ctx.github.listChangedFiles(pull.number);
+  const files = await changedFiles();
   // A bare `plan` comment plans every modified project, even those with autoplan disabled.
   const options = { includeAutoplanDisabled: req.trigger === "comment" };
   // `auto` discovers only when the repo config lists no project: a glob entry counts as listed
@@ -123,6 +124,12 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
 
   // Pre-workflow hooks run first, in the checkout, and may generate the repo config: then it is
   // read from the checkout instead of through the API.
+  // A full plan needs the changed files: read them while the repo config is read.
+  const targeted = Boolean(req.dir || req.workspace || req.project);
+  const filesRead = targeted ? undefined : ctx.github.listChangedFiles(pull.number);
+  filesRead?.catch(() => undefined); // awaited in chooseProjects; unused when the config is invalid
+  const changedFiles = () => filesRead ?? ctx.github.listChangedFiles(pull.number);
+
   const policy = policyForRepo(configOptions(source, pull));
   const notes = [...(req.notes ?? [])];
   let loaded: LoadedConfig;
@@ -157,10 +164,9 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   }
   const config = loaded.config;
 
-  const targeted = Boolean(req.dir || req.workspace || req.project);
   let projects: Project[] | null;
   try {
-    projects = await chooseProjects(ctx, req, pull, config, getCheckout);
+    projects = await chooseProjects(ctx, req, pull, config, getCheckout, changedFiles);
   } catch (error) {
     if (!(error instanceof CheckoutFailed)) throw error;
     await reportCheckoutFailure(ctx, checks, error.message);

@@ -108,6 +108,8 @@ describe("autoplan", () => {
     h = await startAppHarness({ files: {} });
     const yaml = "version: 3\nprojects:\n  - name: a\n    workspace: staging\n";
     const gh = new GitHubNock().tokens(1).rootListing(SHA1, ["atoll.yaml", "main.tf"]).fileContent("atoll.yaml", SHA1, yaml);
+    // The changed files are read while the config is (a full plan needs both).
+    gh.changedFiles(6, [{ filename: "main.tf" }]);
     const comments = gh.comments(6);
     const created = gh.createCheckRuns(2);
 
