@@ -20,7 +20,6 @@
  * - Keys Atoll accepts for compatibility but does not act on (`policy_check`,
  *   `custom_policy_check`, `parallel_policy_check`, `policies`, `emoji_reaction`) are warnings.
  */
-import { goRegExp } from "./yaml-reader.js";
 import { posix } from "node:path";
 import { workspaceProblem } from "../commands/parse-comment.js";
 import { DEFAULT_WORKSPACE } from "../projects/project.js";
@@ -38,7 +37,7 @@ import type {
 } from "./config-types.js";
 import { readWorkflows } from "./workflow-config.js";
 import { formatYamlPath, type YamlPath } from "./yaml-lines.js";
-import { describe, isMapping, openDocument, type ConfigReader, type Obj, type Read } from "./yaml-reader.js";
+import { describe, goRegExp, isMapping, openDocument, type ConfigReader, type Obj, type Read } from "./yaml-reader.js";
 
 export type { AutoplanConfig, ConfigIssue, ProjectConfig, RepoConfig } from "./config-types.js";
 export { formatConfigIssue } from "./yaml-reader.js";
@@ -135,9 +134,10 @@ class KeyLines {
   }
 }
 
-function requirementMessage(key: string) {
+/** `plan_requirements` / `apply_requirements` / `import_requirements`, with Atlantis's message (also used by the server policy). */
+export function readRequirements(value: unknown, path: YamlPath, key: string, r: ConfigReader): Read<Requirement[]> {
   const singular = key.replace(/s$/, "");
-  return (item: string) => `"${item}" is not a valid ${singular}, only "approved", "mergeable" and "undiverged" are supported`;
+  return r.listOf(value, path, REQUIREMENTS, (item) => `"${item}" is not a valid ${singular}, only "approved", "mergeable" and "undiverged" are supported`);
 }
 
 function readVersion(root: Obj, r: ConfigReader): 2 | 3 | undefined {
@@ -285,7 +285,7 @@ function readProject(raw: unknown, i: number, r: ConfigReader, keys: KeyLines): 
     ["apply_requirements", "applyRequirements"],
     ["import_requirements", "importRequirements"],
   ] as const) {
-    ok = assign(r.listOf(raw[key], p(key), REQUIREMENTS, requirementMessage(key)), (v) => (project[field] = v), keys, p(key)) && ok;
+    ok = assign(readRequirements(raw[key], p(key), key, r), (v) => (project[field] = v), keys, p(key)) && ok;
   }
 
   const version = r.nonEmptyString(raw.terraform_version, p("terraform_version"), "remove the key to use the server's default");

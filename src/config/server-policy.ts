@@ -35,7 +35,6 @@
  * over any inclusion wherever it appears in the list (as in Atlantis). Only `!` patterns = no repo
  * is admitted.
  */
-import { goRegExp } from "./yaml-reader.js";
 import { readFile } from "node:fs/promises";
 import type {
   AutodiscoverConfig,
@@ -51,10 +50,11 @@ import type {
   WorkflowHook,
 } from "./config-types.js";
 import { defaultWorkflow } from "./default-workflow.js";
-import { DEFAULT_SHELL, DEFAULT_SHELL_ARGS, readWorkflows } from "./workflow-config.js";
+import { readRequirements } from "./repo-config.js";
+import { readShell, readWorkflows } from "./workflow-config.js";
 import type { YamlPath } from "./yaml-lines.js";
-import { describe, isMapping, openDocument, type ConfigReader, type Obj, type Read } from "./yaml-reader.js";
-import { REQUIREMENTS, type Requirement } from "../runner/apply-requirements.js";
+import { describe, goRegExp, isMapping, openDocument, type ConfigReader, type Obj, type Read } from "./yaml-reader.js";
+import type { Requirement } from "../runner/apply-requirements.js";
 
 export type ParseServerPolicyResult =
   | { ok: true; policy: ServerPolicy; warnings: ConfigIssue[] }
@@ -172,11 +172,6 @@ function readRepoConfigFile(value: unknown, path: YamlPath, r: ConfigReader): Re
   return ok ? { kind: "ok", value: file.replace(/^(\.\/)+/, "") } : { kind: "bad" };
 }
 
-function readRequirements(value: unknown, path: YamlPath, key: string, r: ConfigReader): Read<Requirement[]> {
-  const singular = key.replace(/s$/, "");
-  return r.listOf(value, path, REQUIREMENTS, (item) => `"${item}" is not a valid ${singular}, only ${quoteList(REQUIREMENTS)} are supported`);
-}
-
 function readRepoLocks(value: unknown, path: YamlPath, r: ConfigReader): Read<{ mode: RepoLocksMode }> {
   const m = r.mapping(value, path, `a mapping like {mode: on_plan} (modes: ${REPO_LOCKS_MODES.join(", ")})`);
   if (m.kind !== "ok") return m;
@@ -250,30 +245,12 @@ function readHook(raw: unknown, path: YamlPath, r: ConfigReader): Read<WorkflowH
   if (run.kind !== "ok") ok = false;
   const description = r.string(raw.description, [...path, "description"]);
   if (description.kind === "bad") ok = false;
-  const shell = r.nonEmptyString(raw.shell, [...path, "shell"]);
-  if (shell.kind === "bad") ok = false;
-  let shellArgs: string[] = [...DEFAULT_SHELL_ARGS];
-  if (raw.shellArgs !== null && raw.shellArgs !== undefined) {
-    if (shell.kind === "absent") {
-      r.error([...path, "shellArgs"], "requires 'shell' to be set as well");
-      ok = false;
-    }
-    if (typeof raw.shellArgs === "string") shellArgs = raw.shellArgs.split(" ").filter((a) => a !== "");
-    else {
-      const list = r.stringList(raw.shellArgs, [...path, "shellArgs"], "shell arguments");
-      if (list.kind === "ok") shellArgs = list.value;
-      else ok = false;
-    }
-  }
+  const shell = readShell(raw, path, r);
+  if (!shell) ok = false;
   const commands = readHookCommands(raw.commands, [...path, "commands"], r);
   if (commands.kind !== "ok") ok = false;
-  if (!ok || run.kind !== "ok" || commands.kind !== "ok") return { kind: "bad" };
-  const hook: WorkflowHook = {
-    run: run.value,
-    shell: shell.kind === "ok" ? shell.value : DEFAULT_SHELL,
-    shellArgs,
-    commands: commands.value,
-  };
+  if (!ok || !shell || run.kind !== "ok" || commands.kind !== "ok") return { kind: "bad" };
+  const hook: WorkflowHook = { run: run.value, ...shell, commands: commands.value };
   if (description.kind === "ok") hook.description = description.value;
   return { kind: "ok", value: hook };
 }

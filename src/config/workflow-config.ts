@@ -44,8 +44,8 @@ function bad<T>(): Read<T> {
   return { kind: "bad" };
 }
 
-/** `shell` + `shellArgs` of a run/env/multienv map; `shellArgs` is a space-split string or a list. */
-function readShell(raw: Obj, path: YamlPath, r: ConfigReader): { shell: string; shellArgs: string[] } | undefined {
+/** `shell` + `shellArgs` of a run/env/multienv step or a workflow hook; `shellArgs` is a space-split string or a list. */
+export function readShell(raw: Obj, path: YamlPath, r: ConfigReader): { shell: string; shellArgs: string[] } | undefined {
   let ok = true;
   const shell = r.nonEmptyString(raw.shell, [...path, "shell"]);
   if (shell.kind === "bad") ok = false;
