@@ -60,6 +60,7 @@ export interface ResolvedRepoConfig {
   repo?: RepoConfig;
   policy: RepoPolicy;
   automerge: boolean;
+  /** The repo's `parallel_plan`, else the server's default (ATOLL_PARALLEL_PLAN; false for library callers). */
   parallelPlan: boolean;
   parallelApply: boolean;
   abortOnExecutionOrderFail: boolean;
@@ -162,7 +163,7 @@ export function projectOnBranch(project: ProjectConfig, baseBranch: string | und
 export function resolveRepoConfig(
   config: RepoConfig | undefined,
   policy: RepoPolicy,
-  opts: { file?: string; baseBranch?: string } = {},
+  opts: { file?: string; baseBranch?: string; parallelPlanDefault?: boolean } = {},
 ): ResolvedRepoConfig {
   const workflows: Record<string, Workflow> = { ...policy.workflows };
   if (config && policy.allowCustomWorkflows) Object.assign(workflows, config.workflows);
@@ -172,7 +173,7 @@ export function resolveRepoConfig(
     ...(config ? { repo: config } : {}),
     policy,
     automerge: config?.automerge ?? false,
-    parallelPlan: config?.parallelPlan ?? false,
+    parallelPlan: config?.parallelPlan ?? opts.parallelPlanDefault ?? false,
     parallelApply: config?.parallelApply ?? false,
     abortOnExecutionOrderFail: config?.abortOnExecutionOrderFail ?? false,
     autodiscover: policy.autodiscover ?? config?.autodiscover ?? { mode: "auto", ignorePaths: [] },

@@ -33,6 +33,8 @@ export interface LoadRepoConfigOptions {
   baseBranch?: string;
   /** Server-wide apply requirements (ATOLL_APPLY_REQUIREMENTS). */
   applyRequirements?: Requirement[];
+  /** Plan in parallel when the repo does not set `parallel_plan` (ATOLL_PARALLEL_PLAN); default false, as in Atlantis. */
+  parallelPlanDefault?: boolean;
 }
 
 export type LoadRepoConfigResult =
@@ -64,7 +66,11 @@ export function loadRepoConfig(yamlText: string, options: LoadRepoConfigOptions 
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    config: resolveRepoConfig(parsed.config, policy, { file, ...(options.baseBranch !== undefined ? { baseBranch: options.baseBranch } : {}) }),
+    config: resolveRepoConfig(parsed.config, policy, {
+      file,
+      ...(options.baseBranch !== undefined ? { baseBranch: options.baseBranch } : {}),
+      ...(options.parallelPlanDefault !== undefined ? { parallelPlanDefault: options.parallelPlanDefault } : {}),
+    }),
     warnings: [...parsed.warnings, ...policyWarnings(parsed.config, policy, file)],
   };
 }

@@ -36,7 +36,7 @@ export type LoadedConfig =
 export interface ConfigSourceContext {
   github: GitHubPort;
   repo: RepoRef;
-  settings: Pick<Settings, "applyRequirements" | "githubWebUrl">;
+  settings: Pick<Settings, "applyRequirements" | "githubWebUrl" | "parallelPlan">;
   policy?: ServerPolicy;
 }
 
@@ -47,6 +47,7 @@ export function configOptions(ctx: ConfigSourceContext, pull: Pick<PullRequestIn
     repo: { host: new URL(ctx.settings.githubWebUrl).host, owner: ctx.repo.owner, name: ctx.repo.repo },
     ...(pull.baseRef ? { baseBranch: pull.baseRef } : {}),
     applyRequirements: ctx.settings.applyRequirements,
+    parallelPlanDefault: ctx.settings.parallelPlan,
   };
 }
 
@@ -87,7 +88,7 @@ export async function fetchRepoConfig(
 ): Promise<LoadedConfig> {
   const options = configOptions(ctx, pull);
   const policy = policyForRepo(options);
-  const none = (): LoadedConfig => ({ kind: "ok", config: resolveRepoConfig(undefined, policy), warnings: [] });
+  const none = (): LoadedConfig => ({ kind: "ok", config: resolveRepoConfig(undefined, policy, { parallelPlanDefault: ctx.settings.parallelPlan }), warnings: [] });
   const parse = (file: string, text: string): LoadedConfig => {
     const loaded = loadRepoConfig(text, { ...options, fileName: file });
     return loaded.ok ? { kind: "ok", config: loaded.config, warnings: loaded.warnings } : { kind: "invalid", file, errors: loaded.errors };

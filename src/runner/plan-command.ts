@@ -322,8 +322,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       runnable,
       {
         groupOf: (p) => settingsOf.get(projectKey(p))!.executionOrderGroup,
-        // The repo's `parallel_plan` when it sets one, else the server's default (ATOLL_PARALLEL_PLAN).
-        parallel: config.repo?.parallelPlan ?? ctx.deps.settings.parallelPlan,
+        parallel: config.parallelPlan,
         poolSize: ctx.deps.settings.parallelPoolSize,
         abortOnFailure: config.abortOnExecutionOrderFail,
         failed: (r) => r.outcome !== "success",
