@@ -4,7 +4,7 @@
  *
  * Nothing here knows about Atoll; see run.ts for the scenarios.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -257,6 +257,42 @@ export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   const rank = Math.max(1, Math.ceil((p / 100) * s.length));
   return s[Math.min(s.length, rank) - 1];
+}
+
+// ------------------------------------------------------------------------------------- CPU
+
+/** Clock ticks per second of /proc's times (`getconf CLK_TCK`; 100 on Linux unless configured otherwise). */
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+export interface ProcCpu {
+  /** CPU time (user + system) of the process itself, ms. */
+  selfMs: number;
+  /** CPU time of its children that have exited and been waited for, ms. */
+  childrenMs: number;
+}
+
+/** utime+stime and cutime+cstime of a process from /proc/<pid>/stat, or null (gone, not Linux). */
+export function procCpu(pid: number): ProcCpu | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // Fields after the command name (which is in parentheses and may hold spaces): state is field 3.
+  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const ms = (i: number) => (Number(f[i - 3]) * 1000) / ticksPerSecond();
+  return { selfMs: ms(14) + ms(15), childrenMs: ms(16) + ms(17) };
 }
 
 // ------------------------------------------------------------------------------------- memory

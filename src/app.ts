@@ -9,6 +9,7 @@ import type { ApplicationFunction, Probot } from "probot";
 import { createExecaTerraform } from "./adapters/execa-terraform.js";
 import { createGitWorkspace } from "./adapters/git-workspace.js";
 import { createInProcessJobs } from "./adapters/in-process-jobs.js";
+import { createCloneTokenCache } from "./adapters/clone-token-cache.js";
 import { createOctokitGitHub } from "./adapters/octokit-github.js";
 import { createProcessShell } from "./adapters/process-shell.js";
 import { killOrphanedGroup, stopAllProcessGroups } from "./adapters/run-process.js";
@@ -102,8 +103,10 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       store,
       jobs: { submit: (spec, key) => jobs.submit(spec, key) },
     };
+    // One token cache per app: a clone token serves every job of its installation while it lasts.
+    const cloneTokens = createCloneTokenCache();
     const githubFor = async (installationId: number, owner: string, repo: string) =>
-      createOctokitGitHub(await app.auth(installationId), { owner, repo, installationId });
+      createOctokitGitHub(await app.auth(installationId), { owner, repo, installationId }, cloneTokens);
     const execEnv: ExecutorEnv = { deps, githubFor, log: app.log };
     jobs = new JobService({
       store,

@@ -61,14 +61,19 @@ import { randomBytes } from "node:crypto";
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
+import type { TokenSource } from "../ports/workspace.js";
 import { processStartTime } from "./run-process.js";
 
-/** A failed git command. `remote` marks failures caused by the server or the network. */
+/**
+ * A failed git command. `remote` marks failures caused by the server or the network;
+ * `authRejected` those where the server refused the credentials (a fresh token may help).
+ */
 export class GitCommandError extends Error {
   constructor(
     readonly command: string,
     readonly detail: string,
     readonly remote: boolean,
+    readonly authRejected = false,
   ) {
     super(`git ${command} failed: ${detail}`);
     this.name = "GitCommandError";
@@ -164,7 +169,7 @@ export class GitMirror {
     return this.git(args, { cwd: path.dirname(this.dir), gitDir: this.dir, token, config: MIRROR_CONFIG });
   }
 
-  private locked<T>(fn: () => Promise<T>): Promise<T> {
+  private locked<T>(fn: (held: HeldLock) => Promise<T>): Promise<T> {
     return withRepoLock(this.lockDir, this.opts.lock ?? {}, fn);
   }
 
@@ -194,23 +199,27 @@ export class GitMirror {
 
   /**
    * Make sure the mirror has `sha`, fetching it (with its missing history) when needed.
-   * Throws the fetch's `GitCommandError` on failure.
+   * `token` is asked for only when a fetch is needed; when the server rejects it, a fresh one
+   * (`token({ fresh: true })`) is tried once. Throws the fetch's `GitCommandError` on failure.
    */
-  async ensureCommit(req: { cloneUrl: string; token: string; sha: string; pullNumber: number }): Promise<MirrorSource> {
+  async ensureCommit(req: { cloneUrl: string; token: TokenSource; sha: string; pullNumber: number }): Promise<MirrorSource> {
     // Fast path, without the lock: nothing to write.
     if ((await this.looksValid()) && (await this.hasCommit(req.sha))) return "hit";
-    return this.locked(async () => {
+    return this.locked(async ({ waited }) => {
       let source: MirrorSource = "fetched";
       if (!(await this.looksValid())) {
         await this.rebuild();
         source = "created";
-      } else if (await this.hasCommit(req.sha)) {
+      } else if (waited && (await this.hasCommit(req.sha))) {
         return "hit"; // fetched by someone else while we waited for the lock
       } else {
         await this.removeLeftovers();
         await this.pruneRefs();
       }
-      const fetched = await this.run(gitMirrorFetchArgs(req.cloneUrl, req.sha, req.pullNumber), req.token);
+      const args = gitMirrorFetchArgs(req.cloneUrl, req.sha, req.pullNumber);
+      let fetched = await this.run(args, await req.token());
+      // A cached token may have been revoked (or the app's permissions changed): try a new one once.
+      if (fetched.error?.authRejected) fetched = await this.run(args, await req.token({ fresh: true }));
       if (fetched.error) throw fetched.error;
       if (!(await this.hasCommit(req.sha))) {
         throw new GitCommandError("fetch", `commit ${req.sha} is not in the mirror after the fetch`, false);
@@ -297,17 +306,41 @@ export class GitMirror {
     await removeMatching(path.join(this.dir, "objects", "pack"), (n) => isLock(n) || n.startsWith("tmp_") || n.endsWith(".keep"), false);
   }
 
+  /**
+   * The PR numbers that have a negotiation ref, read from the files (loose refs and
+   * `packed-refs`) rather than with a git process: this runs before every fetch.
+   */
+  private async negotiationPulls(): Promise<number[]> {
+    const found = new Set<string>(await readdir(path.join(this.dir, NEGOTIATION_REF_PREFIX)).catch(() => [] as string[]));
+    const packed = await readFile(path.join(this.dir, "packed-refs"), "utf8").catch(() => "");
+    for (const line of packed.split("\n")) {
+      const ref = line.split(" ")[1]?.trim();
+      if (ref?.startsWith(NEGOTIATION_REF_PREFIX)) found.add(ref.slice(NEGOTIATION_REF_PREFIX.length));
+    }
+    return [...found].filter((name) => /^[1-9]\d{0,14}$/.test(name)).map(Number);
+  }
+
+  /** Delete the negotiation refs of these PRs. Caller holds the lock. */
+  private async deleteRefs(pulls: number[]): Promise<void> {
+    for (const n of pulls) await this.run(["update-ref", "-d", `${NEGOTIATION_REF_PREFIX}${n}`]);
+  }
+
   /** Drop the negotiation refs of PRs whose directory is gone (best effort). Caller holds the lock. */
   private async pruneRefs(): Promise<void> {
     const isLive = this.opts.isLivePull;
     if (!isLive) return;
-    const listed = await this.run(["for-each-ref", "--format=%(refname)", NEGOTIATION_REF_PREFIX]);
-    if (!listed.ok) return;
-    for (const ref of listed.stdout.split("\n").map((l) => l.trim())) {
-      const n = Number(ref.slice(NEGOTIATION_REF_PREFIX.length));
-      if (!ref.startsWith(NEGOTIATION_REF_PREFIX) || !Number.isSafeInteger(n) || n <= 0) continue;
-      if (!(await isLive(n))) await this.run(["update-ref", "-d", ref]);
-    }
+    const dead: number[] = [];
+    for (const n of await this.negotiationPulls()) if (!(await isLive(n))) dead.push(n);
+    await this.deleteRefs(dead);
+  }
+
+  /**
+   * Forget a closed PR: drop its negotiation ref now, so the next fetch has nothing to prune
+   * (best effort; a ref left behind is pruned by a later fetch).
+   */
+  async forgetPull(pullNumber: number): Promise<void> {
+    if (!(await this.negotiationPulls()).includes(pullNumber)) return;
+    await this.locked(() => this.deleteRefs([pullNumber]));
   }
 
   /** Roll small packs up once there are too many (best effort). Caller holds the lock. */
@@ -330,7 +363,15 @@ export interface DirLockOptions {
 }
 
 export interface DirLock {
+  /** Whether the lock was held by someone else when we asked for it. */
+  readonly waited: boolean;
   release(): Promise<void>;
+}
+
+/** What `withRepoLock` tells the function it runs. */
+export interface HeldLock {
+  /** Someone else held the lock (in this process or another) before us: the mirror may have changed. */
+  waited: boolean;
 }
 
 /** Waiting for a lock took longer than `DirLockOptions.timeoutMs`. */
@@ -429,6 +470,7 @@ export async function acquireDirLock(lockDir: string, opts: DirLockOptions = {})
   let delay = opts.pollMs ?? 25;
   const maxDelay = Math.max(5, Math.min(500, Math.floor(staleMs / 4)));
   let lastHolder: LockOwner | null = null;
+  let waited = false;
   try {
     await prepare();
     for (;;) {
@@ -444,6 +486,7 @@ export async function acquireDirLock(lockDir: string, opts: DirLockOptions = {})
         }
         if (!["EEXIST", "ENOTEMPTY", "ENOTDIR", "EISDIR", "EPERM"].includes(code)) throw err;
       }
+      waited = true;
       const holder = await inspectLock(lockDir, staleMs);
       if (holder.state === "gone") continue;
       if (holder.state === "stale") {
@@ -486,6 +529,7 @@ export async function acquireDirLock(lockDir: string, opts: DirLockOptions = {})
   heartbeat.unref();
   let released = false;
   return {
+    waited,
     async release() {
       if (released) return;
       released = true;
@@ -502,8 +546,9 @@ const queues = new Map<string, Promise<void>>();
  * Run `fn` holding the lock `lockDir`: first in this process's queue for it (module-wide, so two
  * adapters over one data dir in the same process queue too), then through the lock directory.
  */
-export async function withRepoLock<T>(lockDir: string, opts: DirLockOptions, fn: () => Promise<T>): Promise<T> {
-  const prev = queues.get(lockDir) ?? Promise.resolve();
+export async function withRepoLock<T>(lockDir: string, opts: DirLockOptions, fn: (held: HeldLock) => Promise<T>): Promise<T> {
+  const queued = queues.get(lockDir);
+  const prev = queued ?? Promise.resolve();
   let done!: () => void;
   const mine = new Promise<void>((resolve) => (done = resolve));
   const tail = prev.then(() => mine);
@@ -512,7 +557,7 @@ export async function withRepoLock<T>(lockDir: string, opts: DirLockOptions, fn:
     await prev;
     const lock = await acquireDirLock(lockDir, opts);
     try {
-      return await fn();
+      return await fn({ waited: queued !== undefined || lock.waited });
     } finally {
       await lock.release();
     }

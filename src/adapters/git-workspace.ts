@@ -43,7 +43,7 @@
  * is reported as is. Any other failure may come from a damaged mirror: the mirror is checked
  * (`git fsck --connectivity-only`), rebuilt if broken, and the checkout retried once.
  */
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { dir as tmpDir } from "tmp-promise";
 import type { Checkout, CheckoutRequest, WorkspacePort } from "../ports/workspace.js";
@@ -105,6 +105,8 @@ function checkPullNumber(n: number): number {
  * `.git/config` and in error messages. Returns the URL as given.
  */
 export function validateCloneUrl(cloneUrl: string): string {
+  // `new URL` would silently strip tabs and newlines; in a config file they would start a new line.
+  if (/[\u0000-\u001f\u007f]/.test(cloneUrl)) throw new Error("invalid clone URL (control character)");
   let url: URL;
   try {
     url = new URL(cloneUrl);
@@ -173,16 +175,29 @@ export function buildGitEnv(
 
 /**
  * The argv of each git command that builds a working tree from the mirror (run in the new
- * directory; between `remote add` and `checkout`, `.git/objects/info/alternates` is written).
- * None of them carries a credential, and none talks to the network. Exported so tests can check
- * exactly that; the fetch's argv is `gitMirrorFetchArgs`.
+ * directory; between the two, `.git/objects/info/alternates` and the `origin` remote
+ * (`originConfig`) are written). Neither carries a credential, and neither talks to the network.
+ * Exported so tests can check exactly that; the fetch's argv is `gitMirrorFetchArgs`.
  */
 export function gitCheckoutCommands(cloneUrl: string, sha: string): string[][] {
+  validateCloneUrl(cloneUrl);
   return [
     ["init", "-q", "--template="],
-    ["remote", "add", "origin", validateCloneUrl(cloneUrl)],
     ["checkout", "-q", "--detach", normalizeSha(sha)],
   ];
+}
+
+/**
+ * The `[remote "origin"]` section `git remote add origin <url>` would write, appended to the
+ * working tree's `.git/config` directly (one git process less per checkout). The URL is quoted the
+ * way git writes it (`validateCloneUrl` has refused control characters).
+ */
+export function originConfig(cloneUrl: string): string {
+  const url = validateCloneUrl(cloneUrl);
+  // As git writes values: `\` and `"` escaped, quoted when `;` or `#` (comments) or edge spaces occur.
+  let value = url.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  if (/^\s|\s$|[;#]/.test(value)) value = `"${value}"`;
+  return `[remote "origin"]\n\turl = ${value}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`;
 }
 
 /** The SHA a working tree's HEAD points at when detached, read from `.git/HEAD` (no process, no network). */
@@ -198,6 +213,9 @@ async function detachedHead(repoDir: string): Promise<string | null> {
 const REMOTE_FAILURE =
   /could not read (?:Username|Password)|Authentication failed|returned error: \d{3}|unable to access|Could not resolve|Failed to connect|Connection (?:refused|reset|timed out)|timed out|not our ref|couldn't find remote ref|remote error|hung up unexpectedly|early EOF|RPC failed|\bSSL\b|\bTLS\b|gnutls/i;
 
+/** The server refused the credentials (HTTP 401/403; on 401 git would ask for a username, which is disabled). */
+const AUTH_FAILURE = /could not read Username|Authentication failed|returned error: 40[13]/i;
+
 /** First argument that is not an option: the git subcommand, for messages. */
 function subcommand(args: readonly string[]): string {
   return args.find((a) => !a.startsWith("-")) ?? "git";
@@ -211,6 +229,13 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
   const staleMs = opts.lockStaleMs ?? 30_000;
   /** In-flight checkouts by final directory, so concurrent requests for one PR+SHA fetch once. */
   const inFlight = new Map<string, Promise<Checkout>>();
+  /** In-flight mirror fetches by mirror and SHA: a prefetch and the checkout after it share one. */
+  const fetching = new Map<string, Promise<MirrorSource>>();
+  /**
+   * Commits this process has seen in a mirror: objects are never removed from a mirror except by a
+   * rebuild (which clears this), so the checkout after a prefetch does not ask git again.
+   */
+  const present = new Set<string>();
 
   const repoRoot = (owner: string, repo: string) => path.join(rootDir, sanitizeSegment(owner), sanitizeSegment(repo));
   const pullDir = (owner: string, repo: string, n: number) => path.join(repoRoot(owner, repo), `pr-${checkPullNumber(n)}`);
@@ -250,12 +275,11 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
     if (result.exitCode === 0 && !result.timedOut) return { ok: true, stdout: result.stdout ?? "", error: null } satisfies GitResult;
     // `output` is already redacted; redact again in case a spawn error message carried something.
     let detail = redact(result.output.trim(), secrets) || `exit code ${result.exitCode}`;
+    const authRejected = token !== undefined && AUTH_FAILURE.test(detail);
     // On HTTP 401 git asks for a username, which is disabled; say what that actually means.
-    if (token && /could not read Username|Authentication failed|returned error: 40[13]/i.test(detail)) {
-      detail += " (the server rejected the installation token: check that the app is installed on this repository with contents: read)";
-    }
+    if (authRejected) detail += " (the server rejected the installation token: check that the app is installed on this repository with contents: read)";
     const remote = token !== undefined && (result.timedOut || REMOTE_FAILURE.test(detail));
-    return { ok: false, stdout: "", error: new GitCommandError(subcommand(args), detail, remote) };
+    return { ok: false, stdout: "", error: new GitCommandError(subcommand(args), detail, remote, authRejected) };
   };
 
   function mirrorFor(owner: string, repo: string): GitMirror {
@@ -273,17 +297,34 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
     });
   }
 
+  /** `mirror.ensureCommit`, shared with any fetch of the same commit already under way. */
+  function ensureCommit(mirror: GitMirror, req: CheckoutRequest, sha: string): Promise<MirrorSource> {
+    const key = `${mirror.dir}\0${sha}`;
+    if (present.has(key)) return Promise.resolve("hit");
+    let pending = fetching.get(key);
+    if (!pending) {
+      pending = mirror.ensureCommit({ cloneUrl: req.cloneUrl, token: req.token, sha, pullNumber: req.pullNumber }).then((source) => {
+        if (present.size >= 10_000) present.clear();
+        present.add(key);
+        return source;
+      });
+      const settled = pending.finally(() => fetching.delete(key));
+      settled.catch(() => undefined);
+      fetching.set(key, pending);
+    }
+    return pending;
+  }
+
   /** Build the working tree of `sha` from the mirror into a fresh `repoDir`. No network. */
   async function materialise(req: CheckoutRequest, sha: string, mirror: GitMirror, p: ReturnType<typeof paths>): Promise<Checkout> {
     // The temporary directory lives in the PR directory: same filesystem, so the final rename is
     // atomic, and `removePull` also sweeps up leftovers of a crashed checkout.
     const tmp = await tmpDir({ tmpdir: path.dirname(p.shaDir), prefix: ".checkout-", unsafeCleanup: true });
     try {
-      const [init, remote, checkout] = gitCheckoutCommands(req.cloneUrl, sha);
-      for (const args of [init, remote]) {
-        const r = await git(args, { cwd: tmp.path });
-        if (r.error) throw r.error;
-      }
+      const [init, checkout] = gitCheckoutCommands(req.cloneUrl, sha);
+      const made = await git(init, { cwd: tmp.path });
+      if (made.error) throw made.error;
+      await appendFile(path.join(tmp.path, ".git", "config"), originConfig(req.cloneUrl));
       await writeFile(path.join(tmp.path, ".git", "objects", "info", "alternates"), mirror.objectsDir + "\n");
       const r = await git(checkout, { cwd: tmp.path });
       if (r.error) throw r.error;
@@ -321,7 +362,7 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
     let source: MirrorSource | undefined;
     const attempt = async () => {
       source = undefined;
-      source = await mirror.ensureCommit({ cloneUrl: req.cloneUrl, token: req.token, sha, pullNumber: req.pullNumber });
+      source = await ensureCommit(mirror, req, sha);
       return materialise(req, sha, mirror, p);
     };
     let result: Checkout;
@@ -337,6 +378,9 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
         rebuilt = await mirror.repair();
       } catch {
         throw err; // the original failure says more than the failed repair
+      } finally {
+        // Whatever was known about this mirror may be stale now.
+        present.clear();
       }
       if (rebuilt) opts.logger?.warn({ ...fields, error: errorMessage(err) }, "git mirror was damaged and has been rebuilt");
       if (fetchFailed && !rebuilt) throw err;
@@ -361,14 +405,27 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
       return promise;
     },
 
+    async prefetch(req) {
+      const sha = normalizeSha(req.sha);
+      gitCheckoutCommands(req.cloneUrl, sha); // validates the URL before any I/O
+      const mirror = mirrorFor(req.owner, req.repo);
+      // Only into an existing mirror: a repository is first downloaded by a checkout that is needed.
+      if (!(await mirror.looksValid())) return;
+      if (await existing(req.owner, req.repo, req.pullNumber, sha)) return;
+      await ensureCommit(mirror, req, sha);
+    },
+
     async find(owner, repo, pullNumber, sha) {
       return existing(owner, repo, pullNumber, sha);
     },
 
     async removePull(owner, repo, pullNumber) {
       // The repository's mirror stays: it is what makes the next PR's checkout cheap. The PR's
-      // negotiation ref in it is pruned by a later fetch.
+      // negotiation ref goes (a later fetch prunes it if this fails).
       await rm(pullDir(owner, repo, pullNumber), { recursive: true, force: true });
+      await mirrorFor(owner, repo)
+        .forgetPull(pullNumber)
+        .catch((err: unknown) => opts.logger?.warn({ owner, repo, pull: pullNumber, error: errorMessage(err) }, "could not drop a closed pull request's ref from the git mirror"));
     },
   };
 }

@@ -13,6 +13,7 @@ import type {
   PullRequestInfo,
   Review,
 } from "../ports/github.js";
+import type { CloneTokenCache, MintedToken } from "./clone-token-cache.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -181,11 +182,17 @@ function checkRunBody(input: Partial<CheckRunInput>) {
   return body;
 }
 
+/** Installation tokens with less than this left are not used for a fetch. */
+const MIN_TOKEN_REMAINING_MS = 10 * 60_000;
+
 export function createOctokitGitHub(
   octokit: Octokit,
   repoRef: { owner: string; repo: string; installationId: number },
+  /** Where clone tokens are kept between jobs; without it every job mints its own. */
+  cloneTokens?: CloneTokenCache,
 ): GitHubPort {
   const { owner, repo, installationId } = repoRef;
+  const baseUrl = String(octokit.request.endpoint.DEFAULTS.baseUrl ?? "https://api.github.com").replace(/\/+$/, "");
   return {
     owner,
     repo,
@@ -297,11 +304,24 @@ export function createOctokitGitHub(
       }));
     },
 
-    async createCloneToken() {
-      // Works on github.com and GitHub Enterprise alike; `octokit.auth({type:"installation"})`
-      // ignores GHE_HOST (see shared/reference/github-platform.md §1.1a).
-      const { data } = await octokit.rest.apps.createInstallationAccessToken({ installation_id: installationId });
-      return data.token;
+    async cloneToken(opts = {}) {
+      if (baseUrl === "https://api.github.com") {
+        // The token Probot already holds for this installation's API calls (from its cache, so
+        // usually no request at all); a new one when it is close to expiry or was rejected.
+        type Auth = { token: string; expiresAt?: string };
+        let auth = (await octokit.auth({ type: "installation", ...(opts.fresh ? { refresh: true } : {}) })) as Auth;
+        const left = Date.parse(auth.expiresAt ?? "") - Date.now();
+        if (!opts.fresh && !(left >= MIN_TOKEN_REMAINING_MS)) auth = (await octokit.auth({ type: "installation", refresh: true })) as Auth;
+        return auth.token;
+      }
+      // GitHub Enterprise (and the fake GitHub of the end-to-end tests): `octokit.auth(…)` would
+      // ask api.github.com for the token (shared/reference/github-platform.md §1.1a), so mint one
+      // at the configured host and keep it for later jobs.
+      const mint = async (): Promise<MintedToken> => {
+        const { data } = await octokit.rest.apps.createInstallationAccessToken({ installation_id: installationId });
+        return { token: data.token, expiresAt: data.expires_at };
+      };
+      return cloneTokens ? cloneTokens.get(`${baseUrl}#${installationId}`, mint, opts) : (await mint()).token;
     },
 
     async getMergeBlockers(pullNumber): Promise<MergeBlockers> {

@@ -125,8 +125,11 @@ export interface GitHubPort {
   /** Collaborator permission; maintain counts as write, triage as read. */
   getPermission(username: string): Promise<Permission>;
   listReviews(pullNumber: number): Promise<Review[]>;
-  /** A fresh installation token for git over HTTPS (one per job; never log it). */
-  createCloneToken(): Promise<string>;
+  /**
+   * An installation token for git over HTTPS with at least 10 minutes left, reused across jobs
+   * while it lasts; `fresh` asks for a new one (the server rejected the last). Never log it.
+   */
+  cloneToken(opts?: { fresh?: boolean }): Promise<string>;
   /** Required checks that have not passed and the review decision (for the `mergeable` requirement). */
   getMergeBlockers(pullNumber: number): Promise<MergeBlockers>;
   /** Compare `base...head` (for the `undiverged` requirement): "ahead"/"identical" = base is contained in head. */

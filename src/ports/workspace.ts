@@ -4,6 +4,13 @@
  * token passed per command, never stored in the URL or `.git/config`).
  */
 
+/**
+ * The installation token for a fetch, asked for only when a fetch is needed (a commit already
+ * cached locally needs none). `fresh` asks for a new token instead of a cached one: the server
+ * rejected the last.
+ */
+export type TokenSource = (opts?: { fresh?: boolean }) => Promise<string>;
+
 export interface CheckoutRequest {
   owner: string;
   repo: string;
@@ -12,8 +19,8 @@ export interface CheckoutRequest {
   sha: string;
   /** Clone URL of the base repository, from the webhook payload (works for GitHub Enterprise). */
   cloneUrl: string;
-  /** Installation token; used for this fetch only. */
-  token: string;
+  /** Installation token for the fetch, if one is needed; never stored. */
+  token: TokenSource;
 }
 
 export interface Checkout {
@@ -29,6 +36,15 @@ export interface Checkout {
 export interface WorkspacePort {
   /** Return the checkout for (repo, PR, SHA), fetching it if it does not exist yet. */
   checkout(req: CheckoutRequest): Promise<Checkout>;
+  /**
+   * Make the commit available locally (fetch it) without building a working tree, so that a
+   * `checkout` of it soon after is quick: started while other work runs. A `checkout` of the same
+   * commit meanwhile waits for this fetch instead of starting another. Only for a repository
+   * checked out before: the first download of a repository is never speculative (one whose pull
+   * requests never touch Terraform is never downloaded). Failures are the caller's to ignore; the
+   * `checkout` that follows reports them.
+   */
+  prefetch(req: CheckoutRequest): Promise<void>;
   /** The existing checkout for (repo, PR, SHA), or null. Never fetches. */
   find(owner: string, repo: string, pullNumber: number, sha: string): Promise<Checkout | null>;
   /** Delete every checkout and artefact of the PR. */

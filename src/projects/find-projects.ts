@@ -9,7 +9,7 @@
  * All functions here are pure: the caller supplies the changed files and, for discovery, the
  * set of directories that hold Terraform in the PR head (see `terraform-dirs.ts`).
  */
-import { minimatch } from "minimatch";
+import { Minimatch } from "minimatch";
 import { posix } from "node:path";
 import type { ChangedFile } from "../ports/github.js";
 import { DEFAULT_WORKSPACE, type Project } from "./project.js";
@@ -33,6 +33,22 @@ export const AUTOPLAN_FILE_PATTERNS: readonly string[] = Object.freeze([
 
 const MATCH_OPTIONS = { dot: true } as const;
 
+/**
+ * Compiled globs by pattern. Every changed file is matched against every project's patterns, so
+ * compiling each pattern once matters for big PRs on monorepos. Bounded: patterns come from repo
+ * configs, so the cache is emptied when it grows past a few thousand.
+ */
+const compiled = new Map<string, Minimatch>();
+function globMatch(path: string, pattern: string): boolean {
+  let m = compiled.get(pattern);
+  if (!m) {
+    if (compiled.size >= 4096) compiled.clear();
+    m = new Minimatch(pattern, MATCH_OPTIONS);
+    compiled.set(pattern, m);
+  }
+  return m.match(path);
+}
+
 /** Repo-relative POSIX path without `./` prefix (GitHub already sends this form; be lenient). */
 function cleanPath(file: string): string {
   const normalized = posix.normalize(file.replace(/^\/+/, ""));
@@ -53,7 +69,7 @@ export function touchedPaths(changedFiles: readonly ChangedFile[]): string[] {
 }
 
 function isAutoplanFile(path: string): boolean {
-  return AUTOPLAN_FILE_PATTERNS.some((p) => minimatch(path, p, MATCH_OPTIONS));
+  return AUTOPLAN_FILE_PATTERNS.some((p) => globMatch(path, p));
 }
 
 /**
@@ -108,7 +124,7 @@ export function matchesWhenModified(relPath: string, patterns: readonly string[]
     const negated = raw.startsWith("!");
     const pattern = normalizePattern(negated ? raw.slice(1) : raw);
     if (pattern === "") continue;
-    if (candidates.some((c) => minimatch(c, pattern, MATCH_OPTIONS))) selected = !negated;
+    if (candidates.some((c) => globMatch(c, pattern))) selected = !negated;
   }
   return selected;
 }
@@ -165,7 +181,7 @@ export function expandGlobDirs(projects: readonly ProjectConfig[], terraformDirs
       continue;
     }
     for (const dir of [...terraformDirs].sort()) {
-      if (!minimatch(dir, p.dir, MATCH_OPTIONS) || explicit.has(`${dir}\u0000${p.workspace}`)) continue;
+      if (!globMatch(dir, p.dir) || explicit.has(`${dir}\u0000${p.workspace}`)) continue;
       if (out.some((o) => o.dir === dir && o.workspace === p.workspace && o.name === "")) continue;
       // Unnamed even if an entry built outside the parser carries a name: one name cannot stand
       // for several projects, and settings are looked up by (unnamed) dir against the pattern.
@@ -186,7 +202,7 @@ export function ignoredByAutodiscover(dir: string, autodiscover: AutodiscoverCon
     if (pattern === "") return false;
     // `x/**` (or `x/**/**`) → base `x`; a bare `**` stays itself.
     const base = pattern.replace(/(\/\*\*)+$/, "");
-    return [pattern, base, `${base}/**`].some((p) => minimatch(dir, p, MATCH_OPTIONS));
+    return [pattern, base, `${base}/**`].some((p) => globMatch(dir, p));
   });
 }
 

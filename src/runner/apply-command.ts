@@ -20,7 +20,8 @@ import { fetchRepoConfig } from "../config/repo-config-source.js";
 import { projectSettings, type ProjectSettings } from "../config/apply-policy.js";
 import { renderConfigIssues } from "../render/config-errors.js";
 import type { CommandContext } from "./runner-deps.js";
-import { keyedSerializer, runInExecutionOrder } from "./execution-order.js";
+import { cpuShareEnv } from "./cpu-share.js";
+import { keyedSerializer, peakConcurrency, runInExecutionOrder } from "./execution-order.js";
 import { projectRun } from "./project-run.js";
 import { hookNotes, hooksFor, runWorkflowHooks } from "./workflow-hooks.js";
 import { automergeAfterApply } from "./automerge.js";
@@ -143,6 +144,13 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
 
   // Projects sharing a directory never run at the same time (parallel_apply).
   const serialPerDir = keyedSerializer();
+  const order = {
+    groupOf: (s: ProjectState) => settingsOf(s).executionOrderGroup,
+    parallel: config.parallelApply,
+    poolSize: ctx.deps.settings.parallelPoolSize,
+  };
+  // Only projects with a plan to apply run terraform.
+  const cpuShare = cpuShareEnv(peakConcurrency(candidates, order));
   const applyOne = async (state: ProjectState): Promise<ProjectResult> => {
     const label = projectLabel(state.project);
     const replan = `\`${ctx.name} plan ${projectFlags(state.project)}\``;
@@ -202,6 +210,7 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
         verbose: req.verbose,
         name: ctx.name,
         ...run.options,
+        env: { ...cpuShare, ...run.options.env },
         ...(state.planDigest ? { planDigest: state.planDigest } : {}),
         ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
       }),
@@ -227,9 +236,7 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
       ...(await runInExecutionOrder(
         targets,
         {
-          groupOf: (s) => settingsOf(s).executionOrderGroup,
-          parallel: config.parallelApply,
-          poolSize: ctx.deps.settings.parallelPoolSize,
+          ...order,
           abortOnFailure: config.abortOnExecutionOrderFail,
           failed: (r) => r.outcome === "failed" || r.outcome === "timed_out",
           skipped: (s) =>

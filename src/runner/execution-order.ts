@@ -35,6 +35,13 @@ export function executionGroups<T>(items: readonly T[], groupOf: (item: T) => nu
   return [...groups.keys()].sort((a, b) => a - b).map((g) => groups.get(g)!);
 }
 
+/** The most items that run at once: the largest group, capped by the pool (1 without `parallel`). */
+export function peakConcurrency<T>(items: readonly T[], opts: Pick<OrderOptions<T, unknown>, "groupOf" | "parallel" | "poolSize">): number {
+  if (items.length === 0) return 0;
+  if (!opts.parallel) return 1;
+  return Math.max(1, Math.min(opts.poolSize, Math.max(...executionGroups(items, opts.groupOf).map((g) => g.length))));
+}
+
 export interface OrderOptions<T, R> {
   groupOf: (item: T) => number;
   parallel: boolean;

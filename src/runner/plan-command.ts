@@ -19,14 +19,15 @@ import { truncateUtf8 } from "../render/truncate-utf8.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment, postParts } from "./comments.js";
 import { acquireLocks, blockedCheck, blockedHeadline, deletePlanFiles, wakeWaiters, type LockOutcome } from "./project-locks.js";
-import { pullCheckout } from "./pull-checkout.js";
+import { prefetchPull, pullCheckout } from "./pull-checkout.js";
 import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
 import type { ProjectResult } from "./project-result.js";
 import { planProject } from "./project-steps.js";
 import { checkoutConfigFiles, fetchRepoConfig, type LoadedConfig } from "../config/repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
-import { keyedSerializer, runInExecutionOrder } from "./execution-order.js";
+import { cpuShareEnv } from "./cpu-share.js";
+import { keyedSerializer, peakConcurrency, runInExecutionOrder } from "./execution-order.js";
 import { projectRun } from "./project-run.js";
 import { renderUnmet } from "./apply-requirements.js";
 import { projectsReadiness } from "./readiness.js";
@@ -94,6 +95,9 @@ export async function runPlan(ctx: CommandContext, req: PlanRequest): Promise<vo
     return;
   }
   const checks = new CheckReporter(ctx, pull.headSha);
+  // The fetch runs while the config and changed files are read; the job waits for it to settle
+  // (it leaves no git process behind, also when it turns out no checkout is needed).
+  const prefetched = prefetchPull(ctx, pull);
   try {
     await planPull(ctx, req, pull, checks);
   } catch (error) {
@@ -101,6 +105,8 @@ export async function runPlan(ctx: CommandContext, req: PlanRequest): Promise<vo
       await checks.failOpenRuns(`Atoll hit an internal error while planning: ${(error as Error).message}`);
     }
     throw error;
+  } finally {
+    await prefetched;
   }
 }
 
@@ -296,6 +302,12 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
 
     // Projects sharing a directory never run at the same time (one .terraform dir, one selected workspace).
     const serialPerDir = keyedSerializer();
+    const order = {
+      groupOf: (p: Project) => settingsOf.get(projectKey(p))!.executionOrderGroup,
+      parallel: config.parallelPlan,
+      poolSize: ctx.deps.settings.parallelPoolSize,
+    };
+    const cpuShare = cpuShareEnv(peakConcurrency(runnable, order));
 
     const planOne = async (project: Project): Promise<ProjectResult> => {
       if (!co) return finish(project, refusal(project, "Could not check out the pull request.", "failed", checkoutError));
@@ -310,6 +322,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
           verbose: req.verbose,
           name: ctx.name,
           ...run.options,
+          env: { ...cpuShare, ...run.options.env },
           ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
         }),
       );
@@ -321,9 +334,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     const planned = await runInExecutionOrder(
       runnable,
       {
-        groupOf: (p) => settingsOf.get(projectKey(p))!.executionOrderGroup,
-        parallel: config.parallelPlan,
-        poolSize: ctx.deps.settings.parallelPoolSize,
+        ...order,
         abortOnFailure: config.abortOnExecutionOrderFail,
         failed: (r) => r.outcome !== "success",
         skipped: (p): ProjectResult => ({ project: p, command: "plan", outcome: "refused", headline: SKIPPED, output: "" }),

@@ -1,18 +1,35 @@
-/** The PR head's checkout: reused when it exists (no token minted), fetched otherwise. */
+/** The PR head's checkout, and fetching it ahead of time. */
 import type { PullRequestInfo } from "../ports/github.js";
-import type { Checkout } from "../ports/workspace.js";
+import type { Checkout, CheckoutRequest } from "../ports/workspace.js";
 import type { CommandContext } from "./runner-deps.js";
 
-export async function pullCheckout(ctx: CommandContext, pull: PullRequestInfo): Promise<Checkout> {
-  const { workspaces } = ctx.deps;
-  const existing = await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha);
-  if (existing) return existing;
-  return workspaces.checkout({
+function checkoutRequest(ctx: CommandContext, pull: PullRequestInfo): CheckoutRequest {
+  return {
     owner: ctx.repo.owner,
     repo: ctx.repo.repo,
     pullNumber: pull.number,
     sha: pull.headSha,
     cloneUrl: pull.cloneUrl,
-    token: await ctx.github.createCloneToken(),
-  });
+    // Asked for only when the commit has to be fetched.
+    token: (opts) => ctx.github.cloneToken(opts),
+  };
+}
+
+/** The PR head's checkout: reused when it exists, built otherwise (fetching only what is missing). */
+export async function pullCheckout(ctx: CommandContext, pull: PullRequestInfo): Promise<Checkout> {
+  const { workspaces } = ctx.deps;
+  const existing = await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha);
+  if (existing) return existing;
+  return workspaces.checkout(checkoutRequest(ctx, pull));
+}
+
+/**
+ * Start fetching the PR head while the repo config and changed files are read, so the checkout
+ * after them only builds the working tree. Never rejects: a failed fetch is retried and reported
+ * by the checkout (or does not matter when no checkout follows).
+ */
+export function prefetchPull(ctx: CommandContext, pull: PullRequestInfo): Promise<void> {
+  return ctx.deps.workspaces
+    .prefetch(checkoutRequest(ctx, pull))
+    .catch((error: unknown) => ctx.log.debug({ err: error }, "prefetch of the pull request head failed; the checkout will retry"));
 }

@@ -2,8 +2,11 @@
  * A 3000-resource plan through the real server: every comment and check run stays within
  * GitHub's limits (the fake answers 422 and records a violation otherwise), the output is split
  * over several comments with markdown balanced in each, and nothing is lost from the end.
- * Also: a PR that touches no Terraform gets both aggregate checks green with "0 projects".
+ * Also: a PR that touches no Terraform gets both aggregate checks green with "0 projects", and a
+ * broken config is answered without a working tree.
  */
+import { existsSync } from "node:fs";
+import path from "node:path";
 import type { CommentRecord } from "../fake-github/state.js";
 import { OWNER, REPO, completedRun, expectCleanGitHub, latestRun, startE2eEnv, type E2eEnv } from "./e2e-env.js";
 
@@ -49,6 +52,25 @@ describe("large plans and PRs without Terraform (real server)", () => {
   }, 60_000);
   afterEach(() => expectCleanGitHub(env));
 
+  test("a PR that touches no Terraform: atoll/plan and atoll/apply succeed with 0 projects, no comment", async () => {
+    const gitBefore = env.github.gitRequests.length;
+    await env.repo.commit("docs", { "README.md": "# infra\n\nMore docs.\n" }, "docs", { from: "main" });
+    const pull = await env.github.createPull(OWNER, REPO, { number: 2, head: "docs", base: "main", author: "alice" });
+    await env.atoll.send(env.pullEvent(pull, "opened"));
+    const [plan, apply] = await env.github.waitFor(() => {
+      const p = latestRun(env, pull.headSha, "atoll/plan");
+      const a = latestRun(env, pull.headSha, "atoll/apply");
+      return p && a ? [p, a] : undefined;
+    }, { what: "aggregate check runs" });
+    expect([plan.status, plan.conclusion, plan.output.title]).toEqual(["completed", "success", "0 projects"]);
+    expect([apply.status, apply.conclusion, apply.output.title]).toEqual(["completed", "success", "0 projects"]);
+    expect(env.github.comments(OWNER, REPO, 2).filter((c) => c.byApp)).toEqual([]);
+    // No checkout was needed to find that out, and a repository never checked out before is not
+    // downloaded ahead of time either (an installation may cover many repositories without Terraform).
+    expect(env.github.gitRequests.length).toBe(gitBefore);
+    expect(existsSync(path.join(env.dataDir, "checkouts", OWNER, REPO))).toBe(false);
+  }, 60_000);
+
   test("a 3000-resource plan: every comment and check run within GitHub's limits", async () => {
     await env.repo.commit("big", { "big/main.tf": BIG_TF }, "3000 resources", { from: "main" });
     const pull = await env.github.createPull(OWNER, REPO, { number: 1, head: "big", base: "main", author: "alice" });
@@ -80,23 +102,6 @@ describe("large plans and PRs without Terraform (real server)", () => {
     expect(comments.slice(1).every((c) => c.body.startsWith("Continued from previous comment."))).toBe(true);
   }, 300_000);
 
-  test("a PR that touches no Terraform: atoll/plan and atoll/apply succeed with 0 projects, no comment", async () => {
-    const gitBefore = env.github.gitRequests.length;
-    await env.repo.commit("docs", { "README.md": "# infra\n\nMore docs.\n" }, "docs", { from: "main" });
-    const pull = await env.github.createPull(OWNER, REPO, { number: 2, head: "docs", base: "main", author: "alice" });
-    await env.atoll.send(env.pullEvent(pull, "opened"));
-    const [plan, apply] = await env.github.waitFor(() => {
-      const p = latestRun(env, pull.headSha, "atoll/plan");
-      const a = latestRun(env, pull.headSha, "atoll/apply");
-      return p && a ? [p, a] : undefined;
-    }, { what: "aggregate check runs" });
-    expect([plan.status, plan.conclusion, plan.output.title]).toEqual(["completed", "success", "0 projects"]);
-    expect([apply.status, apply.conclusion, apply.output.title]).toEqual(["completed", "success", "0 projects"]);
-    expect(env.github.comments(OWNER, REPO, 2).filter((c) => c.byApp)).toEqual([]);
-    // No checkout was needed to find that out.
-    expect(env.github.gitRequests.length).toBe(gitBefore);
-  }, 60_000);
-
   test("a broken atoll.yaml: one comment naming the file, line and problem; failed check; no terraform", async () => {
     const gitBefore = env.github.gitRequests.length;
     await env.repo.commit("broken", { "atoll.yaml": "version: 3\nprojects:\n  - dir: big\n    workspace: a/b\n", "big/extra.tf": "" }, "broken config", { from: "main" });
@@ -108,6 +113,10 @@ describe("large plans and PRs without Terraform (real server)", () => {
     expect(comment.body).toContain("workspace");
     const plan = await completedRun(env, pull.headSha, "atoll/plan");
     expect(plan.conclusion).toBe("failure");
-    expect(env.github.gitRequests.length).toBe(gitBefore); // no checkout, so no terraform
+    // The repository has a mirror by now (PR 1), so the head was fetched into it while the config
+    // was read; but no working tree was built, so no terraform ran.
+    expect(env.github.gitRequests.length).toBeGreaterThan(gitBefore);
+    expect(existsSync(path.join(env.dataDir, "checkouts", OWNER, REPO, "mirror.git"))).toBe(true);
+    expect(existsSync(path.join(env.dataDir, "checkouts", OWNER, REPO, "pr-3"))).toBe(false);
   }, 60_000);
 });

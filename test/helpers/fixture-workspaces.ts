@@ -8,16 +8,29 @@ import os from "node:os";
 import path from "node:path";
 import type { Checkout, CheckoutRequest, WorkspacePort } from "../../src/ports/workspace.js";
 
+/** A checkout request as made, with the token it fetched with (none when nothing was fetched). */
+export type RecordedCheckout = Omit<CheckoutRequest, "token"> & { token?: string };
+
 export interface FixtureWorkspaces extends WorkspacePort {
   root: string;
-  /** Every checkout request made (tokens included, to assert one was passed). */
-  requests: CheckoutRequest[];
+  /** Every checkout request made (with the token used, to assert one was passed). */
+  requests: RecordedCheckout[];
+  /** Commits "fetched" so far (by `prefetch` or `checkout`), each with the token it was fetched with. */
+  fetched: Map<string, string>;
   dispose(): Promise<void>;
 }
 
 export async function createFixtureWorkspaces(filesBySha: Record<string, Record<string, string>>): Promise<FixtureWorkspaces> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "atoll-fixture-ws-"));
-  const requests: CheckoutRequest[] = [];
+  const requests: RecordedCheckout[] = [];
+  const fetched = new Map<string, string>();
+  /** Like the mirror: a commit is fetched once, asking for the token only then. */
+  const fetch = async (req: CheckoutRequest): Promise<Record<string, string>> => {
+    const files = filesBySha[req.sha];
+    if (!files) throw new Error(`git fetch failed: no such commit ${req.sha}`);
+    if (!fetched.has(req.sha)) fetched.set(req.sha, await req.token());
+    return files;
+  };
   const pullDir = (owner: string, repo: string, n: number) => path.join(root, owner, repo, `pr-${n}`);
   const paths = (owner: string, repo: string, n: number, sha: string) => ({
     dir: path.join(pullDir(owner, repo, n), sha, "repo"),
@@ -28,18 +41,25 @@ export async function createFixtureWorkspaces(filesBySha: Record<string, Record<
   return {
     root,
     requests,
+    fetched,
     async checkout(req): Promise<Checkout> {
-      requests.push(req);
+      const { token: _source, ...rest } = req;
+      const recorded: RecordedCheckout = { ...rest };
+      requests.push(recorded);
       const p = paths(req.owner, req.repo, req.pullNumber, req.sha);
       if (await exists(p.dir)) return { ...p, sha: req.sha, reused: true };
-      const files = filesBySha[req.sha];
-      if (!files) throw new Error(`git fetch failed: no such commit ${req.sha}`);
+      const files = await fetch(req);
+      recorded.token = fetched.get(req.sha);
       for (const [file, content] of Object.entries(files)) {
         await fs.mkdir(path.dirname(path.join(p.dir, file)), { recursive: true });
         await fs.writeFile(path.join(p.dir, file), content);
       }
       await fs.mkdir(p.artifactsDir, { recursive: true });
       return { ...p, sha: req.sha, reused: false };
+    },
+    async prefetch(req) {
+      if (await exists(paths(req.owner, req.repo, req.pullNumber, req.sha).dir)) return;
+      await fetch(req);
     },
     async find(owner, repo, n, sha) {
       const p = paths(owner, repo, n, sha);

@@ -34,7 +34,10 @@ export class GitHubNock {
     return `/repos/${this.owner}/${this.repo}`;
   }
 
-  /** Installation token exchanges (Probot's own, once per instance, plus one per clone). */
+  /**
+   * Installation token exchanges: Probot's own, once per instance. On github.com a checkout's
+   * clone token is that same token (from Probot's cache), so one is all a test normally needs.
+   */
   tokens(times: number): this {
     for (let i = 0; i < times; i++) mockInstallationToken(this.scope, this.installationId);
     return this;

@@ -109,7 +109,7 @@ export function useStrictNock(options: StrictNockOptions = {}): void {
 export function mockInstallationToken(
   scope: nock.Scope,
   installationId: number,
-  opts: { token?: string; permissions?: Record<string, string> } = {},
+  opts: { token?: string; permissions?: Record<string, string>; expiresInMs?: number } = {},
 ): nock.Scope {
   return scope
     .post(`/app/installations/${installationId}/access_tokens`)
@@ -117,7 +117,7 @@ export function mockInstallationToken(
     .matchHeader("authorization", /^bearer [\w-]+\.[\w-]+\.[\w-]+$/i)
     .reply(201, {
       token: opts.token ?? `ghs_test_installation_${installationId}`,
-      expires_at: new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      expires_at: new Date(Date.now() + (opts.expiresInMs ?? 3600_000)).toISOString().replace(/\.\d{3}Z$/, "Z"),
       permissions: opts.permissions ?? { checks: "write", contents: "read", issues: "write", pull_requests: "write" },
       repository_selection: "all",
     });

@@ -57,7 +57,7 @@ describe("automerge after apply", () => {
   }
 
   test("the last apply merges (squash, head sha) and deletes the branch; an earlier partial apply does not", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     await planBoth(gh);
 
     // Only week2 applied: week3 still has a plan waiting, so no merge (strict nock: no PUT allowed).
@@ -76,7 +76,7 @@ describe("automerge after apply", () => {
   });
 
   test("GitHub refuses the merge: one 'Automerging failed' comment, the branch stays", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     await planBoth(gh);
     const comments = mockApply(gh, 3, 2, 2);
     gh.merge(1, 405, "Required status check \"ci\" is expected.");

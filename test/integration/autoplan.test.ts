@@ -20,7 +20,7 @@ describe("autoplan", () => {
 
   test("a PR touching one Terraform dir is planned: check runs, comment, saved plan", async () => {
     h = await startAppHarness({ files: { [SHA1]: { "week2/main.tf": MAIN_TF, "README.md": "hi" } } });
-    const gh = new GitHubNock().tokens(2).rootListing(SHA1, ["week2", "README.md"]);
+    const gh = new GitHubNock().tokens(1).rootListing(SHA1, ["week2", "README.md"]);
     gh.changedFiles(1, [{ filename: "week2/main.tf", status: "added" }, { filename: "README.md" }]).reviews(1);
     const created = gh.createCheckRuns(3);
     const updated = gh.updateCheckRuns(3);
@@ -142,7 +142,7 @@ describe("autoplan", () => {
       "",
     ].join("\n");
     h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "network/main.tf": MAIN_TF, "apps/main.tf": MAIN_TF } } });
-    const gh = new GitHubNock().tokens(2).rootListing(SHA1, ["atoll.yaml", "network", "apps"]).fileContent("atoll.yaml", SHA1, config);
+    const gh = new GitHubNock().tokens(1).rootListing(SHA1, ["atoll.yaml", "network", "apps"]).fileContent("atoll.yaml", SHA1, config);
     gh.changedFiles(7, [{ filename: "network/main.tf" }]).reviews(7);
     const created = gh.createCheckRuns(3);
     gh.updateCheckRuns(3);

@@ -36,7 +36,7 @@ describe("comment commands", () => {
   });
 
   test("`atlantis plan -d week2` plans that dir, with an eyes reaction", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     const m = mockCommentPlan(gh, 77);
     await h.deliver(issueCommentEvent({ body: "atlantis plan -d week2", number: 1, user: "alice", commentId: 77 }));
     expect(m.reaction).toEqual([{ content: "eyes" }]);
@@ -47,7 +47,7 @@ describe("comment commands", () => {
   });
 
   test("plan, then apply by a writer applies exactly the saved plan", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     const [planned] = await h.store.listProjects(REPO, 1);
@@ -77,7 +77,7 @@ describe("comment commands", () => {
   });
 
   test("apply by a read-only user is refused and nothing runs", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     gh.reaction(3);
@@ -91,7 +91,7 @@ describe("comment commands", () => {
   });
 
   test("a maintainer (role maintain) may apply", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     gh.reaction(4);
@@ -104,7 +104,7 @@ describe("comment commands", () => {
   });
 
   test("apply after a new push is refused: the plan is from an older commit", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     gh.reaction(5);
@@ -147,7 +147,7 @@ describe("comment commands", () => {
   });
 
   test("`@atoll-test plan -d week2` works, and `@someone-else plan` is ignored", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     const m = mockCommentPlan(gh, 10);
     await h.deliver(issueCommentEvent({ body: "@atoll-test[bot] plan -d week2", number: 1, commentId: 10 }));
     await h.deliver(issueCommentEvent({ body: "@someone-else plan -d week2", number: 1, commentId: 11 }));
@@ -155,7 +155,7 @@ describe("comment commands", () => {
   });
 
   test("unlock discards the plans and takes the Apply button away", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     const [planned] = await h.store.listProjects(REPO, 1);
@@ -172,7 +172,7 @@ describe("comment commands", () => {
   });
 
   test("the Apply button applies the plan its check run shows; a stale run's button is refused", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     const [planned] = await h.store.listProjects(REPO, 1);
@@ -196,7 +196,7 @@ describe("comment commands", () => {
   });
 
   test("the Apply button checks the clicker's permission", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     const [planned] = await h.store.listProjects(REPO, 1);
@@ -214,7 +214,7 @@ describe("comment commands", () => {
   });
 
   test("a review refreshes the plan check run's readiness", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     gh.pull({ number: 1, headSha: SHA1, author: "octocat" }).rootListing(SHA1, ["week2"]).reviews(1, [{ user: "carol", state: "APPROVED" }]);
@@ -225,7 +225,7 @@ describe("comment commands", () => {
   });
 
   test("closing the PR deletes its checkout and plans", async () => {
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     mockCommentPlan(gh, 1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d week2", number: 1, user: "alice", commentId: 1 }));
     const checkout = await h.workspaces.find("Codertocat", "Hello-World", 1, SHA1);

@@ -6,6 +6,7 @@
  * `abort_on_execution_order_fail`. The parsing and policy checks themselves are unit-tested
  * (repo-config, server-policy, load-repo-config); here each key must change what happens.
  */
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { createExecaTerraform } from "../../src/adapters/execa-terraform.js";
 import type { ServerPolicy } from "../../src/config/config-types.js";
@@ -38,18 +39,22 @@ const allowing = (...keys: string[]) => policy("repos:", "  - id: /.*/", `    al
 
 const yaml = (...lines: string[]) => lines.join("\n") + "\n";
 
-/** The real terraform, recording the project dir (relative to the checkout) of every init and plan. */
-function recordingTerraform(): { terraform: TerraformPort; inits: string[]; plans: string[] } {
+/**
+ * The real terraform, recording the project dir (relative to the checkout) of every init and
+ * plan, and the GOMAXPROCS each plan was given.
+ */
+function recordingTerraform(): { terraform: TerraformPort; inits: string[]; plans: string[]; planCores: Array<string | undefined> } {
   const real = createExecaTerraform();
   const inits: string[] = [];
   const plans: string[] = [];
+  const planCores: Array<string | undefined> = [];
   const rel = (cwd: string) => cwd.split(`${path.sep}repo${path.sep}`).pop()!.split(path.sep).join("/");
   const terraform: TerraformPort = {
     ...real,
     init: (o) => (inits.push(rel(o.cwd)), real.init(o)),
-    plan: (o) => (plans.push(rel(o.cwd)), real.plan(o)),
+    plan: (o) => (plans.push(rel(o.cwd)), planCores.push(o.env?.GOMAXPROCS), real.plan(o)),
   };
-  return { terraform, inits, plans };
+  return { terraform, inits, plans, planCores };
 }
 
 type Updated = { id: number; body: Record<string, unknown> }[];
@@ -77,7 +82,7 @@ describe("repo config and server policy semantics", () => {
   test("a plan done within ATOLL_PROGRESS_DELAY shows no in-progress check runs: only final results, and the state knows the run", async () => {
     const config = yaml("version: 3", "projects:", "  - name: app", "    dir: app");
     h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "app/main.tf": WITH_CHANGES } }, env: { ATOLL_PROGRESS_DELAY: "1h" } });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     autoplanMocks(gh, 1, SHA1, config, ["app"], ["app/main.tf"]);
     gh.reviews(1);
     const created = gh.createCheckRuns(3);
@@ -96,10 +101,34 @@ describe("repo config and server policy semantics", () => {
     expect(state.planCheckRunId).toBe(1000);
   });
 
+  test.each([
+    [true, process.env.GOMAXPROCS ? undefined : String(Math.max(1, Math.floor(availableParallelism() / 3)))],
+    [false, undefined],
+  ])("parallel_plan: %s — terraform processes running together share the cores (GOMAXPROCS %s)", async (parallel, cores) => {
+    const config = yaml("version: 3", `parallel_plan: ${parallel}`, "projects:", "  - dir: a", "  - dir: b", "  - dir: c");
+    const tf = recordingTerraform();
+    h = await startAppHarness({
+      files: { [SHA1]: { "atoll.yaml": config, "a/main.tf": WITH_CHANGES, "b/main.tf": WITH_CHANGES, "c/main.tf": WITH_CHANGES } },
+      env: { ATOLL_PROGRESS_DELAY: "1h" },
+      terraform: tf.terraform,
+    });
+    const gh = new GitHubNock().tokens(1);
+    autoplanMocks(gh, 1, SHA1, config, ["a", "b", "c"], ["a/main.tf", "b/main.tf", "c/main.tf"]);
+    gh.reviews(1);
+    gh.createCheckRuns(5);
+    const comments = gh.comments(1);
+
+    await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
+
+    expect(tf.plans.sort()).toEqual(["a", "b", "c"]);
+    expect(tf.planCores).toEqual([cores, cores, cores]);
+    expect(comments[0].body).toContain("Ran Plan for 3 projects");
+  });
+
   test("`silence_pr_comments: [plan]` (allowed by the policy): check runs are posted, no plan comment", async () => {
     const config = yaml("version: 3", "projects:", "  - name: app", "    dir: app", "    silence_pr_comments: [plan]");
     h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "app/main.tf": WITH_CHANGES } }, policy: allowing("silence_pr_comments") });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     autoplanMocks(gh, 1, SHA1, config, ["app"], ["app/main.tf"]);
     gh.reviews(1);
     const created = gh.createCheckRuns(3);
@@ -129,7 +158,7 @@ describe("repo config and server policy semantics", () => {
       files: { [SHA1]: { "atoll.yaml": config, "quiet/main.tf": WITH_CHANGES, "loud/main.tf": WITH_CHANGES } },
       policy: allowing("silence_pr_comments"),
     });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     autoplanMocks(gh, 1, SHA1, config, ["quiet", "loud"], ["quiet/main.tf", "loud/main.tf"]);
     gh.reviews(1);
     const created = gh.createCheckRuns(4);
@@ -161,7 +190,7 @@ describe("repo config and server policy semantics", () => {
       policy: allowing("plan_requirements"),
       terraform: tf.terraform,
     });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     autoplanMocks(gh, 1, SHA1, config, ["gated", "free"], ["gated/main.tf", "free/main.tf"]);
     // One round of review requests serves both the apply readiness shown on the check runs and
     // the plan gate; the author's own approval does not count.
@@ -198,7 +227,7 @@ describe("repo config and server policy semantics", () => {
     const files = { "atoll.yaml": config, "app/main.tf": WITH_CHANGES };
     h = await startAppHarness({ files: { [SHA1]: files, [SHA2]: files }, policy: allowing("repo_locks") });
     // Probot's token, then one per clone.
-    const gh = new GitHubNock().tokens(3);
+    const gh = new GitHubNock().tokens(1);
     autoplanMocks(gh, 1, SHA1, config, ["app"], ["app/main.tf"]);
     autoplanMocks(gh, 2, SHA2, config, ["app"], ["app/main.tf"]);
     gh.reviews(1).reviews(2);
@@ -248,7 +277,7 @@ describe("repo config and server policy semantics", () => {
       files: { [SHA1]: { "atoll.yaml": config, "app/main.tf": WITH_CHANGES, "other/main.tf": WITH_CHANGES, "legacy/main.tf": WITH_CHANGES } },
       terraform: tf.terraform,
     });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     autoplanMocks(gh, 1, SHA1, config, ["app", "other", "legacy"], ["app/main.tf", "other/main.tf", "legacy/main.tf", "README.md"]);
     gh.reviews(1);
     const created = gh.createCheckRuns(4);
@@ -287,7 +316,7 @@ describe("repo config and server policy semantics", () => {
       },
       terraform: tf.terraform,
     });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     // `other` is not configured (auto mode: a listed glob means no discovery); stacks/c is unchanged.
     autoplanMocks(gh, 1, SHA1, config, ["stacks", "other"], ["stacks/a/main.tf", "stacks/b/main.tf", "stacks/docs/README.md", "other/main.tf"]);
     gh.reviews(1);
@@ -319,7 +348,7 @@ describe("repo config and server policy semantics", () => {
     const tf = recordingTerraform();
     h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "other/main.tf": WITH_CHANGES } }, terraform: tf.terraform });
     // The checkout lists the Terraform dirs for the glob.
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     autoplanMocks(gh, 1, SHA1, config, ["other"], ["other/main.tf"]);
     const created = gh.createCheckRuns(2);
 
@@ -370,7 +399,7 @@ describe("repo config and server policy semantics", () => {
     async function planBoth(config: string) {
       const tf = recordingTerraform();
       h = await startAppHarness({ files: { [SHA1]: { "atoll.yaml": config, "net/main.tf": BROKEN, "app/main.tf": WITH_CHANGES } }, terraform: tf.terraform });
-      const gh = new GitHubNock().tokens(2);
+      const gh = new GitHubNock().tokens(1);
       autoplanMocks(gh, 1, SHA1, config, ["net", "app"], ["net/main.tf", "app/main.tf"]);
       gh.reviews(1);
       const created = gh.createCheckRuns(4);

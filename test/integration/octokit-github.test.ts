@@ -10,6 +10,7 @@ import {
   UNINSPECTED_CHECKS,
   createOctokitGitHub,
 } from "../../src/adapters/octokit-github.js";
+import { createCloneTokenCache } from "../../src/adapters/clone-token-cache.js";
 import type { GitHubPort } from "../../src/ports/github.js";
 import { makeProbot } from "../helpers/probot.js";
 import { openapiValidatorPlugin } from "../helpers/openapi-validator-plugin.js";
@@ -87,6 +88,30 @@ describe("MERGE_BLOCKERS_QUERY", () => {
   });
 });
 
+describe("cloneToken on GitHub Enterprise: minted at the configured host, kept in the cache", () => {
+  useStrictNock();
+  const GHE = "https://ghe.example.com/api/v3";
+
+  test("one mint serves every job of the installation; fresh mints again; no cache, one mint per call", async () => {
+    const probot = await makeProbot({ baseUrl: GHE });
+    const scope = nock(GHE);
+    const cache = createCloneTokenCache();
+    const jobA = createOctokitGitHub(await probot.auth(1), { owner: OWNER, repo: REPO, installationId: 1 }, cache);
+    const jobB = createOctokitGitHub(await probot.auth(1), { owner: OWNER, repo: "other", installationId: 1 }, cache);
+    mockInstallationToken(scope, 1, { token: "ghs_first" });
+    const [a, b] = await Promise.all([jobA.cloneToken(), jobB.cloneToken()]);
+    expect([a, b, await jobB.cloneToken()]).toEqual(["ghs_first", "ghs_first", "ghs_first"]);
+
+    mockInstallationToken(scope, 1, { token: "ghs_second" });
+    expect(await jobA.cloneToken({ fresh: true })).toBe("ghs_second");
+    expect(await jobB.cloneToken()).toBe("ghs_second");
+
+    const uncached = createOctokitGitHub(await probot.auth(1), { owner: OWNER, repo: REPO, installationId: 1 });
+    mockInstallationToken(scope, 1, { token: "ghs_third" });
+    expect(await uncached.cloneToken()).toBe("ghs_third");
+  });
+});
+
 describe("octokit GitHub adapter", () => {
   useStrictNock();
   let probot: Probot;
@@ -108,6 +133,28 @@ describe("octokit GitHub adapter", () => {
       .reply(200, answer as Record<string, unknown>);
     return posted;
   }
+
+  describe("cloneToken on github.com: Probot's token for the installation", () => {
+    test("after an API call, the token Probot holds; no further request", async () => {
+      scope.get(`/repos/${OWNER}/${REPO}/pulls/7`).reply(200, pullBody({}));
+      await github.getPull(7);
+      expect(await github.cloneToken()).toBe("ghs_test_installation_1");
+      expect(await github.cloneToken()).toBe("ghs_test_installation_1");
+    });
+
+    test("fresh: a new token", async () => {
+      expect(await github.cloneToken()).toBe("ghs_test_installation_1");
+      mockInstallationToken(scope, 1, { token: "ghs_second" });
+      expect(await github.cloneToken({ fresh: true })).toBe("ghs_second");
+    });
+
+    test("a token with less than 10 minutes left is replaced", async () => {
+      nock.cleanAll(); // the beforeEach's token lasts an hour: replace it by one about to expire
+      mockInstallationToken(scope, 1, { token: "ghs_expiring", expiresInMs: 5 * 60_000 });
+      mockInstallationToken(scope, 1, { token: "ghs_second" });
+      expect(await github.cloneToken()).toBe("ghs_second");
+    });
+  });
 
   describe("getPull mergeability", () => {
     test.each([

@@ -31,7 +31,7 @@ describe("reporting", () => {
 
   test("three projects: one with changes, one unchanged, one failing — one comment with a summary", async () => {
     h = await startAppHarness({ files: { [SHA1]: { "a/main.tf": WITH_CHANGES, "b/main.tf": NO_CHANGES, "c/main.tf": BROKEN } } });
-    const gh = new GitHubNock().tokens(2).rootListing(SHA1, ["a", "b", "c"]);
+    const gh = new GitHubNock().tokens(1).rootListing(SHA1, ["a", "b", "c"]);
     gh.changedFiles(1, ["a/main.tf", "b/main.tf", "c/main.tf"].map((filename) => ({ filename }))).reviews(1);
     const created = gh.createCheckRuns(5);
     const updated = gh.updateCheckRuns(5);
@@ -60,7 +60,7 @@ describe("reporting", () => {
 
   test("--verbose adds the steps Atoll ran", async () => {
     h = await startAppHarness({ files: { [SHA1]: { "a/main.tf": WITH_CHANGES } } });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     gh.reaction(1);
     gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["a"]).reviews(1);
     gh.createCheckRuns(3);
@@ -78,7 +78,7 @@ describe("reporting", () => {
     // Real init; a plan that never ends.
     const terraform: TerraformPort = { ...real, plan: (o) => hanging.plan(o) };
     h = await startAppHarness({ files: { [SHA1]: { "a/main.tf": WITH_CHANGES } }, env: { ATOLL_STEP_TIMEOUT: "2s" }, terraform });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     gh.reaction(2);
     gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["a"]).reviews(1);
     gh.createCheckRuns(3);
@@ -109,7 +109,7 @@ describe("reporting", () => {
       .get("/app")
       .matchHeader("authorization", /^bearer /i)
       .reply(200, { id: 123, slug: "atoll-test", name: "Atoll test", owner: { login: "acme" } });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     gh.reaction(4);
     gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["a"]).reviews(1);
     gh.createCheckRuns(3);
@@ -124,7 +124,7 @@ describe("reporting", () => {
 
   test("re-running a project's plan check run plans it again with the same extra args", async () => {
     h = await startAppHarness({ files: { [SHA1]: { "a/main.tf": `variable "v" {}\nresource "terraform_data" "x" {\n  input = var.v\n}\n` } } });
-    const gh = new GitHubNock().tokens(2);
+    const gh = new GitHubNock().tokens(1);
     gh.reaction(5);
     gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["a"]).reviews(1);
     gh.createCheckRuns(3);

@@ -245,7 +245,7 @@ describe("gatherPullFacts", () => {
       updateCheckRun: method("updateCheckRun"),
       getPermission: method("getPermission"),
       listReviews: method("listReviews"),
-      createCloneToken: method("createCloneToken"),
+      cloneToken: method("cloneToken"),
       getMergeBlockers: method("getMergeBlockers"),
       compareCommits: method("compareCommits"),
     } as GitHubPort;

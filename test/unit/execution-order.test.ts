@@ -1,4 +1,5 @@
-import { executionGroups, keyedSerializer, runInExecutionOrder, runPool } from "../../src/runner/execution-order.js";
+import { cpuShareEnv } from "../../src/runner/cpu-share.js";
+import { executionGroups, keyedSerializer, peakConcurrency, runInExecutionOrder, runPool } from "../../src/runner/execution-order.js";
 
 /** A task that records when it starts and ends, and finishes when released. */
 function gate() {
@@ -155,5 +156,29 @@ describe("keyedSerializer", () => {
     });
     await expect(first).rejects.toThrow("first failed");
     expect(await serial("k", async () => "second")).toBe("second");
+  });
+});
+
+describe("peakConcurrency", () => {
+  const items = [{ g: 0 }, { g: 0 }, { g: 0 }, { g: 1 }, { g: 1 }];
+  const groupOf = (i: { g: number }) => i.g;
+  test("the largest group, capped by the pool; 1 when not parallel; 0 for nothing", () => {
+    expect(peakConcurrency(items, { groupOf, parallel: true, poolSize: 4 })).toBe(3);
+    expect(peakConcurrency(items, { groupOf, parallel: true, poolSize: 2 })).toBe(2);
+    expect(peakConcurrency(items, { groupOf, parallel: false, poolSize: 4 })).toBe(1);
+    expect(peakConcurrency([], { groupOf, parallel: true, poolSize: 4 })).toBe(0);
+  });
+});
+
+describe("cpuShareEnv", () => {
+  test("divides the cores between processes running together, at least one each", () => {
+    expect(cpuShareEnv(4, { cores: 2, env: {} })).toEqual({ GOMAXPROCS: "1" });
+    expect(cpuShareEnv(4, { cores: 16, env: {} })).toEqual({ GOMAXPROCS: "4" });
+    expect(cpuShareEnv(3, { cores: 8, env: {} })).toEqual({ GOMAXPROCS: "2" });
+  });
+  test("nothing for a single process, or when the operator set GOMAXPROCS", () => {
+    expect(cpuShareEnv(1, { cores: 2, env: {} })).toEqual({});
+    expect(cpuShareEnv(0, { cores: 2, env: {} })).toEqual({});
+    expect(cpuShareEnv(4, { cores: 2, env: { GOMAXPROCS: "2" } })).toEqual({});
   });
 });

@@ -183,8 +183,8 @@ describe("GitMirror", () => {
     const mirror = new GitMirror({ dir: path.join(work, "repo", "mirror.git"), git: runner, maxPacks: 3, isLivePull: async () => false });
     const url = `file://${origin}`;
     const sources = [];
-    sources.push(await mirror.ensureCommit({ cloneUrl: url, token: "t", sha: orphan, pullNumber: 1 }));
-    for (const [i, sha] of shas.entries()) sources.push(await mirror.ensureCommit({ cloneUrl: url, token: "t", sha, pullNumber: i + 2 }));
+    sources.push(await mirror.ensureCommit({ cloneUrl: url, token: async () => "t", sha: orphan, pullNumber: 1 }));
+    for (const [i, sha] of shas.entries()) sources.push(await mirror.ensureCommit({ cloneUrl: url, token: async () => "t", sha, pullNumber: i + 2 }));
     // The orphan brought its ancestors c0..c3 along.
     expect(sources).toEqual(["created", "hit", "hit", "hit", "hit", "fetched", "fetched", "fetched", "fetched"]);
 

@@ -10,6 +10,7 @@ import {
   createGitWorkspace,
   gitCheckoutCommands,
   gitMirrorFetchArgs,
+  originConfig,
   sanitizeSegment,
   validateCloneUrl,
 } from "../../src/adapters/git-workspace.js";
@@ -123,7 +124,7 @@ const req = (over: Partial<Parameters<ReturnType<typeof createGitWorkspace>["che
   pullNumber: 7,
   sha: sha1,
   cloneUrl,
-  token: TOKEN,
+  token: async () => TOKEN,
   ...over,
 });
 
@@ -187,7 +188,8 @@ describe("createGitWorkspace", () => {
   test("a wrong token fails with a clear error that does not contain the token", async () => {
     const ws = createGitWorkspace({ rootDir: root });
     const wrong = "ghs_WrongToken9876543210";
-    const err = await ws.checkout(req({ token: wrong })).then(
+    const asked: Array<boolean | undefined> = [];
+    const err = await ws.checkout(req({ token: async (o) => (asked.push(o?.fresh), wrong) })).then(
       () => null,
       (e: Error) => e,
     );
@@ -197,10 +199,65 @@ describe("createGitWorkspace", () => {
     expect(err!.message).not.toContain(wrong);
     expect(err!.message).not.toContain(basicAuthValue(wrong));
     expect(requests.some((r) => !r.authorized)).toBe(true);
+    // The cached token was tried, then a fresh one, once.
+    expect(asked).toEqual([undefined, true]);
     // Nothing half-done is left where find() would look, and the temporary directory is gone.
     expect(await ws.find("acme", "infra", 7, sha1)).toBeNull();
     expect(await readdir(path.join(root, "acme", "infra", "pr-7"))).toEqual([sha1]);
     expect(await readdir(path.join(root, "acme", "infra", "pr-7", sha1))).toEqual(["artifacts"]);
+  });
+
+  test("a rejected token is replaced by a fresh one, once", async () => {
+    const ws = createGitWorkspace({ rootDir: root });
+    const asked: Array<boolean | undefined> = [];
+    const co = await ws.checkout(req({ token: async (o) => (asked.push(o?.fresh), o?.fresh ? TOKEN : "ghs_Revoked000") }));
+    expect(await git(co.dir, "rev-parse", "HEAD")).toBe(sha1);
+    expect(asked).toEqual([undefined, true]);
+  });
+
+  test("prefetch fetches the commit without a working tree; the checkout after it needs no token", async () => {
+    const ws = createGitWorkspace({ rootDir: root });
+    let asked = 0;
+    const token = async () => (asked++, TOKEN);
+    // A repository never checked out is not downloaded speculatively.
+    await ws.prefetch(req({ token }));
+    expect(requests).toEqual([]);
+    expect(asked).toBe(0);
+    expect(await readdir(root)).toEqual([]);
+
+    const co = await ws.checkout(req({ token }));
+    expect(fetches()).toBe(1);
+    expect(asked).toBe(1);
+    expect(await git(co.dir, "rev-parse", "HEAD")).toBe(sha1);
+
+    // Into the existing mirror: the commit is fetched (once, by two prefetches at the same time),
+    // and no working tree appears.
+    await Promise.all([ws.prefetch(req({ pullNumber: 8, sha: sha2, token })), ws.prefetch(req({ pullNumber: 8, sha: sha2, token }))]);
+    expect(fetches()).toBe(2);
+    expect(await ws.find("acme", "infra", 8, sha2)).toBeNull();
+    // The checkout then needs neither the server nor a token.
+    const co2 = await ws.checkout(req({ pullNumber: 8, sha: sha2, token: async () => Promise.reject(new Error("no token wanted")) }));
+    expect(fetches()).toBe(2);
+    expect(asked).toBe(2);
+    expect(await git(co2.dir, "rev-parse", "HEAD")).toBe(sha2);
+    // Prefetching a commit whose checkout exists does nothing.
+    await ws.prefetch(req({ pullNumber: 8, sha: sha2, token: async () => Promise.reject(new Error("no token wanted")) }));
+    expect(fetches()).toBe(2);
+  });
+
+  test("removePull drops the closed PR's negotiation ref from the mirror", async () => {
+    const ws = createGitWorkspace({ rootDir: root });
+    await ws.checkout(req());
+    await ws.checkout(req({ pullNumber: 8, sha: sha2 }));
+    const mirror = path.join(root, "acme", "infra", "mirror.git");
+    const refs = async () => (await git(mirror, "for-each-ref", "--format=%(refname)", "refs/atoll/pr/")).split("\n").filter(Boolean).sort();
+    expect(await refs()).toEqual(["refs/atoll/pr/7", "refs/atoll/pr/8"]);
+    await ws.removePull("acme", "infra", 7);
+    expect(await refs()).toEqual(["refs/atoll/pr/8"]);
+    // Packed refs are found too (an operator may have run `git pack-refs` in the mirror).
+    await git(mirror, "pack-refs", "--all");
+    await ws.removePull("acme", "infra", 8);
+    expect(await refs()).toEqual([]);
   });
 
   test("a second checkout at the same SHA is reused without touching the server", async () => {
@@ -288,6 +345,19 @@ describe("createGitWorkspace", () => {
     expect(() => validateCloneUrl("https://user@github.com/a/b.git")).toThrow(/credentials/);
     expect(() => validateCloneUrl("ext::sh -c touch% /tmp/pwned")).toThrow();
     expect(() => validateCloneUrl("file:///etc")).toThrow(/scheme/);
+    // `new URL` would strip these silently; in .git/config a newline would start a new entry.
+    expect(() => validateCloneUrl("https://github.com/a/b.git\n[core]\n\thooksPath = /tmp")).toThrow(/control character/);
+    expect(() => validateCloneUrl("https://github.com/a/\tb.git")).toThrow(/control character/);
+  });
+
+  test("the origin remote is written as git would read it back, whatever the URL holds", async () => {
+    const dir = await mkdtemp(path.join(work, "origin-"));
+    await git(dir, "init", "-q", "--template=");
+    for (const url of [cloneUrl, 'https://ghe.example/o/r"x.git', "https://ghe.example/o/r;x#y.git", "https://ghe.example/o/r\\x.git"]) {
+      await writeFile(path.join(dir, "origin.cfg"), originConfig(url));
+      expect(await git(dir, "config", "--file", "origin.cfg", "remote.origin.url")).toBe(url);
+      expect(await git(dir, "config", "--file", "origin.cfg", "remote.origin.fetch")).toBe("+refs/heads/*:refs/remotes/origin/*");
+    }
   });
 
   test("invalid SHAs and pull numbers are rejected; names cannot escape the root", async () => {
@@ -313,7 +383,7 @@ describe("createGitWorkspace", () => {
     expect(await git(co2.dir, "rev-parse", "HEAD")).toBe(sha2);
     const mirror = path.join(root, "acme", "infra", "mirror.git");
     const lines = (await readFile(log, "utf8")).trim().split("\n");
-    const [init, remote, checkout] = gitCheckoutCommands(cloneUrl, sha1).map((a) => `ARGV:${a.join(" ")}`);
+    const [init, checkout] = gitCheckoutCommands(cloneUrl, sha1).map((a) => `ARGV:${a.join(" ")}`);
     const mirrorInit = lines.find((l) => l.startsWith("ARGV:init -q --bare --template= "));
     expect(mirrorInit).toMatch(new RegExp(`^ARGV:init -q --bare --template= ${path.join(root, "acme", "infra")}/\\.mirror-new-\\w+$`));
     expect(lines).toEqual([
@@ -322,16 +392,13 @@ describe("createGitWorkspace", () => {
       `ARGV:${gitMirrorFetchArgs(cloneUrl, sha1, 7).join(" ")} [auth-header]`,
       `ARGV:cat-file -e ${sha1}^{commit}`,
       init,
-      remote,
       checkout,
-      // PR 8: sha2 is not in the mirror yet; only the fetch has the header.
+      // PR 8: sha2 is not in the mirror yet; only the fetch has the header. Nobody held the lock
+      // meanwhile (no second check), and PR 7's ref is live (nothing to prune).
       `ARGV:cat-file -e ${sha2}^{commit}`,
-      `ARGV:cat-file -e ${sha2}^{commit}`,
-      `ARGV:for-each-ref --format=%(refname) refs/atoll/pr/`,
       `ARGV:${gitMirrorFetchArgs(cloneUrl, sha2, 8).join(" ")} [auth-header]`,
       `ARGV:cat-file -e ${sha2}^{commit}`,
       init,
-      remote,
       checkout.replace(sha1, sha2),
     ]);
     expect(lines.join("\n")).not.toContain(TOKEN);
@@ -489,19 +556,25 @@ describe("createGitWorkspace: the per-repository mirror", () => {
     await git(root, `--git-dir=${mirrorOf(root)}`, "fsck", "--no-progress");
   });
 
-  test("removePull leaves the mirror; the PR's negotiation ref is pruned by a later fetch", async () => {
+  test("removePull leaves the mirror; a ref left by a PR whose directory is gone is pruned by a later fetch", async () => {
     const ws = createGitWorkspace({ rootDir: root });
     await ws.checkout(req({ pullNumber: 7, sha: sha2 }));
     expect(await mgit(root, "for-each-ref", "--format=%(refname) %(objectname)")).toBe(`refs/atoll/last ${sha2}\nrefs/atoll/pr/7 ${sha2}`);
     await ws.removePull("acme", "infra", 7);
     expect(await readdir(path.join(root, "acme", "infra"))).toEqual(["mirror.git"]);
     expect(await mgit(root, "cat-file", "-t", sha2)).toBe("commit");
+    expect(await mgit(root, "for-each-ref", "--format=%(refname)")).toBe("refs/atoll/last");
 
     // The next PR's checkout of a known commit needs no network.
     requests.length = 0;
     await ws.checkout(req({ pullNumber: 8, sha: sha1 }));
     expect(requests).toEqual([]);
 
+    // PR 8's directory disappears without removePull (a crash, an operator): its ref, loose or
+    // packed, goes at the next fetch.
+    await mgit(root, "update-ref", "refs/atoll/pr/8", sha1);
+    await mgit(root, "pack-refs", "--all");
+    await rm(path.join(root, "acme", "infra", "pr-8"), { recursive: true, force: true });
     const sha3 = await newCommit();
     await ws.checkout(req({ pullNumber: 9, sha: sha3 }));
     expect(await mgit(root, "for-each-ref", "--format=%(refname)")).toBe("refs/atoll/last\nrefs/atoll/pr/9");
@@ -611,7 +684,7 @@ describe("createGitWorkspace: the per-repository mirror", () => {
       /^git fetch failed: .*(Failed to connect|Could not connect|Connection refused)/s,
     );
     expect((await stat(path.join(mirrorOf(root), "atoll-mirror.json"))).ino).toBe(marker.ino);
-    await expect(ws.checkout(req({ pullNumber: 8, sha: sha3, token: "ghs_wrong" }))).rejects.toThrow(/rejected the installation token/);
+    await expect(ws.checkout(req({ pullNumber: 8, sha: sha3, token: async () => "ghs_wrong" }))).rejects.toThrow(/rejected the installation token/);
     expect((await stat(path.join(mirrorOf(root), "atoll-mirror.json"))).ino).toBe(marker.ino);
   });
 });
