@@ -229,13 +229,8 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
   const staleMs = opts.lockStaleMs ?? 30_000;
   /** In-flight checkouts by final directory, so concurrent requests for one PR+SHA fetch once. */
   const inFlight = new Map<string, Promise<Checkout>>();
-  /** In-flight mirror fetches by mirror and SHA: a prefetch and the checkout after it share one. */
-  const fetching = new Map<string, Promise<MirrorSource>>();
-  /**
-   * Commits this process has seen in a mirror: objects are never removed from a mirror except by a
-   * rebuild (which clears this), so the checkout after a prefetch does not ask git again.
-   */
-  const present = new Set<string>();
+  /** In-flight mirror fetches by mirror and SHA: checkouts of one commit for several PRs share one. */
+  const fetching = new Map<string, Promise<Ensured>>();
 
   const repoRoot = (owner: string, repo: string) => path.join(rootDir, sanitizeSegment(owner), sanitizeSegment(repo));
   const pullDir = (owner: string, repo: string, n: number) => path.join(repoRoot(owner, repo), `pr-${checkPullNumber(n)}`);
@@ -298,16 +293,14 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
   }
 
   /** `mirror.ensureCommit`, shared with any fetch of the same commit already under way. */
-  function ensureCommit(mirror: GitMirror, req: CheckoutRequest, sha: string): Promise<MirrorSource> {
+  function ensureCommit(mirror: GitMirror, req: CheckoutRequest, sha: string): Promise<Ensured> {
     const key = `${mirror.dir}\0${sha}`;
-    if (present.has(key)) return Promise.resolve("hit");
     let pending = fetching.get(key);
     if (!pending) {
-      pending = mirror.ensureCommit({ cloneUrl: req.cloneUrl, token: req.token, sha, pullNumber: req.pullNumber }).then((source) => {
-        if (present.size >= 10_000) present.clear();
-        present.add(key);
-        return source;
-      });
+      const started = Date.now();
+      pending = mirror
+        .ensureCommit({ cloneUrl: req.cloneUrl, token: req.token, sha, pullNumber: req.pullNumber })
+        .then((source) => ({ source, fetchMs: Date.now() - started }));
       const settled = pending.finally(() => fetching.delete(key));
       settled.catch(() => undefined);
       fetching.set(key, pending);
@@ -359,18 +352,22 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
 
     const mirror = mirrorFor(req.owner, req.repo);
     const fields = { owner: req.owner, repo: req.repo, pull: req.pullNumber, sha };
-    let source: MirrorSource | undefined;
+    let ensured: Ensured | undefined;
+    let buildMs = 0;
     const attempt = async () => {
-      source = undefined;
-      source = await ensureCommit(mirror, req, sha);
-      return materialise(req, sha, mirror, p);
+      ensured = undefined;
+      ensured = await ensureCommit(mirror, req, sha);
+      const built = Date.now();
+      const checkout = await materialise(req, sha, mirror, p);
+      buildMs = Date.now() - built;
+      return checkout;
     };
     let result: Checkout;
     try {
       result = await attempt();
     } catch (err) {
       if ((err instanceof GitCommandError && err.remote) || err instanceof LockTimeoutError) throw err;
-      const fetchFailed = source === undefined;
+      const fetchFailed = ensured === undefined;
       // Not the server's fault: maybe the mirror's. Check it, rebuild it if broken, and retry
       // once — also after a local failure with a sound mirror, which may have been rebuilt under us.
       let rebuilt: boolean;
@@ -378,15 +375,13 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
         rebuilt = await mirror.repair();
       } catch {
         throw err; // the original failure says more than the failed repair
-      } finally {
-        // Whatever was known about this mirror may be stale now.
-        present.clear();
       }
       if (rebuilt) opts.logger?.warn({ ...fields, error: errorMessage(err) }, "git mirror was damaged and has been rebuilt");
       if (fetchFailed && !rebuilt) throw err;
       result = await attempt();
     }
-    opts.logger?.info({ ...fields, mirror: source, durationMs: Date.now() - started }, "git checkout ready");
+    const e = ensured as Ensured | undefined;
+    opts.logger?.info({ ...fields, mirror: e?.source, durationMs: Date.now() - started, fetchMs: e?.fetchMs, buildMs }, "git checkout ready");
     return result;
   }
 
@@ -405,14 +400,8 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
       return promise;
     },
 
-    async prefetch(req) {
-      const sha = normalizeSha(req.sha);
-      gitCheckoutCommands(req.cloneUrl, sha); // validates the URL before any I/O
-      const mirror = mirrorFor(req.owner, req.repo);
-      // Only into an existing mirror: a repository is first downloaded by a checkout that is needed.
-      if (!(await mirror.looksValid())) return;
-      if (await existing(req.owner, req.repo, req.pullNumber, sha)) return;
-      await ensureCommit(mirror, req, sha);
+    async hasRepository(owner, repo) {
+      return mirrorFor(owner, repo).looksValid();
     },
 
     async find(owner, repo, pullNumber, sha) {
@@ -428,6 +417,12 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
         .catch((err: unknown) => opts.logger?.warn({ owner, repo, pull: pullNumber, error: errorMessage(err) }, "could not drop a closed pull request's ref from the git mirror"));
     },
   };
+}
+
+/** A commit made available in a mirror: how, and how long the mirror work took. */
+interface Ensured {
+  source: MirrorSource;
+  fetchMs: number;
 }
 
 function errorMessage(err: unknown): string {

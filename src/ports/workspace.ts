@@ -37,14 +37,10 @@ export interface WorkspacePort {
   /** Return the checkout for (repo, PR, SHA), fetching it if it does not exist yet. */
   checkout(req: CheckoutRequest): Promise<Checkout>;
   /**
-   * Make the commit available locally (fetch it) without building a working tree, so that a
-   * `checkout` of it soon after is quick: started while other work runs. A `checkout` of the same
-   * commit meanwhile waits for this fetch instead of starting another. Only for a repository
-   * checked out before: the first download of a repository is never speculative (one whose pull
-   * requests never touch Terraform is never downloaded). Failures are the caller's to ignore; the
-   * `checkout` that follows reports them.
+   * Whether this repository was checked out before (its local cache exists): a checkout then
+   * fetches only what is new, usually quicker than reading files through the API. No network.
    */
-  prefetch(req: CheckoutRequest): Promise<void>;
+  hasRepository(owner: string, repo: string): Promise<boolean>;
   /** The existing checkout for (repo, PR, SHA), or null. Never fetches. */
   find(owner: string, repo: string, pullNumber: number, sha: string): Promise<Checkout | null>;
   /** Delete every checkout and artefact of the PR. */

@@ -19,7 +19,7 @@ import { truncateUtf8 } from "../render/truncate-utf8.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment, postParts } from "./comments.js";
 import { acquireLocks, blockedCheck, blockedHeadline, deletePlanFiles, wakeWaiters, type LockOutcome } from "./project-locks.js";
-import { prefetchPull, pullCheckout } from "./pull-checkout.js";
+import { pullCheckout } from "./pull-checkout.js";
 import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
 import type { ProjectResult } from "./project-result.js";
@@ -95,9 +95,6 @@ export async function runPlan(ctx: CommandContext, req: PlanRequest): Promise<vo
     return;
   }
   const checks = new CheckReporter(ctx, pull.headSha);
-  // The fetch runs while the config and changed files are read; the job waits for it to settle
-  // (it leaves no git process behind, also when it turns out no checkout is needed).
-  const prefetched = prefetchPull(ctx, pull);
   try {
     await planPull(ctx, req, pull, checks);
   } catch (error) {
@@ -105,8 +102,6 @@ export async function runPlan(ctx: CommandContext, req: PlanRequest): Promise<vo
       await checks.failOpenRuns(`Atoll hit an internal error while planning: ${(error as Error).message}`);
     }
     throw error;
-  } finally {
-    await prefetched;
   }
 }
 
@@ -128,9 +123,13 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     }
   };
 
-  // Pre-workflow hooks run first, in the checkout, and may generate the repo config: then it is
-  // read from the checkout instead of through the API.
-  // A full plan needs the changed files: read them while the repo config is read.
+  // Where the repo config is read from:
+  // - pre-workflow hooks run first, in the checkout, and may generate it: from the checkout;
+  // - a repository checked out before: from the checkout too — fetching what is new into the
+  //   local cache is quicker than two API reads (listing, file), and saves them;
+  // - otherwise through the API, so that a repository whose pull requests never touch Terraform
+  //   is never downloaded.
+  // A full plan needs the changed files: read them meanwhile.
   const targeted = Boolean(req.dir || req.workspace || req.project);
   const filesRead = targeted ? undefined : ctx.github.listChangedFiles(pull.number);
   filesRead?.catch(() => undefined); // awaited in chooseProjects; unused when the config is invalid
@@ -139,7 +138,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   const policy = policyForRepo(configOptions(source, pull));
   const notes = [...(req.notes ?? [])];
   let loaded: LoadedConfig;
-  if (hooksFor(policy.preWorkflowHooks, "plan").length > 0) {
+  const hooks = hooksFor(policy.preWorkflowHooks, "plan").length > 0;
+  if (hooks || (await ctx.deps.workspaces.hasRepository(ctx.repo.owner, ctx.repo.repo))) {
     let co: Checkout;
     try {
       co = await getCheckout();
@@ -148,7 +148,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       await reportCheckoutFailure(ctx, checks, error.message);
       return;
     }
-    notes.push(...hookNotes(await runWorkflowHooks(ctx, policy.preWorkflowHooks, "plan", co, pull, req.extraArgs), "pre"));
+    if (hooks) notes.push(...hookNotes(await runWorkflowHooks(ctx, policy.preWorkflowHooks, "plan", co, pull, req.extraArgs), "pre"));
     throwIfInterrupted(ctx);
     loaded = await fetchRepoConfig(source, pull, checkoutConfigFiles(co.dir));
   } else {

@@ -1,4 +1,4 @@
-/** The PR head's checkout, and fetching it ahead of time. */
+/** The PR head's checkout. */
 import type { PullRequestInfo } from "../ports/github.js";
 import type { Checkout, CheckoutRequest } from "../ports/workspace.js";
 import type { CommandContext } from "./runner-deps.js";
@@ -21,15 +21,4 @@ export async function pullCheckout(ctx: CommandContext, pull: PullRequestInfo): 
   const existing = await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha);
   if (existing) return existing;
   return workspaces.checkout(checkoutRequest(ctx, pull));
-}
-
-/**
- * Start fetching the PR head while the repo config and changed files are read, so the checkout
- * after them only builds the working tree. Never rejects: a failed fetch is retried and reported
- * by the checkout (or does not matter when no checkout follows).
- */
-export function prefetchPull(ctx: CommandContext, pull: PullRequestInfo): Promise<void> {
-  return ctx.deps.workspaces
-    .prefetch(checkoutRequest(ctx, pull))
-    .catch((error: unknown) => ctx.log.debug({ err: error }, "prefetch of the pull request head failed; the checkout will retry"));
 }

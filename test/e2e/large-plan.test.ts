@@ -3,9 +3,9 @@
  * GitHub's limits (the fake answers 422 and records a violation otherwise), the output is split
  * over several comments with markdown balanced in each, and nothing is lost from the end.
  * Also: a PR that touches no Terraform gets both aggregate checks green with "0 projects", and a
- * broken config is answered without a working tree.
+ * broken config is answered without running terraform.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import type { CommentRecord } from "../fake-github/state.js";
 import { OWNER, REPO, completedRun, expectCleanGitHub, latestRun, startE2eEnv, type E2eEnv } from "./e2e-env.js";
@@ -113,10 +113,12 @@ describe("large plans and PRs without Terraform (real server)", () => {
     expect(comment.body).toContain("workspace");
     const plan = await completedRun(env, pull.headSha, "atoll/plan");
     expect(plan.conclusion).toBe("failure");
-    // The repository has a mirror by now (PR 1), so the head was fetched into it while the config
-    // was read; but no working tree was built, so no terraform ran.
+    // The repository has a local cache by now (PR 1), so the config was read from a checkout of the
+    // head (fetched into the cache); terraform never ran in it.
     expect(env.github.gitRequests.length).toBeGreaterThan(gitBefore);
-    expect(existsSync(path.join(env.dataDir, "checkouts", OWNER, REPO, "mirror.git"))).toBe(true);
-    expect(existsSync(path.join(env.dataDir, "checkouts", OWNER, REPO, "pr-3"))).toBe(false);
+    const shaDir = path.join(env.dataDir, "checkouts", OWNER, REPO, "pr-3", pull.headSha);
+    expect(existsSync(path.join(shaDir, "repo", "atoll.yaml"))).toBe(true);
+    expect(existsSync(path.join(shaDir, "repo", "big", ".terraform"))).toBe(false);
+    expect(readdirSync(path.join(shaDir, "artifacts"))).toEqual([]);
   }, 60_000);
 });

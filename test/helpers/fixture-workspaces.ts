@@ -15,7 +15,7 @@ export interface FixtureWorkspaces extends WorkspacePort {
   root: string;
   /** Every checkout request made (with the token used, to assert one was passed). */
   requests: RecordedCheckout[];
-  /** Commits "fetched" so far (by `prefetch` or `checkout`), each with the token it was fetched with. */
+  /** Commits "fetched" so far, each with the token it was fetched with. */
   fetched: Map<string, string>;
   dispose(): Promise<void>;
 }
@@ -57,9 +57,8 @@ export async function createFixtureWorkspaces(filesBySha: Record<string, Record<
       await fs.mkdir(p.artifactsDir, { recursive: true });
       return { ...p, sha: req.sha, reused: false };
     },
-    async prefetch(req) {
-      if (await exists(paths(req.owner, req.repo, req.pullNumber, req.sha).dir)) return;
-      await fetch(req);
+    async hasRepository(owner, repo) {
+      return requests.some((r) => r.owner === owner && r.repo === repo && r.token !== undefined);
     },
     async find(owner, repo, n, sha) {
       const p = paths(owner, repo, n, sha);

@@ -226,10 +226,10 @@ describe("repo config and server policy semantics", () => {
     const config = yaml("version: 3", "projects:", "  - dir: app", `    repo_locks: {mode: ${mode}}`);
     const files = { "atoll.yaml": config, "app/main.tf": WITH_CHANGES };
     h = await startAppHarness({ files: { [SHA1]: files, [SHA2]: files }, policy: allowing("repo_locks") });
-    // Probot's token, then one per clone.
     const gh = new GitHubNock().tokens(1);
     autoplanMocks(gh, 1, SHA1, config, ["app"], ["app/main.tf"]);
-    autoplanMocks(gh, 2, SHA2, config, ["app"], ["app/main.tf"]);
+    // The repository has a local cache after #1: #2's config is read from its checkout, not the API.
+    gh.changedFiles(2, [{ filename: "app/main.tf" }]);
     gh.reviews(1).reviews(2);
     const created = gh.createCheckRuns(6);
     const updated = gh.updateCheckRuns(6);

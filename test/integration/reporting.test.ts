@@ -132,8 +132,9 @@ describe("reporting", () => {
     gh.comments(1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d a -- -var v=hello", number: 1, commentId: 5 }));
 
-    // Same commit: the checkout is reused, so no clone token is minted.
-    gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["a"]).reviews(1);
+    // Same commit: the checkout is reused (no fetch, no token), and the repo config is looked for
+    // in it rather than through the API.
+    gh.pull({ number: 1, headSha: SHA1 }).reviews(1);
     // Completed runs are not reopened: the plan aggregate and the project get fresh runs.
     const created = gh.createCheckRuns(2);
     const updated = gh.updateCheckRuns(4);

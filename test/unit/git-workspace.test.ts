@@ -215,34 +215,18 @@ describe("createGitWorkspace", () => {
     expect(asked).toEqual([undefined, true]);
   });
 
-  test("prefetch fetches the commit without a working tree; the checkout after it needs no token", async () => {
-    const ws = createGitWorkspace({ rootDir: root });
-    let asked = 0;
-    const token = async () => (asked++, TOKEN);
-    // A repository never checked out is not downloaded speculatively.
-    await ws.prefetch(req({ token }));
-    expect(requests).toEqual([]);
-    expect(asked).toBe(0);
+  test("hasRepository: true once the repository has a local cache; the checkout logs its fetch and build times", async () => {
+    const logs: Array<Record<string, unknown>> = [];
+    const ws = createGitWorkspace({ rootDir: root, logger: { info: (f) => logs.push(f), warn: (f) => logs.push(f) } });
+    expect(await ws.hasRepository("acme", "infra")).toBe(false);
     expect(await readdir(root)).toEqual([]);
-
-    const co = await ws.checkout(req({ token }));
-    expect(fetches()).toBe(1);
-    expect(asked).toBe(1);
-    expect(await git(co.dir, "rev-parse", "HEAD")).toBe(sha1);
-
-    // Into the existing mirror: the commit is fetched (once, by two prefetches at the same time),
-    // and no working tree appears.
-    await Promise.all([ws.prefetch(req({ pullNumber: 8, sha: sha2, token })), ws.prefetch(req({ pullNumber: 8, sha: sha2, token }))]);
-    expect(fetches()).toBe(2);
-    expect(await ws.find("acme", "infra", 8, sha2)).toBeNull();
-    // The checkout then needs neither the server nor a token.
-    const co2 = await ws.checkout(req({ pullNumber: 8, sha: sha2, token: async () => Promise.reject(new Error("no token wanted")) }));
-    expect(fetches()).toBe(2);
-    expect(asked).toBe(2);
-    expect(await git(co2.dir, "rev-parse", "HEAD")).toBe(sha2);
-    // Prefetching a commit whose checkout exists does nothing.
-    await ws.prefetch(req({ pullNumber: 8, sha: sha2, token: async () => Promise.reject(new Error("no token wanted")) }));
-    expect(fetches()).toBe(2);
+    await ws.checkout(req());
+    expect(await ws.hasRepository("acme", "infra")).toBe(true);
+    expect(await ws.hasRepository("acme", "other")).toBe(false);
+    expect(logs).toEqual([expect.objectContaining({ pull: 7, mirror: "created", durationMs: expect.any(Number), fetchMs: expect.any(Number), buildMs: expect.any(Number) })]);
+    // Not fooled by a directory that is not a complete mirror.
+    await mkdir(path.join(root, "acme", "half", "mirror.git"), { recursive: true });
+    expect(await ws.hasRepository("acme", "half")).toBe(false);
   });
 
   test("removePull drops the closed PR's negotiation ref from the mirror", async () => {
