@@ -583,8 +583,8 @@ async function sectionC(ctx: Ctx): Promise<SectionC> {
     return {
       method: "server log",
       methodNote:
-        "durationMs of Atoll's \"git checkout ready\" log line: the mirror fetch plus building the working tree, also when the fetch " +
-        `ran ahead while the config was read (waitedMs is what the plan waited) (${firstLine(fromLog.line).slice(0, 160)})`,
+        "durationMs of Atoll's \"git checkout ready\" log line: the mirror fetch (fetchMs) plus building the working tree (buildMs) " +
+        `(${firstLine(fromLog.line).slice(0, 160)})`,
       history: { ...size, importMs, tipFiles: o.cFiles + 2 },
       checkout: summarize(samples),
       checkoutSamples: samples,
