@@ -281,14 +281,19 @@ export interface ProcCpu {
   childrenMs: number;
 }
 
-/** utime+stime and cutime+cstime of a process from /proc/<pid>/stat, or null (gone, not Linux). */
-export function procCpu(pid: number): ProcCpu | null {
-  let text: string;
+/** A file of /proc/<pid>, or null when the process is gone (or there is no /proc). */
+function readProc(pid: number, file: string): string | null {
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return readFileSync(`/proc/${pid}/${file}`, "utf8");
   } catch {
     return null;
   }
+}
+
+/** utime+stime and cutime+cstime of a process from /proc/<pid>/stat, or null (gone, not Linux). */
+export function procCpu(pid: number): ProcCpu | null {
+  const text = readProc(pid, "stat");
+  if (text === null) return null;
   // Fields after the command name (which is in parentheses and may hold spaces): state is field 3.
   const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const ms = (i: number) => (Number(f[i - 3]) * 1000) / ticksPerSecond();
@@ -306,12 +311,8 @@ export interface ProcMemory {
 
 /** VmRSS / VmHWM of a process from /proc/<pid>/status, or null if it is gone. */
 export function procMemory(pid: number): ProcMemory | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, "utf8");
-  } catch {
-    return null;
-  }
+  const text = readProc(pid, "status");
+  if (text === null) return null;
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(text)?.[1] ?? NaN);
   return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
 }
