@@ -5,35 +5,16 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { createExecaTerraform } from "../../src/adapters/execa-terraform.js";
 import type { TerraformPort } from "../../src/ports/terraform.js";
+import { MAIN_TF, TERRAFORM, terraformTestEnv } from "../helpers/terraform-fixture.js";
 
-const TERRAFORM = "/usr/local/bin/terraform";
 const FAKE = fileURLToPath(new URL("../fixtures/fake-terraform.sh", import.meta.url));
-
-const MAIN_TF = `
-variable "v" {
-  type    = string
-  default = "hello"
-}
-
-resource "terraform_data" "a" {
-  input = var.v
-}
-
-output "o" {
-  value = var.v
-}
-`;
 
 let work: string;
 let cliConfig: string;
 
 /** Server environment for the tests: no internet, no CLI config (terraform only warns). */
 function baseEnv(): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: work,
-    TF_CLI_CONFIG_FILE: cliConfig,
-  };
+  return terraformTestEnv(work, cliConfig);
 }
 
 async function project(files: Record<string, string>): Promise<string> {

@@ -4,22 +4,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { acquireDirLock, GitCommandError, GitMirror, withRepoLock, type GitRunner } from "../../src/adapters/git-mirror.js";
 import { processStartTime } from "../../src/adapters/run-process.js";
+import { git, testGitEnv } from "../helpers/test-git.js";
 
-const testGitEnv = {
-  PATH: process.env.PATH ?? "/usr/bin:/bin",
-  HOME: tmpdir(),
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_AUTHOR_NAME: "Test",
-  GIT_AUTHOR_EMAIL: "test@example.com",
-  GIT_COMMITTER_NAME: "Test",
-  GIT_COMMITTER_EMAIL: "test@example.com",
-};
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const r = await execa("git", args, { cwd, env: testGitEnv, extendEnv: false });
-  return r.stdout.trim();
-}
 
 const exists = (p: string) =>
   stat(p).then(

@@ -16,27 +16,12 @@ import {
 } from "../../src/adapters/git-workspace.js";
 import { basicAuthValue } from "../../src/adapters/redact.js";
 import { createGitHttpHandler } from "../helpers/git-http-backend.js";
+import { git, testGitEnv } from "../helpers/test-git.js";
 
 const FAKE_GIT = fileURLToPath(new URL("../fixtures/fake-git.sh", import.meta.url));
 const TOKEN = "ghs_TestInstallationToken0123456789abcdef";
 const B64 = basicAuthValue(TOKEN);
 
-/** Environment for the git commands the tests themselves run (fixture set-up, inspection). */
-const testGitEnv = {
-  PATH: process.env.PATH ?? "/usr/bin:/bin",
-  HOME: tmpdir(),
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_CONFIG_GLOBAL: "/dev/null",
-  GIT_AUTHOR_NAME: "Test",
-  GIT_AUTHOR_EMAIL: "test@example.com",
-  GIT_COMMITTER_NAME: "Test",
-  GIT_COMMITTER_EMAIL: "test@example.com",
-};
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const r = await execa("git", args, { cwd, env: testGitEnv, extendEnv: false });
-  return r.stdout.trim();
-}
 
 /** Every file below `dir`, recursively. */
 async function allFiles(dir: string): Promise<string[]> {

@@ -4,6 +4,7 @@ import path from "node:path";
 import { withDir } from "tmp-promise";
 import { summarizePlan } from "../../src/terraform/plan-summary.js";
 import type { PlanSummary } from "../../src/terraform/plan-summary-types.js";
+import { TERRAFORM } from "../helpers/terraform-fixture.js";
 
 /**
  * Every case runs the real terraform binary (built-in `terraform_data` resources, local state),
@@ -11,7 +12,6 @@ import type { PlanSummary } from "../../src/terraform/plan-summary-types.js";
  * "Plan:" line from the same run.
  */
 
-const TERRAFORM = process.env.TERRAFORM_BIN ?? "/usr/local/bin/terraform";
 const TF_ENV = {
   TF_IN_AUTOMATION: "1",
   TF_CLI_CONFIG_FILE: "/nonexistent/atoll-test.tfrc",

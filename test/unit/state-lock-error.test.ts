@@ -9,8 +9,8 @@ import {
   renderStateLockError,
   type StateLockError,
 } from "../../src/terraform/state-lock-error.js";
+import { TERRAFORM } from "../helpers/terraform-fixture.js";
 
-const TERRAFORM = "/usr/local/bin/terraform";
 
 /** The shape the `pg` backend prints: our own lock attempt's info, not the holder's. */
 const PG_OUTPUT = `

@@ -19,23 +19,8 @@ import type { RunnerDeps } from "../../src/runner/runner-deps.js";
 import { workflowEnv } from "../../src/runner/workflow-env.js";
 import { expandVars, parseMultienv, runStage, stripRefreshing, type StageRun } from "../../src/runner/workflow-runner.js";
 import { readSettings } from "../../src/settings.js";
+import { MAIN_TF, TERRAFORM, terraformTestEnv } from "../helpers/terraform-fixture.js";
 
-const TERRAFORM = "/usr/local/bin/terraform";
-
-const MAIN_TF = `
-variable "v" {
-  type    = string
-  default = "hello"
-}
-
-resource "terraform_data" "a" {
-  input = var.v
-}
-
-output "o" {
-  value = var.v
-}
-`;
 
 let work: string;
 let tf: TerraformPort;
@@ -43,12 +28,7 @@ let shell: ShellPort;
 
 /** Server environment: no internet, no CLI config (terraform only warns), and a secret Atoll must withhold. */
 function baseEnv(): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: work,
-    TF_CLI_CONFIG_FILE: path.join(work, "missing.terraformrc"),
-    PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----",
-  };
+  return { ...terraformTestEnv(work), PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----" };
 }
 
 beforeEach(async () => {
