@@ -25,7 +25,7 @@ import Database from "better-sqlite3";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo, type PullRecord } from "../test/fake-github/server.js";
 import type { CommentRecord } from "../test/fake-github/state.js";
 import { REPO_ROOT as COMPILED_ROOT, startAtoll, type AtollProcess } from "../test/helpers/atoll-process.js";
-import { issueCommentEvent, pullRequestEvent } from "../test/helpers/events.js";
+import { issueCommentEvent, pullRequestEventFor } from "../test/helpers/events.js";
 import { analyzeCalls, type ApiCallReport } from "./api-calls.js";
 import { baselinePlan, fullClone, shallowClone, type BaselineResult } from "./baseline.js";
 import {
@@ -216,22 +216,28 @@ function planCommentDone(ctx: Ctx, repo: string, n: number): CommentRecord[] | u
 
 // ============================================================================ one Atoll autoplan
 
-interface AtollSample {
+/** What Atoll and baseline samples of an alternation have in common. */
+interface SampleBase {
   iteration: number;
   warmup: boolean;
   /** 0 = ran first in its alternation, 1 = second. */
   order: number;
   ok: boolean;
   error?: string;
-  /** Webhook sent → plan comment (all parts) posted. */
+  /** The measured wall time. */
   ms: number;
+  /** CPU time of the run, ms (see each kind of sample). */
+  cpuMs?: number;
+}
+
+interface AtollSample extends SampleBase {
+  /** ms: webhook sent → plan comment (all parts) posted. */
   /** HTTP response time of the webhook POST. */
   ackMs: number;
-  /**
-   * CPU time (user + system) Atoll spent from the webhook to the plan comment: the server process
-   * and the git and terraform processes it ran (those exited by then), ms.
+  /*
+   * cpuMs: CPU time (user + system) Atoll spent from the webhook to the plan comment: the server
+   * process and the git and terraform processes it ran (those exited by then).
    */
-  cpuMs?: number;
   /** Milliseconds after the webhook: first/last git request, first check-run POST, comment POST. */
   timeline: { firstGitMs?: number; lastGitMs?: number; firstCheckRunMs?: number; commentPostMs?: number; idleMs?: number };
   api?: ApiCallReport;
@@ -246,15 +252,7 @@ async function atollAutoplan(
   timeoutMs: number,
 ): Promise<AtollSample> {
   await ensureAtoll(ctx);
-  const event = pullRequestEvent("opened", {
-    ...ctx.repoOpts(repo),
-    number: pull.number,
-    headSha: pull.headSha,
-    baseSha: pull.baseSha,
-    headRef: pull.headRef,
-    baseRef: pull.baseRef,
-    author: pull.author,
-  });
+  const event = pullRequestEventFor("opened", pull, ctx.repoOpts(repo));
   const reqStart = ctx.github.requests.length;
   const gitStart = ctx.github.gitRequests.length;
   const t0Wall = Date.now();
@@ -309,15 +307,7 @@ async function atollAutoplan(
 async function closePr(ctx: Ctx, repo: FakeRepo, pull: PullRecord): Promise<void> {
   await ensureAtoll(ctx);
   const closed = ctx.github.closePull(OWNER, repo.name, pull.number);
-  const event = pullRequestEvent("closed", {
-    ...ctx.repoOpts(repo),
-    number: closed.number,
-    headSha: closed.headSha,
-    baseSha: closed.baseSha,
-    headRef: closed.headRef,
-    baseRef: closed.baseRef,
-    author: closed.author,
-  });
+  const event = pullRequestEventFor("closed", closed, ctx.repoOpts(repo));
   const res = await withTimeout(ctx.atoll.send(event), 30_000, "the pull_request.closed response");
   if (res.status !== 200) throw new Error(`pull_request.closed answered HTTP ${res.status}`);
   await waitIdle(ctx, `closing ${repo.name}#${pull.number}`);
@@ -325,19 +315,11 @@ async function closePr(ctx: Ctx, repo: FakeRepo, pull: PullRecord): Promise<void
 
 // ============================================================================ baseline sample
 
-interface BaselineSample extends BaselineResult {
-  iteration: number;
-  warmup: boolean;
-  order: number;
-  ok: boolean;
-  error?: string;
-  ms: number;
-  /**
-   * CPU time of the baseline's git and terraform processes (and of the fake GitHub's git server
-   * processes for the clone), ms: the bench process's waited-for children over the run.
-   */
-  cpuMs?: number;
-}
+/*
+ * cpuMs: CPU time of the baseline's git and terraform processes (and of the fake GitHub's git
+ * server processes for the clone): the bench process's waited-for children over the run.
+ */
+interface BaselineSample extends BaselineResult, SampleBase {}
 
 async function baselineSample(
   ctx: Ctx,
@@ -680,15 +662,7 @@ async function sectionD(ctx: Ctx): Promise<SectionD> {
   for (const d of dirs) files[`${d}/main.tf`] = projectTf(`d-${d}`);
   await repo.commit("d-load", files, "d: plans to run during the load", { from: "main" });
   const pull = await ctx.github.createPull(OWNER, repo.name, { head: "d-load", author: "alice" });
-  const opened = pullRequestEvent("opened", {
-    ...ctx.repoOpts(repo),
-    number: pull.number,
-    headSha: pull.headSha,
-    baseSha: pull.baseSha,
-    headRef: pull.headRef,
-    baseRef: pull.baseRef,
-    author: pull.author,
-  });
+  const opened = pullRequestEventFor("opened", pull, ctx.repoOpts(repo));
   const chatter = issueCommentEvent({ ...ctx.repoOpts(repo), number: pull.number, user: "bob", body: "Looks good to me, thanks!", commentId: 777000001, author: pull.author });
   const cfgFile = join(await tempDir("load"), "load.json");
   const cfg: LoadConfig = {

@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../fake-github/server.js";
 import type { CheckRunRecord, PullRecord } from "../fake-github/state.js";
 import { startAtoll, type AtollProcess } from "../helpers/atoll-process.js";
-import { deliveryId, issueCommentEvent, pullRequestEvent, pullRequestReviewEvent, type PullRequestAction } from "../helpers/events.js";
+import { deliveryId, issueCommentEvent, pullRequestEvent, pullRequestEventFor, pullRequestReviewEvent, type PullRequestAction } from "../helpers/events.js";
 import { startPostgres, type PostgresServer } from "../helpers/postgres.js";
 
 export const OWNER = "acme";
@@ -61,18 +61,7 @@ export async function startE2eEnv(opts: { env?: Record<string, string>; database
     },
     dataDir,
     pullEvent(pull, action) {
-      return pullRequestEvent(action, {
-        ...repoOpts,
-        number: pull.number,
-        headSha: pull.headSha,
-        baseSha: pull.baseSha,
-        headRef: pull.headRef,
-        baseRef: pull.baseRef,
-        author: pull.author,
-        draft: pull.draft,
-        fork: pull.fork,
-        ...(pull.fork ? { forkOwner: pull.headRepoFullName.split("/")[0] } : {}),
-      });
+      return pullRequestEventFor(action, pull, repoOpts);
     },
     comment(pull, user, body) {
       const c = github.addComment(OWNER, REPO, pull.number, { user, body });

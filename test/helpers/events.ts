@@ -16,6 +16,7 @@ import { createRequire } from "node:module";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import type { Probot } from "probot";
+import type { PullRecord } from "../fake-github/state.js";
 
 // See openapi.ts: ajv-formats is CJS and the default import's shape differs between TS and Node.
 type FormatsPlugin = (ajv: Ajv) => Ajv;
@@ -471,6 +472,22 @@ export function pullRequestEvent<A extends PullRequestAction>(
 
 // ---------------------------------------------------------------------------------------------
 // issue_comment
+
+/** `pull_request.<action>` for a pull request of the fake GitHub (head, base, author, draft, fork as recorded). */
+export function pullRequestEventFor<A extends PullRequestAction>(action: A, pull: PullRecord, repo: RepoOptions): ActionFixture<"pull_request", A> {
+  return pullRequestEvent(action, {
+    ...repo,
+    number: pull.number,
+    headSha: pull.headSha,
+    baseSha: pull.baseSha,
+    headRef: pull.headRef,
+    baseRef: pull.baseRef,
+    author: pull.author,
+    draft: pull.draft,
+    fork: pull.fork,
+    ...(pull.fork ? { forkOwner: pull.headRepoFullName.split("/")[0] } : {}),
+  });
+}
 
 export interface IssueCommentOptions extends RepoOptions {
   body: string;
