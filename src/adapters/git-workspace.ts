@@ -229,8 +229,6 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
   const staleMs = opts.lockStaleMs ?? 30_000;
   /** In-flight checkouts by final directory, so concurrent requests for one PR+SHA fetch once. */
   const inFlight = new Map<string, Promise<Checkout>>();
-  /** In-flight mirror fetches by mirror and SHA: checkouts of one commit for several PRs share one. */
-  const fetching = new Map<string, Promise<Ensured>>();
 
   const repoRoot = (owner: string, repo: string) => path.join(rootDir, sanitizeSegment(owner), sanitizeSegment(repo));
   const pullDir = (owner: string, repo: string, n: number) => path.join(repoRoot(owner, repo), `pr-${checkPullNumber(n)}`);
@@ -292,22 +290,6 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
     });
   }
 
-  /** `mirror.ensureCommit`, shared with any fetch of the same commit already under way. */
-  function ensureCommit(mirror: GitMirror, req: CheckoutRequest, sha: string): Promise<Ensured> {
-    const key = `${mirror.dir}\0${sha}`;
-    let pending = fetching.get(key);
-    if (!pending) {
-      const started = Date.now();
-      pending = mirror
-        .ensureCommit({ cloneUrl: req.cloneUrl, token: req.token, sha, pullNumber: req.pullNumber })
-        .then((source) => ({ source, fetchMs: Date.now() - started }));
-      const settled = pending.finally(() => fetching.delete(key));
-      settled.catch(() => undefined);
-      fetching.set(key, pending);
-    }
-    return pending;
-  }
-
   /** Build the working tree of `sha` from the mirror into a fresh `repoDir`. No network. */
   async function materialise(req: CheckoutRequest, sha: string, mirror: GitMirror, p: ReturnType<typeof paths>): Promise<Checkout> {
     // The temporary directory lives in the PR directory: same filesystem, so the final rename is
@@ -352,14 +334,17 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
 
     const mirror = mirrorFor(req.owner, req.repo);
     const fields = { owner: req.owner, repo: req.repo, pull: req.pullNumber, sha };
-    let ensured: Ensured | undefined;
+    let source: MirrorSource | undefined;
+    let fetchMs = 0;
     let buildMs = 0;
     const attempt = async () => {
-      ensured = undefined;
-      ensured = await ensureCommit(mirror, req, sha);
-      const built = Date.now();
+      source = undefined;
+      const fetchStart = Date.now();
+      source = await mirror.ensureCommit({ cloneUrl: req.cloneUrl, token: req.token, sha, pullNumber: req.pullNumber });
+      const buildStart = Date.now();
+      fetchMs = buildStart - fetchStart;
       const checkout = await materialise(req, sha, mirror, p);
-      buildMs = Date.now() - built;
+      buildMs = Date.now() - buildStart;
       return checkout;
     };
     let result: Checkout;
@@ -367,7 +352,7 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
       result = await attempt();
     } catch (err) {
       if ((err instanceof GitCommandError && err.remote) || err instanceof LockTimeoutError) throw err;
-      const fetchFailed = ensured === undefined;
+      const fetchFailed = source === undefined;
       // Not the server's fault: maybe the mirror's. Check it, rebuild it if broken, and retry
       // once — also after a local failure with a sound mirror, which may have been rebuilt under us.
       let rebuilt: boolean;
@@ -380,8 +365,7 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
       if (fetchFailed && !rebuilt) throw err;
       result = await attempt();
     }
-    const e = ensured as Ensured | undefined;
-    opts.logger?.info({ ...fields, mirror: e?.source, durationMs: Date.now() - started, fetchMs: e?.fetchMs, buildMs }, "git checkout ready");
+    opts.logger?.info({ ...fields, mirror: source, durationMs: Date.now() - started, fetchMs, buildMs }, "git checkout ready");
     return result;
   }
 
@@ -417,12 +401,6 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
         .catch((err: unknown) => opts.logger?.warn({ owner, repo, pull: pullNumber, error: errorMessage(err) }, "could not drop a closed pull request's ref from the git mirror"));
     },
   };
-}
-
-/** A commit made available in a mirror: how, and how long the mirror work took. */
-interface Ensured {
-  source: MirrorSource;
-  fetchMs: number;
 }
 
 function errorMessage(err: unknown): string {
