@@ -7,6 +7,7 @@ import type {
   CheckRunInput,
   CommitComparison,
   GitHubPort,
+  ListedCheckRun,
   MergeBlockers,
   MergeResult,
   Permission,
@@ -274,6 +275,17 @@ export function createOctokitGitHub(
         check_run_id: checkRunId,
         ...body,
       });
+    },
+
+    async listCheckRuns(headSha) {
+      const runs = await octokit.paginate("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
+        owner,
+        repo,
+        ref: headSha,
+        filter: "latest",
+        per_page: 100,
+      });
+      return runs.map((r) => ({ id: Number(r.id), name: r.name, status: r.status as ListedCheckRun["status"], externalId: r.external_id ?? null }));
     },
 
     async getPermission(username): Promise<Permission> {

@@ -184,6 +184,12 @@ export async function reportInterrupted(env: ExecutorEnv, job: JobRecord, reason
   }
   const { store } = env.deps;
   const states = await store.listProjects(ctx.repo, ctx.pullNumber);
+  const interruptedShas = new Set(states.filter((s) => s.plan === "pending" || s.apply === "pending").map((s) => s.headSha));
+  for (const sha of interruptedShas) {
+    await new CheckReporter(ctx, sha)
+      .adoptLatestRuns()
+      .catch((e: unknown) => ctx.log.warn({ err: e, headSha: sha }, "could not list the check runs of an interrupted job"));
+  }
   const shas = new Set<string>();
   for (const s of states) {
     if (s.plan !== "pending" && s.apply !== "pending") continue;

@@ -94,6 +94,15 @@ export interface CheckRunInput {
   detailsUrl?: string;
 }
 
+/** A check run as listed on a commit (any app's). */
+export interface ListedCheckRun {
+  id: number;
+  name: string;
+  /** GitHub Actions runs can also be "waiting", "requested" or "pending". */
+  status: CheckStatus | "waiting" | "requested" | "pending";
+  externalId: string | null;
+}
+
 export type MergeMethod = "merge" | "squash" | "rebase";
 
 /** GitHub's answer to a merge request: `merged: false` when GitHub refused (405 not mergeable, 409 head moved). */
@@ -122,6 +131,8 @@ export interface GitHubPort {
   addReaction(commentId: number, content: "eyes" | "+1" | "-1" | "rocket" | "confused"): Promise<void>;
   createCheckRun(input: CheckRunInput): Promise<{ id: number }>;
   updateCheckRun(checkRunId: number, input: Partial<CheckRunInput>): Promise<void>;
+  /** The latest check run of each name on a commit, of every app (paginated). */
+  listCheckRuns(headSha: string): Promise<ListedCheckRun[]>;
   /** Collaborator permission; maintain counts as write, triage as read. */
   getPermission(username: string): Promise<Permission>;
   listReviews(pullNumber: number): Promise<Review[]>;

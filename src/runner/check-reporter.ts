@@ -14,6 +14,7 @@ import {
 import type { Readiness } from "./review-readiness.js";
 import {
   aggregateCheckName,
+  decodeExternalId,
   encodeExternalId,
   projectCheckName,
   type CheckKind,
@@ -104,6 +105,25 @@ export class CheckReporter {
   /** Set one aggregate run to an explicit body (config errors, discarded plans). */
   async setAggregate(kind: CheckKind, body: Body): Promise<void> {
     await this.ensure(aggregateCheckName(kind), encodeExternalId({ pullNumber: this.ctx.pullNumber, kind }), body);
+  }
+
+  /**
+   * After a crash, take GitHub's latest runs of this pull request at this commit as the ones to
+   * update. A run created just before the crash never had its id saved: without this it would stay
+   * "in progress" forever, with an older run updated in its place.
+   */
+  async adoptLatestRuns(): Promise<void> {
+    const { store } = this.ctx.deps;
+    for (const run of await this.ctx.github.listCheckRuns(this.headSha)) {
+      const ref = decodeExternalId(run.externalId);
+      if (!ref || ref.pullNumber !== this.ctx.pullNumber) continue;
+      // Only a run named as Atoll names it is Atoll's (another app could copy an external id).
+      if (run.name !== (ref.project ? projectCheckName(ref.kind, ref.project) : aggregateCheckName(ref.kind))) continue;
+      const status = run.status === "completed" || run.status === "in_progress" ? run.status : "queued";
+      const stored = await store.getCheckRun(this.ctx.repo, this.headSha, run.name);
+      if (stored?.id === run.id && stored.status === status) continue;
+      await store.setCheckRun(this.ctx.repo, this.headSha, run.name, { id: run.id, status });
+    }
   }
 
   /** Complete every project run this reporter left open, after an unexpected error. */

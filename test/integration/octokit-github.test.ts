@@ -1,7 +1,7 @@
 /**
  * The Octokit adapter against strict nock (every declared call must happen, nothing else may) and
  * the OpenAPI contract: mergeability fields of `getPull`, `getMergeBlockers` (one GraphQL query),
- * `compareCommits`, and the automerge calls `mergePull` and `deleteBranch`.
+ * `compareCommits`, `listCheckRuns`, and the automerge calls `mergePull` and `deleteBranch`.
  */
 import nock from "nock";
 import { ProbotOctokit, type Probot } from "probot";
@@ -332,6 +332,27 @@ describe("octokit GitHub adapter", () => {
         .query({ per_page: 1 })
         .reply(404, { message: "Not Found" });
       await expect(github.compareCommits("main", HEAD)).rejects.toMatchObject({ status: 404 });
+    });
+  });
+
+  describe("listCheckRuns", () => {
+    const path = `/repos/${OWNER}/${REPO}/commits/${HEAD}/check-runs`;
+    const listed = (id: number, name: string, status: string, externalId: string | null) => ({ id, name, status, external_id: externalId, head_sha: HEAD });
+
+    test("every page of the latest runs on the commit", async () => {
+      scope
+        .get(path)
+        .query({ filter: "latest", per_page: 100 })
+        .reply(200, { total_count: 2, check_runs: [listed(1, "atoll/plan", "completed", "{}")] }, {
+          link: `<${API}${path}?filter=latest&per_page=100&page=2>; rel="next", <${API}${path}?filter=latest&per_page=100&page=2>; rel="last"`,
+        })
+        .get(path)
+        .query({ filter: "latest", per_page: 100, page: 2 })
+        .reply(200, { total_count: 2, check_runs: [listed(2, "ci/build", "in_progress", null)] });
+      await expect(github.listCheckRuns(HEAD)).resolves.toEqual([
+        { id: 1, name: "atoll/plan", status: "completed", externalId: "{}" },
+        { id: 2, name: "ci/build", status: "in_progress", externalId: null },
+      ]);
     });
   });
 });
