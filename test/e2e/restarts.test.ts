@@ -180,6 +180,11 @@ describe("kill -9 during a plan", () => {
 
   test("the next start reports the plan interrupted, kills the orphaned terraform, keeps the lock; planning again works", async () => {
     await gate.close();
+    // GitHub creates the plan's "started" check run, but Atoll never reads the answer (it crashes
+    // first), so it never saves the run's id.
+    const started = env.github.holdResponses(
+      (r) => r.method === "POST" && r.template === "/repos/{owner}/{repo}/check-runs" && (r.body as { name?: string } | undefined)?.name === "atoll/plan: net",
+    );
     const pr = await openPull(env, 1, "net-a", { "net/main.tf": tf("crashplan", ["base", "a"]) });
     const pid = await gate.heldPid(env);
     const job = await runningJobWith(env, pid);
@@ -189,9 +194,11 @@ describe("kill -9 during a plan", () => {
     await env.github.waitFor(() => latestRun(env, pr.headSha, "atoll/plan: net")?.status === "in_progress" || undefined, {
       what: "in-progress plan check run",
     });
+    expect(started.held()).toBe(1);
     expect(locks(env)).toEqual([{ project_dir: "net", pull_number: 1 }]);
 
     await env.atoll.kill9();
+    started.release();
     // terraform runs in its own process group: the crash left it running, an orphan.
     expect(await alive(pid)).toBe(true);
     await env.restart();

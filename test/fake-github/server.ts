@@ -202,6 +202,7 @@ export class FakeGitHub {
   readonly #auth: AuthState;
   readonly #server: Server;
   #closed = false;
+  readonly #holds: { match: (r: RequestRecord) => boolean; released: Promise<void>; release: () => void }[] = [];
 
   /** Use `startFakeGitHub()`. */
   constructor(server: Server, projectRoot: string, opts: Required<Pick<FakeGitHubOptions, "appId" | "slug" | "webhookSecret">> & FakeGitHubOptions) {
@@ -542,6 +543,26 @@ export class FakeGitHub {
   }
 
   /**
+   * Process matching API requests at once but withhold their responses until `release()`: the
+   * client never learns the outcome, as when it crashes between sending a request and reading the
+   * answer. `held` counts the requests answered late.
+   */
+  holdResponses(match: (r: RequestRecord) => boolean): { release(): void; held(): number } {
+    let held = 0;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const hold = { match: (r: RequestRecord) => match(r) && ++held > 0, released, release };
+    this.#holds.push(hold);
+    return {
+      release: () => {
+        if (this.#holds.includes(hold)) this.#holds.splice(this.#holds.indexOf(hold), 1);
+        release();
+      },
+      held: () => held,
+    };
+  }
+
+  /**
    * Poll `predicate` until it returns something other than undefined/null/false and return it.
    * On timeout, fail with what was awaited, the predicate's last error, the recent requests,
    * violations and unhandled routes.
@@ -575,6 +596,7 @@ export class FakeGitHub {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const hold of this.#holds.splice(0)) hold.release();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await rm(this.projectRoot, { recursive: true, force: true });
@@ -687,6 +709,7 @@ export class FakeGitHub {
       if (e.violation) this.violations.push({ method, path, template: match.template, errors: [e.message], body });
       return fail(e.status, e.message, e.extra);
     }
+    for (const hold of this.#holds.filter((h) => h.match(entry))) await hold.released;
     send(result);
   }
 

@@ -1171,6 +1171,21 @@ describe("check runs", () => {
     expect(gh.violations.length - before).toBe(6);
   });
 
+  test("holdResponses: the run is created at once, the answer comes only on release", async () => {
+    const { repo, sha, auth, path } = await setup();
+    const hold = gh.holdResponses((r) => r.method === "POST" && (r.body as { name?: string } | undefined)?.name === "held");
+    let answered = false;
+    const pending = api("POST", path, { auth, body: { name: "held", head_sha: sha } }).then((res) => ((answered = true), res));
+    await gh.waitFor(() => gh.checkRuns("acme", repo.name, { name: "held" }).length === 1, { what: "the held run" });
+    // Other requests are answered meanwhile.
+    expect((await api("POST", path, { auth, body: { name: "other", head_sha: sha } })).status).toBe(201);
+    expect([answered, hold.held()]).toEqual([false, 1]);
+    hold.release();
+    expect((await pending).status).toBe(201);
+    expect((await api("POST", path, { auth, body: { name: "held", head_sha: sha } })).status).toBe(201);
+    expect(hold.held()).toBe(1);
+  });
+
   test("create, update, read back, list by commit; history is kept", async () => {
     const { repo, sha, auth, path } = await setup();
     const created = await api("POST", path, {
