@@ -184,15 +184,14 @@ export async function reportInterrupted(env: ExecutorEnv, job: JobRecord, reason
   }
   const { store } = env.deps;
   const states = await store.listProjects(ctx.repo, ctx.pullNumber);
-  const interruptedShas = new Set(states.filter((s) => s.plan === "pending" || s.apply === "pending").map((s) => s.headSha));
-  for (const sha of interruptedShas) {
+  const interrupted = states.filter((s) => s.plan === "pending" || s.apply === "pending");
+  const shas = new Set(interrupted.map((s) => s.headSha));
+  for (const sha of shas) {
     await new CheckReporter(ctx, sha)
       .adoptLatestRuns()
       .catch((e: unknown) => ctx.log.warn({ err: e, headSha: sha }, "could not list the check runs of an interrupted job"));
   }
-  const shas = new Set<string>();
-  for (const s of states) {
-    if (s.plan !== "pending" && s.apply !== "pending") continue;
+  for (const s of interrupted) {
     const kind = s.apply === "pending" ? "apply" : "plan";
     await store.upsertProject(ctx.repo, ctx.pullNumber, {
       ...s,
@@ -207,7 +206,6 @@ export async function reportInterrupted(env: ExecutorEnv, job: JobRecord, reason
         output: { title: `Interrupted: ${reason}`, summary: `This ${kind} did not finish. ${retryText(spec)}` },
       });
     }
-    shas.add(s.headSha);
   }
   for (const sha of shas) await new CheckReporter(ctx, sha).refreshAggregates(await store.listProjects(ctx.repo, ctx.pullNumber));
   await postComment(ctx, `**Interrupted:** ${reason} \`${describeJob(spec)}\` (requested by @${spec.user}). Locks and saved plans are intact.\n\n${retryText(spec)}`);
