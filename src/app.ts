@@ -1,29 +1,30 @@
 /**
  * The Probot application: builds the real adapters (or takes test doubles), registers the webhook
- * handlers, recovers jobs left over from the last run, starts the lock sweep, and drains on
- * SIGTERM. No domain logic lives here.
+ * handlers (roles `all` and `web`), starts the job worker (roles `all` and `worker`: claims jobs
+ * from the store, recovers what a previous run left, sweeps locks), serves `/healthz` and
+ * `/readyz`, and drains on SIGTERM. No domain logic lives here.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import type { ApplicationFunction, Probot } from "probot";
+import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
 import { createExecaTerraform } from "./adapters/execa-terraform.js";
 import { createGitWorkspace } from "./adapters/git-workspace.js";
-import { createInProcessJobs } from "./adapters/in-process-jobs.js";
 import { createCloneTokenCache } from "./adapters/clone-token-cache.js";
 import { createOctokitGitHub } from "./adapters/octokit-github.js";
+import { openStore } from "./adapters/open-store.js";
 import { createProcessShell } from "./adapters/process-shell.js";
 import { killOrphanedGroup, stopAllProcessGroups } from "./adapters/run-process.js";
-import { openSqliteStore } from "./adapters/sqlite-store.js";
 import { createAppIdentity } from "./app-identity.js";
 import type { AppEnv } from "./handlers/app-env.js";
 import { registerCheckRunHandlers } from "./handlers/check-run.js";
 import { registerIssueCommentHandler } from "./handlers/issue-comment.js";
 import { registerPullRequestReviewHandler } from "./handlers/pull-request-review.js";
 import { registerPullRequestHandlers } from "./handlers/pull-request.js";
+import { createHealthHandler } from "./health.js";
 import { executeJob, reportInterrupted, type ExecutorEnv } from "./jobs/execute-job.js";
 import { JobService } from "./jobs/job-service.js";
 import { sweepLocks } from "./jobs/lock-sweep.js";
-import type { JobRunner } from "./ports/jobs.js";
+import type { BlobStore } from "./ports/blobs.js";
 import type { ShellPort } from "./ports/shell.js";
 import type { Store } from "./ports/store.js";
 import type { TerraformPort } from "./ports/terraform.js";
@@ -33,6 +34,10 @@ import { SettingsError, readSettings, type Settings } from "./settings.js";
 import type { ServerPolicy } from "./config/config-types.js";
 import { loadServerPolicyFile } from "./config/server-policy.js";
 import { formatConfigIssue } from "./config/yaml-reader.js";
+
+/** Finished jobs and processed deliveries are forgotten after this long (redeliveries are days at most). */
+const RETENTION_MS = 14 * 24 * 3600_000;
+const HOUSEKEEPING_INTERVAL_MS = 3600_000;
 
 /**
  * The operator's policy file, or a start-up failure listing every problem in it: running with a
@@ -56,8 +61,9 @@ export interface AppOverrides {
   shell?: ShellPort;
   workspaces?: WorkspacePort;
   store?: Store;
-  jobs?: JobRunner;
-  /** Tests: don't install the SIGTERM handler or the sweep timer. */
+  /** Where saved plan files go; default the store's own (`store.blobs`). */
+  blobs?: BlobStore;
+  /** Tests: don't install the SIGTERM handler or the sweep and housekeeping timers. */
   embedded?: boolean;
   /** Called when start-up recovery is done (tests wait for it). */
   onRecovered?: (result: { interrupted: number; resumed: number }) => void;
@@ -67,23 +73,17 @@ export interface AppOverrides {
 export interface AtollRuntime {
   jobs: JobService;
   store: Store;
+  settings: Settings;
   sweep: () => Promise<number>;
 }
 
 export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: AtollRuntime) => void): ApplicationFunction {
-  return async (app: Probot) => {
+  return async (app: Probot, options?: ApplicationFunctionOptions) => {
     const settings = overrides.settings ?? readSettings();
     const policy = overrides.policy ?? (settings.policyFile ? await readPolicy(settings.policyFile) : undefined);
-    mkdirSync(settings.dataDir, { recursive: true });
-    const store = overrides.store ?? (await openSqliteStore(settings.databaseFile));
-    const runner =
-      overrides.jobs ??
-      createInProcessJobs({
-        concurrency: settings.jobConcurrency,
-        // The store holds the real queue; this only bounds what waits in memory.
-        maxQueued: Number.MAX_SAFE_INTEGER,
-        onError: (job, error) => app.log.error({ err: error, job: job.name, key: job.key }, "job failed"),
-      });
+    const works = settings.role !== "web";
+    if (works) mkdirSync(settings.dataDir, { recursive: true });
+    const store = overrides.store ?? (await openStore(settings, app.log));
     // eslint-disable-next-line prefer-const
     let jobs: JobService;
     const deps: RunnerDeps = {
@@ -101,6 +101,7 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
         overrides.workspaces ??
         createGitWorkspace({ rootDir: path.join(settings.dataDir, "checkouts"), timeoutMs: settings.stepTimeoutMs, logger: app.log }),
       store,
+      blobs: overrides.blobs ?? store.blobs,
       jobs: { submit: (spec, key) => jobs.submit(spec, key) },
     };
     // One token cache per app: a clone token serves every job of its installation while it lasts.
@@ -110,49 +111,71 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
     const execEnv: ExecutorEnv = { deps, githubFor, log: app.log };
     jobs = new JobService({
       store,
-      runner,
       log: app.log,
-      execute: (job, signal) => executeJob(execEnv, job, signal),
+      execute: (job, run) => executeJob(execEnv, job, run),
       reportInterrupted: (job, reason) => reportInterrupted(execEnv, job, reason),
-      killOrphans: async (job) => {
-        for (const p of job.processes) {
-          if (await killOrphanedGroup(p)) app.log.warn({ job: job.id, pid: p.pid }, "killed a process group left by the previous run");
-        }
+      killProcesses: async (processes) => {
+        let killed = 0;
+        for (const p of processes) if (await killOrphanedGroup(p)) killed++;
+        return killed;
       },
+      work: works,
+      concurrency: settings.jobConcurrency,
+      replica: settings.replicaId,
+      leaseMs: settings.jobLeaseMs,
+      pollMs: settings.jobPollMs,
     });
-    const env: AppEnv = {
-      settings,
-      store,
-      jobs: {
-        submit: (spec, key) => jobs.submit(spec, key),
-        get backlog() {
-          return runner.queued;
-        },
-      },
-      identity: createAppIdentity(app, settings.appSlug),
-      ...(policy ? { policy } : {}),
-    };
-    registerPullRequestHandlers(app, env);
-    registerIssueCommentHandler(app, env);
-    registerPullRequestReviewHandler(app, env);
-    registerCheckRunHandlers(app, env);
+    let draining = false;
+    // `/healthz`, `/readyz` on the server that loads the app (Probot's, or the worker's own).
+    try {
+      options?.addHandler?.(createHealthHandler({ store, role: settings.role, replica: settings.replicaId, draining: () => draining }));
+    } catch {
+      // Loaded without an HTTP server (`probot.load` in tests): nothing to serve them on.
+    }
+
+    if (settings.role === "worker") {
+      // A worker has no webhook endpoint (`npm start` serves none). Under `probot run` one would
+      // still answer GitHub: refuse loudly rather than drop the delivery with a 200.
+      app.onAny(async () => {
+        throw Object.assign(new Error("this Atoll replica is a worker (ATOLL_ROLE=worker) and processes no webhooks: send them to a replica with ATOLL_ROLE=all or web"), { status: 503 });
+      });
+    } else {
+      const env: AppEnv = {
+        settings,
+        store,
+        jobs: { submit: (spec, key) => jobs.submit(spec, key), backlog: () => store.countJobs(["queued"]) },
+        identity: createAppIdentity(app, settings.appSlug),
+        ...(policy ? { policy } : {}),
+      };
+      registerPullRequestHandlers(app, env);
+      registerIssueCommentHandler(app, env);
+      registerPullRequestReviewHandler(app, env);
+      registerCheckRunHandlers(app, env);
+    }
 
     const sweep = () =>
       sweepLocks({ store, jobs, githubFor, name: settings.commandNames[0], log: app.log }).catch((error: unknown) => {
         app.log.warn({ err: error }, "lock sweep failed");
         return 0;
       });
-    onRuntime?.({ jobs, store, sweep });
+    onRuntime?.({ jobs, store, settings, sweep });
 
     // Recover in the background: start-up must not wait on GitHub.
     void jobs
-      .recover()
+      .start()
       .then((r) => overrides.onRecovered?.(r))
       .catch((error: unknown) => app.log.error({ err: error }, "job recovery failed"));
 
     if (!overrides.embedded) {
-      setInterval(() => void sweep(), settings.lockSweepIntervalMs).unref();
+      if (works) {
+        setInterval(() => void sweep(), settings.lockSweepIntervalMs).unref();
+        setInterval(
+          () => void store.prune(new Date(Date.now() - RETENTION_MS)).catch((error: unknown) => app.log.warn({ err: error }, "pruning old jobs failed")),
+          HOUSEKEEPING_INTERVAL_MS,
+        ).unref();
+      }
       process.once("SIGTERM", () => {
+        draining = true;
         app.log.info({ graceMs: settings.shutdownGraceMs, running: jobs.activeJobs }, "SIGTERM: draining jobs");
         void jobs
           .drain(settings.shutdownGraceMs, async () => {
@@ -161,6 +184,7 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
           })
           .then(async (r) => {
             app.log.info(r, "drained; exiting");
+            await jobs.stop();
             await store.close();
             process.exit(0);
           })
@@ -171,7 +195,14 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       });
     }
     app.log.info(
-      { dataDir: settings.dataDir, database: settings.databaseFile, names: settings.commandNames, concurrency: settings.jobConcurrency },
+      {
+        role: settings.role,
+        replica: settings.replicaId,
+        dataDir: settings.dataDir,
+        database: settings.databaseUrl ? "postgresql" : settings.databaseFile,
+        names: settings.commandNames,
+        concurrency: settings.jobConcurrency,
+      },
       "Atoll is ready",
     );
   };

@@ -2,6 +2,8 @@
  * Operator settings, read once from the environment at start-up. Every setting is documented in
  * README.md and .env.example; a bad value stops the server with a message naming the variable.
  */
+import { createHash } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import { DEFAULT_BLOCKED_EXTRA_ARGS } from "./commands/parse-comment.js";
 import { parseRequirements, type Requirement } from "./runner/apply-requirements.js";
@@ -38,8 +40,20 @@ export interface Settings {
   lockSweepIntervalMs: number;
   /** On SIGTERM, how long running jobs may take to finish (ATOLL_SHUTDOWN_GRACE). */
   shutdownGraceMs: number;
-  /** SQLite database file (ATOLL_DATABASE_FILE; default <data dir>/atoll.db). */
+  /** SQLite database file (ATOLL_DATABASE_FILE; default <data dir>/atoll.db), used without `databaseUrl`. */
   databaseFile: string;
+  /** PostgreSQL database shared by several replicas (ATOLL_DATABASE_URL, postgres://…); undefined = SQLite. */
+  databaseUrl?: string;
+  /** Most PostgreSQL connections per process for queries (ATOLL_DATABASE_POOL_SIZE). */
+  databasePoolSize: number;
+  /** What this process does (ATOLL_ROLE): receive webhooks and run jobs, only receive, or only run jobs. */
+  role: Role;
+  /** This replica's id, stable across its restarts and unique among running replicas (ATOLL_REPLICA_ID). */
+  replicaId: string;
+  /** How long a claimed job's lease lasts unless renewed; a dead replica's jobs are reported after it (ATOLL_JOB_LEASE). */
+  jobLeaseMs: number;
+  /** How often an idle worker looks for jobs it was not told about (ATOLL_JOB_POLL_INTERVAL). */
+  jobPollMs: number;
   /** Web address of GitHub, for links (from GHE_HOST / GHE_PROTOCOL; default https://github.com). */
   githubWebUrl: string;
   /** Server policy file (Atlantis's repos.yaml), absolute; undefined = built-in defaults (ATOLL_POLICY_FILE). */
@@ -67,6 +81,30 @@ export interface Settings {
 }
 
 export const MERGE_METHODS: readonly MergeMethod[] = ["merge", "squash", "rebase"];
+
+/** `all`: receive webhooks and run jobs; `web`: receive, verify, persist jobs, answer; `worker`: run jobs only. */
+export type Role = "all" | "web" | "worker";
+export const ROLES: readonly Role[] = ["all", "web", "worker"];
+
+/** Default replica id: the machine's name and its data dir (one process per data dir). */
+export function defaultReplicaId(dataDir: string, hostname = os.hostname()): string {
+  return `${hostname}-${createHash("sha256").update(dataDir).digest("hex").slice(0, 8)}`;
+}
+
+function databaseUrl(value: string | undefined): string | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new SettingsError(`ATOLL_DATABASE_URL must be a URL like postgres://user:password@host:5432/atoll`);
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new SettingsError(`ATOLL_DATABASE_URL must start with postgres:// or postgresql:// (got ${url.protocol}//…); without it Atoll uses SQLite`);
+  }
+  return v;
+}
 
 export const ALL_COMMANDS = ["plan", "apply", "unlock", "version", "help"];
 
@@ -144,6 +182,18 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   if (!(MERGE_METHODS as readonly string[]).includes(automergeMethod)) {
     throw new SettingsError(`ATOLL_AUTOMERGE_METHOD must be merge, squash or rebase, got "${env.ATOLL_AUTOMERGE_METHOD}"`);
   }
+  const role = (env.ATOLL_ROLE?.trim() || "all").toLowerCase();
+  if (!(ROLES as readonly string[]).includes(role)) {
+    throw new SettingsError(`ATOLL_ROLE must be all, web or worker, got "${env.ATOLL_ROLE}"`);
+  }
+  const replicaId = env.ATOLL_REPLICA_ID?.trim() || defaultReplicaId(dataDir);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(replicaId) || replicaId.length > 200) {
+    throw new SettingsError(`ATOLL_REPLICA_ID may hold letters, digits and . _ : - (at most 200), got "${replicaId}"`);
+  }
+  const jobLeaseMs = parseDuration("ATOLL_JOB_LEASE", env.ATOLL_JOB_LEASE?.trim() || "30s");
+  if (jobLeaseMs < 3000) throw new SettingsError(`ATOLL_JOB_LEASE must be at least 3s, got "${env.ATOLL_JOB_LEASE}"`);
+  const jobPollMs = parseDuration("ATOLL_JOB_POLL_INTERVAL", env.ATOLL_JOB_POLL_INTERVAL?.trim() || "1s");
+  const dbUrl = databaseUrl(env.ATOLL_DATABASE_URL);
   const policyFile = env.ATOLL_POLICY_FILE?.trim();
   const versionsDir = env.ATOLL_TERRAFORM_VERSIONS_DIR?.trim();
   return {
@@ -163,6 +213,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     lockSweepIntervalMs: parseDuration("ATOLL_LOCK_SWEEP_INTERVAL", env.ATOLL_LOCK_SWEEP_INTERVAL?.trim() || "10m"),
     shutdownGraceMs: parseDuration("ATOLL_SHUTDOWN_GRACE", env.ATOLL_SHUTDOWN_GRACE?.trim() || "5m"),
     databaseFile: path.resolve(dataDir, env.ATOLL_DATABASE_FILE?.trim() || "atoll.db"),
+    ...(dbUrl ? { databaseUrl: dbUrl } : {}),
+    databasePoolSize: positiveInt("ATOLL_DATABASE_POOL_SIZE", env.ATOLL_DATABASE_POOL_SIZE, 10),
+    role: role as Role,
+    replicaId,
+    jobLeaseMs,
+    jobPollMs,
     githubWebUrl: gheHost ? `${env.GHE_PROTOCOL?.trim() || "https"}://${gheHost}` : "https://github.com",
     ...(policyFile ? { policyFile: path.resolve(cwd, policyFile) } : {}),
     ...(versionsDir ? { terraformVersionsDir: path.resolve(cwd, versionsDir) } : {}),

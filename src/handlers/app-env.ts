@@ -17,7 +17,8 @@ export interface AppEnv {
   /** The operator's server policy, whose `repo_allowlist` also limits the repos Atoll acts on. */
   policy?: ServerPolicy;
   store: Store;
-  jobs: JobSubmitter & { readonly backlog: number };
+  /** `backlog`: jobs waiting in the store (every replica's). */
+  jobs: JobSubmitter & { backlog(): Promise<number> };
   identity: AppIdentity;
 }
 

@@ -33,11 +33,14 @@ export function registerIssueCommentHandler(app: Probot, env: AppEnv): void {
       await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: NOT_ALLOWLISTED }, once);
     } else if (parsed.kind === "reply") {
       await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: parsed.body }, once);
-    } else if (env.jobs.backlog >= settings.maxQueuedJobs) {
-      const busy = `**Atoll is busy** (${env.jobs.backlog} jobs waiting), so \`${parsed.command}\` was not queued. Please try again in a few minutes.`;
-      await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: busy }, once);
     } else {
-      await env.jobs.submit({ ...target, kind: "command", commentId: comment.id, command: parsed }, once);
+      const backlog = await env.jobs.backlog();
+      if (backlog >= settings.maxQueuedJobs) {
+        const busy = `**Atoll is busy** (${backlog} jobs waiting), so \`${parsed.command}\` was not queued. Please try again in a few minutes.`;
+        await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: busy }, once);
+      } else {
+        await env.jobs.submit({ ...target, kind: "command", commentId: comment.id, command: parsed }, once);
+      }
     }
   });
 }

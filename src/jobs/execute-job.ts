@@ -5,7 +5,7 @@
  */
 import { quote } from "shlex";
 import type { GitHubPort } from "../ports/github.js";
-import type { JobRecord, Store } from "../ports/store.js";
+import type { JobRecord } from "../ports/store.js";
 import { projectFlags, type Project } from "../projects/project.js";
 import { runApply } from "../runner/apply-command.js";
 import { CheckReporter } from "../runner/check-reporter.js";
@@ -20,6 +20,7 @@ import type { CommandContext, Logger, RunnerDeps } from "../runner/runner-deps.j
 import { runUnlock } from "../runner/unlock-command.js";
 import { runVersion } from "../runner/version-command.js";
 import { describeJob, type JobSpec } from "./job-spec.js";
+import type { JobRun } from "./job-service.js";
 
 export interface ExecutorEnv {
   deps: RunnerDeps;
@@ -28,11 +29,8 @@ export interface ExecutorEnv {
   log: Logger & { child?: (bindings: Record<string, unknown>) => Logger };
 }
 
-async function contextFor(env: ExecutorEnv, job: JobRecord, signal?: AbortSignal): Promise<CommandContext> {
+async function contextFor(env: ExecutorEnv, job: JobRecord, run?: JobRun): Promise<CommandContext> {
   const s = job.spec;
-  const processes = [...job.processes];
-  const store: Store = env.deps.store;
-  let saving = Promise.resolve();
   return {
     deps: env.deps,
     github: await env.githubFor(s.installationId, s.owner, s.repo),
@@ -42,13 +40,7 @@ async function contextFor(env: ExecutorEnv, job: JobRecord, signal?: AbortSignal
     user: s.user,
     name: s.name,
     log: env.log.child?.({ job: job.id, pull: s.pullNumber }) ?? env.log,
-    ...(signal ? { signal } : {}),
-    onSpawn: (p) => {
-      processes.push(p);
-      const snapshot = [...processes];
-      // Serialised so the stored list only ever grows.
-      saving = saving.then(() => store.updateJob(job.id, { processes: snapshot })).catch(() => undefined);
-    },
+    ...(run ? { signal: run.signal, onSpawn: run.onSpawn } : {}),
   };
 }
 
@@ -117,8 +109,9 @@ async function run(ctx: CommandContext, spec: JobSpec): Promise<void> {
   }
 }
 
-export async function executeJob(env: ExecutorEnv, job: JobRecord, signal?: AbortSignal): Promise<void> {
-  const ctx = await contextFor(env, job, signal);
+export async function executeJob(env: ExecutorEnv, job: JobRecord, jobRun?: JobRun): Promise<void> {
+  const signal = jobRun?.signal;
+  const ctx = await contextFor(env, job, jobRun);
   try {
     await run(ctx, job.spec);
     throwIfInterrupted(ctx);

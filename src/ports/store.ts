@@ -2,14 +2,16 @@
  * Store: Atoll's own durable state — per-project plan/apply status and saved plans, project locks
  * and their queues, jobs, processed webhook deliveries, and the ids of the check runs Atoll owns.
  *
- * The implementation is `src/adapters/sqlite-store.ts` (an SQLite file in the data dir, written
- * through Kysely so a PostgreSQL implementation for several replicas can share the queries).
- * Every method is atomic; those that read-then-write (tryLock, createJob, recordDelivery,
- * addWaiter) are transactions, so two callers can never both win.
+ * The queries are in `src/adapters/kysely-store.ts`, shared by the two databases: an SQLite file
+ * in the data dir (`sqlite-store.ts`, one server) and PostgreSQL (`postgres-store.ts`, several
+ * replicas sharing one database). Every method is atomic; those that read-then-write (tryLock,
+ * createJob, claimJob, recordDelivery, addWaiter) are single statements, so two callers — in one
+ * process or on different replicas — can never both win.
  */
 import type { Project } from "../projects/project.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import type { JobSpec } from "../jobs/job-spec.js";
+import type { BlobStore } from "./blobs.js";
 
 export interface RepoRef {
   owner: string;
@@ -30,9 +32,12 @@ export interface ProjectState {
   plan: PlanState;
   hasChanges: boolean;
   apply: ApplyState;
-  /** Saved plan file, while it exists and has not been applied or discarded. */
-  planFile?: string;
-  /** sha256 of `terraform show -json <planFile>`; apply refuses a plan file that no longer matches. */
+  /**
+   * Key of the saved plan file in the blob store (`BlobStore`), while it has not been applied or
+   * discarded — so any replica can apply it.
+   */
+  planBlob?: string;
+  /** sha256 of `terraform show -json <plan file>`; apply refuses a plan file that no longer matches. */
   planDigest?: string;
   /** Extra terraform args the plan was made with (re-plan suggestions keep them). */
   extraArgs: string[];
@@ -75,6 +80,13 @@ export interface WaiterRecord {
   queuedAt: string;
 }
 
+/** A process group a job started (pid and start time identify it; `host` is the machine's name). */
+export interface JobProcess {
+  pid: number;
+  startTime: string;
+  host?: string;
+}
+
 export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "interrupted";
 
 export interface JobRecord {
@@ -89,8 +101,25 @@ export interface JobRecord {
   /** Why it failed or was interrupted. */
   error?: string;
   /** Process groups (terraform, git) the job started and that may still be alive. */
-  processes: { pid: number; startTime: string }[];
+  processes: JobProcess[];
+  /** Jobs with the same key (one pull request) run one after another, in id order. */
+  key: string;
+  /** The replica that claimed it (`ATOLL_REPLICA_ID`). */
+  replica?: string;
+  /** The process holding its lease (one run of a replica). */
+  worker?: string;
+  /** The lease runs out then unless its worker renews it; then another replica reports the job interrupted. */
+  leaseExpiresAt?: string;
 }
+
+/** Who claims a job: the replica and one run (process) of it. */
+export interface WorkerRef {
+  replica: string;
+  worker: string;
+}
+
+/** Running jobs to take over: a replica's (left by a previous run of it), or those whose lease ran out. */
+export type AdoptFilter = { replica: string } | { leaseExpiredBefore: string };
 
 export interface Store {
   // --- per-PR project state and saved plans ---
@@ -136,6 +165,37 @@ export interface Store {
     patch: Partial<Pick<JobRecord, "status" | "startedAt" | "finishedAt" | "error" | "processes">>,
   ): Promise<void>;
   listJobs(statuses: JobStatus[]): Promise<JobRecord[]>;
+  countJobs(statuses: JobStatus[]): Promise<number>;
+  /**
+   * Claim the oldest queued job that may run now — no job with its key is running, and none with
+   * its key is queued ahead of it — as running, with a lease until `leaseUntil`. Exactly one of
+   * several replicas claiming at once gets each job. Undefined when nothing can run.
+   */
+  claimJob(by: WorkerRef, times: { startedAt: string; leaseUntil: string }): Promise<JobRecord | undefined>;
+  /** Extend the leases of these jobs if `worker` still holds them; returns the ids it holds. */
+  renewLeases(worker: string, ids: number[], leaseUntil: string): Promise<number[]>;
+  /**
+   * Finish a job `worker` holds; false (and nothing changed) when it no longer holds it — another
+   * replica found its lease run out and reported it interrupted.
+   */
+  finishJob(
+    id: number,
+    worker: string,
+    outcome: { status: "succeeded" | "failed" | "interrupted"; finishedAt: string; error?: string },
+  ): Promise<boolean>;
+  /**
+   * Take over running jobs whose worker is gone (a previous run of this replica, or a lease that
+   * ran out): `worker` now holds them, with a lease until `leaseUntil`, so it can report them
+   * interrupted and then finish them. They stay running meanwhile, so the pull request's next
+   * job waits for the report. Each job is handed to exactly one caller; `replica` keeps naming
+   * the replica that ran it.
+   */
+  adoptJobs(filter: AdoptFilter, worker: string, leaseUntil: string): Promise<JobRecord[]>;
+  /**
+   * Call `listener` when a job may have become claimable on another replica's doing (PostgreSQL:
+   * LISTEN/NOTIFY). Absent where only this process writes jobs. Returns the unsubscribe.
+   */
+  watchJobs?(listener: () => void): Promise<() => Promise<void>>;
 
   // --- webhook deliveries ---
   /** Remember a delivery id; false when it was seen before (a redelivery). */
@@ -145,5 +205,10 @@ export interface Store {
 
   /** Forget everything about the PR except locks and queues (callers release those explicitly). */
   deletePull(repo: RepoRef, pullNumber: number): Promise<void>;
+
+  /** Files later jobs need (saved plans), in the same database: any replica can read them. */
+  readonly blobs: BlobStore;
+  /** Throws unless the database answers and has exactly this version's migrations (`/readyz`). */
+  checkReady(): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,13 +3,14 @@
  * re-plans silently — when there is no plan, when the plan was made for an older commit, or when
  * the user lacks write access.
  */
-import { promises as fs } from "node:fs";
 import type { ProjectState } from "../ports/store.js";
+import type { Checkout } from "../ports/workspace.js";
 import { DEFAULT_WORKSPACE, projectFlags, projectKey, projectLabel } from "../projects/project.js";
 import { renderPrComment } from "../render/pr-comment.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment, postParts } from "./comments.js";
-import { deletePlanFiles } from "./project-locks.js";
+import { pullCheckout } from "./pull-checkout.js";
+import { discardPlans, restorePlan } from "./saved-plans.js";
 import type { ProjectResult } from "./project-result.js";
 import { applyProject } from "./project-steps.js";
 import { renderUnmet } from "./apply-requirements.js";
@@ -129,9 +130,20 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
   const candidates = targets.filter((t) => !plainRefusal(t) && t.hasChanges);
   const readiness = candidates.length ? await projectsReadiness(ctx, pull, config, candidates.map((c) => c.project)) : new Map();
   const notes = [...(req.notes ?? [])];
-  const hookCheckout = await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha);
-  if (hookCheckout && hooksFor(config.policy.preWorkflowHooks, "apply").length) {
-    notes.push(...hookNotes(await runWorkflowHooks(ctx, config.policy.preWorkflowHooks, "apply", hookCheckout, pull), "pre"));
+  // The head commit's checkout: this replica's own, or — when the plan was made on another
+  // replica, or the checkout was cleaned up — a fresh one of the same commit (the saved plan is
+  // in the blob store). Without anything to apply, only an existing one (for hooks).
+  let checkout: Checkout | undefined;
+  let checkoutError = "";
+  try {
+    checkout = candidates.length
+      ? await pullCheckout(ctx, pull)
+      : ((await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha)) ?? undefined);
+  } catch (error) {
+    checkoutError = (error as Error).message;
+  }
+  if (checkout && hooksFor(config.policy.preWorkflowHooks, "apply").length) {
+    notes.push(...hookNotes(await runWorkflowHooks(ctx, config.policy.preWorkflowHooks, "apply", checkout, pull), "pre"));
   }
 
   /** Why a project may not be applied before its `depends_on` projects (Atlantis's wording). */
@@ -196,18 +208,23 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
       });
       return refused(state, `Apply requirements not met for ${label}:\n${renderUnmet(unmet)}`);
     }
-    const checkout = await workspaces.find(ctx.repo.owner, ctx.repo.repo, pull.number, pull.headSha);
-    const planExists = state.planFile ? await fs.stat(state.planFile).then(() => true, () => false) : false;
-    if (!checkout || (state.planFile && !planExists) || (!state.planFile && state.planDigest)) {
+    if (!checkout) {
+      return { project: state.project, command: "apply", outcome: "failed", headline: "Could not check out the pull request, so nothing was applied.", output: checkoutError };
+    }
+    const saved = await restorePlan(ctx.deps, state, checkout);
+    if ((state.planBlob && !saved) || (!state.planBlob && state.planDigest)) {
       return refused(state, `The saved plan of ${label} is gone (discarded or cleaned up). Run ${replan} first.`);
     }
     const run = await projectRun(ctx, { config, pull, checkout, project: state.project, commentArgs: [] });
     if (!run.ok) return { project: state.project, command: "apply", outcome: "failed", headline: `Cannot apply: ${run.error}`, output: "" };
     await store.upsertProject(ctx.repo, pull.number, { ...state, apply: "pending", updatedAt: new Date().toISOString() });
     await checks.projectStarted("apply", state.project);
+    const co = checkout;
     const result = await serialPerDir(state.project.dir, () =>
-      applyProject(ctx.deps, checkout, state.project, state.planFile, {
+      applyProject(ctx.deps, co, state.project, saved?.file, {
         verbose: req.verbose,
+        // A checkout that did not make this plan is initialised first.
+        prepare: saved ? saved.restored : !co.reused,
         name: ctx.name,
         ...run.options,
         env: { ...cpuShare, ...run.options.env },
@@ -221,11 +238,11 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
     const applied = result.outcome === "success";
     const refusedNow = result.outcome === "refused";
     // A plan file is single-use: terraform refuses a stale plan, so drop it after a successful apply.
-    if (applied) await deletePlanFiles([state]);
+    if (applied) await discardPlans(ctx.deps, [state]);
     await store.upsertProject(ctx.repo, pull.number, {
       ...state,
       apply: applied ? "success" : refusedNow ? "none" : "failed",
-      ...(applied ? { planFile: undefined } : {}),
+      ...(applied ? { planBlob: undefined } : {}),
       updatedAt: new Date().toISOString(),
     });
     return result;
@@ -251,8 +268,8 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
     }
     throw error;
   }
-  if (hookCheckout && hooksFor(config.policy.postWorkflowHooks, "apply").length) {
-    notes.push(...hookNotes(await runWorkflowHooks(ctx, config.policy.postWorkflowHooks, "apply", hookCheckout, pull), "post"));
+  if (checkout && hooksFor(config.policy.postWorkflowHooks, "apply").length) {
+    notes.push(...hookNotes(await runWorkflowHooks(ctx, config.policy.postWorkflowHooks, "apply", checkout, pull), "post"));
   }
   const shown = results.filter((r) => !projectSettings(config, r.project).silencePrComments.includes("apply"));
   if (shown.length > 0) {

@@ -3,7 +3,6 @@
  * replaces, runs terraform in the PR's checkout, saves each plan for a later apply, and reports
  * through one PR comment, a check run per project and the two aggregate check runs.
  */
-import { promises as fs } from "node:fs";
 import type { ChangedFile, PullRequestInfo } from "../ports/github.js";
 import type { ProjectState } from "../ports/store.js";
 import type { Checkout } from "../ports/workspace.js";
@@ -18,7 +17,8 @@ import { renderPrComment } from "../render/pr-comment.js";
 import { truncateUtf8 } from "../render/truncate-utf8.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment, postParts } from "./comments.js";
-import { acquireLocks, blockedCheck, blockedHeadline, deletePlanFiles, wakeWaiters, type LockOutcome } from "./project-locks.js";
+import { acquireLocks, blockedCheck, blockedHeadline, wakeWaiters, type LockOutcome } from "./project-locks.js";
+import { discardPlans, savePlan } from "./saved-plans.js";
 import { pullCheckout } from "./pull-checkout.js";
 import { Interrupted, throwIfInterrupted } from "./interrupted.js";
 import { pullGate } from "./pull-gate.js";
@@ -182,7 +182,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
 
   // A full plan replaces every earlier plan of the PR; a targeted one replaces only its own.
   const discarded = await store.removeProjects(ctx.repo, pull.number, targeted ? projects : undefined);
-  await deletePlanFiles(discarded);
+  await discardPlans(ctx.deps, discarded);
   await markSuperseded(ctx, discarded, pull.headSha);
   if (!targeted) {
     // Projects this PR no longer touches give their locks back (Atlantis clears stale locks on re-plan).
@@ -273,6 +273,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
     const finish = async (project: Project, outcome: PlanOutcomeLike): Promise<ProjectResult> => {
       const { result, planFile, planDigest } = outcome;
       const readinessOf = result.hasChanges ? (await readinessRead).get(projectKey(project))?.readiness : undefined;
+      // Saved where every replica can read it: the apply may run elsewhere.
+      const planBlob = planFile ? await savePlan(ctx.deps, { repo: ctx.repo, pullNumber: pull.number, headSha: pull.headSha, project }, planFile) : undefined;
       const state: ProjectState = {
         project,
         headSha: pull.headSha,
@@ -280,7 +282,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
         plan: result.outcome === "success" ? "success" : "failed",
         hasChanges: result.hasChanges ?? false,
         apply: "none",
-        ...(planFile ? { planFile } : {}),
+        ...(planBlob ? { planBlob } : {}),
         ...(planDigest ? { planDigest } : {}),
         extraArgs: req.extraArgs,
         ...(result.plan ? { summary: result.plan } : {}),

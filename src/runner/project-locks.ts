@@ -6,11 +6,11 @@
  * A lock whose holder PR turns out to be closed (Atoll missed the close event) is released on the
  * spot when another PR hits it, and by a periodic sweep.
  */
-import { promises as fs } from "node:fs";
 import type { PullRequestInfo } from "../ports/github.js";
 import type { LockRecord, ProjectState } from "../ports/store.js";
 import { projectKey, projectLabel, type Project } from "../projects/project.js";
 import type { CommandContext } from "./runner-deps.js";
+import { discardPlans, discardPullPlans } from "./saved-plans.js";
 
 export type LockOutcome =
   | { project: Project; acquired: true }
@@ -120,11 +120,6 @@ export async function wakeWaiters(ctx: CommandContext, released: { project: Proj
   return woken;
 }
 
-/** Delete the saved plan files of these states (best effort: a missing file is fine). */
-export async function deletePlanFiles(states: ProjectState[]): Promise<void> {
-  await Promise.all(states.map((s) => (s.planFile ? fs.rm(s.planFile, { force: true }) : Promise.resolve())));
-}
-
 /**
  * A PR is gone (closed, merged, or found closed by a sweep / another PR): release its locks and
  * queue places, delete its checkouts and plans, and re-plan the PRs waiting for its locks.
@@ -136,7 +131,9 @@ export async function releaseClosedPull(
 ): Promise<LockRecord[]> {
   const { store, workspaces } = ctx.deps;
   const removed = await store.removeProjects(ctx.repo, pullNumber);
-  await deletePlanFiles(removed);
+  await discardPlans(ctx.deps, removed);
+  await discardPullPlans(ctx.deps, ctx.repo, pullNumber);
+  // This replica's checkouts; other replicas' are removed by their local cache sweep.
   await workspaces.removePull(ctx.repo.owner, ctx.repo.repo, pullNumber);
   await store.deletePull(ctx.repo, pullNumber);
   await store.removePullWaits(ctx.repo, pullNumber);

@@ -10,7 +10,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { projectFlags, projectKey, projectLabel, type Project } from "../projects/project.js";
 import { parseStateLockError, renderStateLockError } from "../terraform/state-lock-error.js";
-import type { Workflow } from "../config/config-types.js";
+import type { Workflow, WorkflowStep } from "../config/config-types.js";
 import { defaultWorkflow } from "../config/default-workflow.js";
 import type { TerraformStepResult } from "../ports/terraform.js";
 import type { Checkout } from "../ports/workspace.js";
@@ -305,16 +305,29 @@ export async function planProject(
 }
 
 /**
+ * What prepares a checkout that did not make the plan for applying it (the plan was made on
+ * another replica, or this checkout is new): the plan stage's steps before its built-in `plan`
+ * step — by default just `init`, with the workflow's own init arguments — or a plain `init` when
+ * the plan stage has no built-in `plan`.
+ */
+export function applyPreparationSteps(workflow: Workflow): WorkflowStep[] {
+  const planAt = workflow.plan.findIndex((s) => s.kind === "builtin" && s.name === "plan");
+  return planAt >= 0 ? workflow.plan.slice(0, planAt) : [{ kind: "builtin", name: "init", extraArgs: [] }];
+}
+
+/**
  * Run the workflow's apply stage. `planFile` is the saved plan ($PLANFILE); it may be missing only
  * when the apply stage has no built-in `apply` step (pure `run` workflows), then $PLANFILE is the
  * path a plan would have had. With `planDigest`, the plan file must still be the reviewed one.
+ * With `prepare`, the checkout did not make this plan: `applyPreparationSteps` run first (their
+ * output is shown only when they fail).
  */
 export async function applyProject(
   deps: RunnerDeps,
   checkout: Checkout,
   project: Project,
   planFile: string | undefined,
-  opts: StepOptions & { planDigest?: string } = {},
+  opts: StepOptions & { planDigest?: string; prepare?: boolean } = {},
 ): Promise<ProjectResult> {
   const started = Date.now();
   const cwd = projectDirPath(checkout, project);
@@ -323,6 +336,19 @@ export async function applyProject(
   const binary = opts.binary ? { binary: opts.binary } : {};
   const workflow = opts.workflow ?? defaultWorkflow();
   const logLines: LogLine[] = [];
+  const stageRun = {
+    terraform: deps.terraform,
+    shell: deps.shell,
+    ...binary,
+    cwd,
+    workspace: project.workspace,
+    planFile: planFile ?? planFilePath(checkout, project),
+    showFile: showFilePath(checkout, project),
+    commentArgs: [],
+    env: opts.env ?? {},
+    timeoutMs,
+    ...spawn,
+  };
   const needsPlanFile = workflow.apply.some((s) => s.kind === "builtin" && (s.name === "apply" || s.name === "show"));
   if (planFile === undefined && needsPlanFile) {
     return {
@@ -333,6 +359,11 @@ export async function applyProject(
       output: "",
       durationMs: Date.now() - started,
     };
+  }
+  if (opts.prepare) {
+    const prepared = await runStage({ ...stageRun, steps: applyPreparationSteps(workflow), stage: "plan" });
+    logLines.push(...prepared.steps);
+    if (!prepared.ok) return stageFailure(project, "apply", prepared, timeoutMs, started, opts, logLines);
   }
   if (opts.planDigest && planFile !== undefined) {
     // Exactly the reviewed plan: the file must still be the one whose summary was shown.
@@ -349,21 +380,7 @@ export async function applyProject(
       };
     }
   }
-  const stage = await runStage({
-    steps: workflow.apply,
-    terraform: deps.terraform,
-    shell: deps.shell,
-    ...binary,
-    cwd,
-    workspace: project.workspace,
-    planFile: planFile ?? planFilePath(checkout, project),
-    showFile: showFilePath(checkout, project),
-    commentArgs: [],
-    env: opts.env ?? {},
-    timeoutMs,
-    ...spawn,
-    stage: "apply",
-  });
+  const stage = await runStage({ ...stageRun, steps: workflow.apply, stage: "apply" });
   logLines.push(...stage.steps);
   if (!stage.ok) return stageFailure(project, "apply", stage, timeoutMs, started, opts, logLines);
   return {

@@ -1,5 +1,6 @@
 /** What the command runner needs from the outside world; tests pass fakes for any of these. */
 import type { JobSubmitter } from "../jobs/job-service.js";
+import type { BlobStore } from "../ports/blobs.js";
 import type { GitHubPort } from "../ports/github.js";
 import type { ShellPort } from "../ports/shell.js";
 import type { ServerPolicy } from "../config/config-types.js";
@@ -25,6 +26,8 @@ export interface RunnerDeps {
   policy?: ServerPolicy;
   workspaces: WorkspacePort;
   store: Store;
+  /** Saved plan files, readable by every replica (see `saved-plans.ts`). */
+  blobs: BlobStore;
   /** Queue follow-up work (e.g. re-plan the next PR waiting for a released lock). */
   jobs: JobSubmitter;
 }

@@ -6,13 +6,14 @@
 import { projectLabel } from "../projects/project.js";
 import { CheckReporter } from "./check-reporter.js";
 import { postComment } from "./comments.js";
-import { deletePlanFiles, wakeWaiters } from "./project-locks.js";
+import { wakeWaiters } from "./project-locks.js";
+import { discardPlans } from "./saved-plans.js";
 import type { CommandContext } from "./runner-deps.js";
 
 export async function runUnlock(ctx: CommandContext): Promise<void> {
   const { store } = ctx.deps;
   const removed = await store.removeProjects(ctx.repo, ctx.pullNumber);
-  await deletePlanFiles(removed);
+  await discardPlans(ctx.deps, removed);
   await store.removePullWaits(ctx.repo, ctx.pullNumber);
   const locks = await store.releasePullLocks(ctx.repo, ctx.pullNumber);
   const woken = await wakeWaiters(ctx, locks, ctx.pullNumber);

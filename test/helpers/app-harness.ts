@@ -1,16 +1,14 @@
 /**
- * Atoll loaded into a test Probot with real terraform, an in-memory store, the in-process job
- * runner and a fixture workspace, so integration tests can `receive` webhooks and wait for jobs.
+ * Atoll loaded into a test Probot with real terraform, an SQLite store in a temp dir, its job
+ * service and a fixture workspace, so integration tests can `receive` webhooks and wait for jobs.
  */
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Probot } from "probot";
 import { createExecaTerraform } from "../../src/adapters/execa-terraform.js";
-import { createInProcessJobs } from "../../src/adapters/in-process-jobs.js";
 import { openSqliteStore } from "../../src/adapters/sqlite-store.js";
 import { createApp, type AtollRuntime } from "../../src/app.js";
-import type { JobRunner } from "../../src/ports/jobs.js";
 import type { Store } from "../../src/ports/store.js";
 import type { TerraformPort } from "../../src/ports/terraform.js";
 import type { ServerPolicy } from "../../src/config/config-types.js";
@@ -22,7 +20,7 @@ export interface AppHarness {
   probot: Probot;
   runtime: AtollRuntime;
   store: Store;
-  jobs: JobRunner;
+  jobs: AtollRuntime["jobs"];
   workspaces: FixtureWorkspaces;
   settings: Settings;
   jobErrors: unknown[];
@@ -50,7 +48,6 @@ export async function startAppHarness(opts: {
   });
   const store = await openSqliteStore(path.join(dataDir, "atoll.db"));
   const jobErrors: unknown[] = [];
-  const jobs = createInProcessJobs({ concurrency: 2, maxQueued: 100, onError: (_job, e) => jobErrors.push(e) });
   const workspaces = await createFixtureWorkspaces(opts.files);
   const probot = await makeProbot();
   let runtime!: AtollRuntime;
@@ -61,7 +58,6 @@ export async function startAppHarness(opts: {
       {
         settings,
         store,
-        jobs,
         workspaces,
         terraform: opts.terraform ?? createExecaTerraform(),
         embedded: true,
@@ -72,6 +68,16 @@ export async function startAppHarness(opts: {
     ),
   );
   await recovery;
+  const jobs = runtime.jobs;
+  /** Jobs that failed (threw) since the last look: their errors go to `jobErrors`. */
+  const seenFailed = new Set<number>();
+  const collectFailures = async () => {
+    for (const job of await store.listJobs(["failed"])) {
+      if (seenFailed.has(job.id)) continue;
+      seenFailed.add(job.id);
+      jobErrors.push(new Error(`job ${job.id} (${job.spec.kind}) failed: ${job.error}`));
+    }
+  };
   return {
     probot,
     runtime,
@@ -83,9 +89,11 @@ export async function startAppHarness(opts: {
     async deliver(event) {
       await probot.receive(event as Parameters<Probot["receive"]>[0]);
       await jobs.onIdle();
+      await collectFailures();
     },
     async dispose() {
       await jobs.onIdle();
+      await jobs.stop();
       await store.close();
       await workspaces.dispose();
       await fs.rm(dataDir, { recursive: true, force: true });

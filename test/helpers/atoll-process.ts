@@ -1,6 +1,7 @@
 /**
- * Run the built Atoll server as a real child process (`probot run ./lib/index.js`) against the
- * fake GitHub, the way it runs in production: env-configured, own process, real HTTP.
+ * Run the built Atoll server as a real child process against the fake GitHub, the way `npm start`
+ * runs it in production (`node lib/main.js`: for roles all/web `probot run ./lib/index.js`, for
+ * role worker the worker's own server): env-configured, own process, real HTTP.
  *
  * The child gets its own process group so that `stop()`/`kill9()` also reach whatever it spawned
  * (git, terraform), and an `exit` hook kills the group if the test process dies first. The
@@ -105,12 +106,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Probot's CLI entry, resolved from its package.json `bin` (not a hard-coded path). */
-function probotBin(): string {
-  const pkgDir = join(REPO_ROOT, "node_modules", "probot");
-  const pkgPath = join(pkgDir, "package.json");
-  if (!existsSync(pkgPath)) throw new Error(`probot is not installed (${pkgPath} missing)`);
-  return join(pkgDir, "bin", "probot.js");
+/** `npm start`'s entry (it loads `./lib/index.js` from its working directory, like `probot run`). */
+function mainEntry(): string {
+  const entry = join(REPO_ROOT, "lib", "main.js");
+  if (!existsSync(join(REPO_ROOT, "node_modules", "probot", "package.json"))) throw new Error("probot is not installed: run `npm ci`");
+  if (!existsSync(entry)) throw new Error(`${entry} does not exist: run \`npm run build\` first (end-to-end tests run the built app).`);
+  return entry;
 }
 
 /** Running children → the temp data dir they own (removed by the exit hook too). */
@@ -156,7 +157,7 @@ export async function startAtoll(opts: StartAtollOptions): Promise<AtollProcess>
   }
   const privateKey = opts.privateKey ?? opts.fakeGitHub.appPrivateKey;
   if (!privateKey) throw new Error("startAtoll: the fake GitHub was started with a custom public key; pass opts.privateKey");
-  const bin = probotBin();
+  const bin = mainEntry();
   const ownsDataDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "atoll-data-")));
 
@@ -205,7 +206,7 @@ async function launch(args: {
     ...opts.env,
   };
 
-  const child = spawn(process.execPath, [bin, "run", "./lib/index.js"], {
+  const child = spawn(process.execPath, [bin], {
     cwd: root,
     env,
     detached: true, // own process group: -pid reaches the app and its children

@@ -61,7 +61,7 @@ describe("autoplan", () => {
 
     const [state] = await h.store.listProjects({ owner: "Codertocat", repo: "Hello-World" }, 1);
     expect(state).toMatchObject({ plan: "success", hasChanges: true, apply: "none", headSha: SHA1, planCheckRunId: 1002 });
-    expect(state.planFile).toBeDefined();
+    expect(state.planBlob).toBeDefined();
   });
 
   test("a PR touching no Terraform gets both aggregate checks green with 0 projects, and no checkout", async () => {

@@ -149,7 +149,7 @@ describe("repo config and server policy semantics", () => {
     expect(bodyOf(updated, 1000)).toMatchObject({ status: "completed", conclusion: "success" });
     const [state] = await h.store.listProjects(REPO, 1);
     expect(state).toMatchObject({ project: { name: "app", dir: "app", workspace: "default" }, plan: "success", hasChanges: true });
-    expect(state.planFile).toBeDefined();
+    expect(state.planBlob).toBeDefined();
   });
 
   test("a silenced project is left out of the comment that reports the others", async () => {
@@ -218,7 +218,7 @@ describe("repo config and server policy semantics", () => {
     const states = await h.store.listProjects(REPO, 1);
     const byName = (name: string) => states.find((s) => s.project.name === name)!;
     expect(byName("gated")).toMatchObject({ plan: "failed", hasChanges: false });
-    expect(byName("gated").planFile).toBeUndefined();
+    expect(byName("gated").planBlob).toBeUndefined();
     expect(byName("free")).toMatchObject({ plan: "success", hasChanges: true });
   });
 
@@ -423,7 +423,7 @@ describe("repo config and server policy semantics", () => {
       expect(comment).toContain(SKIPPED);
       const states = await h.store.listProjects(REPO, 1);
       expect(states.find((s) => s.project.name === "app")).toMatchObject({ plan: "failed", headline: SKIPPED });
-      expect(states.find((s) => s.project.name === "app")!.planFile).toBeUndefined();
+      expect(states.find((s) => s.project.name === "app")!.planBlob).toBeUndefined();
     });
 
     test("without it, the later group is planned anyway (group 1 still runs first)", async () => {

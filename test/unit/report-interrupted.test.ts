@@ -75,6 +75,7 @@ const job: JobRecord = {
   status: "interrupted",
   createdAt: "2026-11-25T00:00:00Z",
   processes: [],
+  key: "acme/infra#1",
   spec: {
     kind: "command",
     installationId: 1,

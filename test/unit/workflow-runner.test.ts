@@ -418,6 +418,7 @@ describe("planProject / applyProject with workflows", () => {
       shell,
       workspaces: {} as RunnerDeps["workspaces"],
       store: {} as RunnerDeps["store"],
+      blobs: {} as RunnerDeps["blobs"],
       jobs: { submit: async () => undefined } as unknown as RunnerDeps["jobs"],
     };
   }
