@@ -110,6 +110,7 @@ export class JobService implements JobSubmitter {
       this.opts.log.info({ dedupeKey }, "duplicate job ignored");
       return undefined;
     }
+    if (this.started && !this.accepting) this.opts.log.info({ job: job.id }, "draining: the job stays queued for another replica or the next start");
     this.wake();
     return job;
   }
@@ -160,7 +161,7 @@ export class JobService implements JobSubmitter {
     for (const job of expired) {
       this.opts.log.warn({ job: job.id, replica: job.replica, leaseExpiresAt: job.leaseExpiresAt }, "a job's replica stopped renewing its lease; reporting it interrupted");
     }
-    await Promise.all(expired.map((job) => this.report(job, "the Atoll replica running it stopped responding", false)));
+    await Promise.all(expired.map((job) => this.report(job, "the Atoll replica running this stopped responding", false)));
     return expired.length;
   }
 

@@ -13,34 +13,9 @@
  * Terraform is held at a subcommand by `test/fixtures/slow-terraform.sh` (a gate file), never by
  * fixed sleeps: a test decides exactly when terraform may proceed.
  */
-import { promises as fs } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import type { CommentRecord, PullRecord } from "../fake-github/state.js";
-import { REPO_ROOT } from "../helpers/atoll-process.js";
+import type { PullRecord } from "../fake-github/state.js";
 import { alive } from "../helpers/process-alive.js";
-import { OWNER, REPO, completedRun, expectCleanGitHub, latestRun, startE2eEnv, type E2eEnv } from "./e2e-env.js";
-
-const SLOW_TERRAFORM = path.join(REPO_ROOT, "test", "fixtures", "slow-terraform.sh");
-
-const tf = (schema: string, resources: string[]) =>
-  [`terraform {\n  backend "pg" {\n    schema_name = "${schema}"\n  }\n}\n`, ...resources.map((r) => `resource "terraform_data" "${r}" {\n  input = "${r}"\n}\n`)].join("\n");
-
-function appComments(env: E2eEnv, pull: number): CommentRecord[] {
-  return env.github.comments(OWNER, REPO, pull).filter((c) => c.byApp);
-}
-
-function logTail(env: E2eEnv): string {
-  return env.atoll.logs().slice(-40).join("\n");
-}
-
-function waitComment(env: E2eEnv, pull: number, re: RegExp, what: string, after = 0, timeoutMs = 60_000): Promise<CommentRecord> {
-  return env.github.waitFor(() => appComments(env, pull).slice(after).find((c) => re.test(c.body)), {
-    what,
-    timeoutMs,
-    context: () => logTail(env),
-  });
-}
+import { Gate, OWNER, REPO, appComments, completedRun, expectCleanGitHub, latestRun, logTail, pgTf as tf, startE2eEnv, stateAddresses, waitComment, type E2eEnv } from "./e2e-env.js";
 
 async function openPull(env: E2eEnv, number: number, branch: string, files: Record<string, string>): Promise<PullRecord> {
   await env.repo.commit(branch, files, `change on ${branch}`, { from: "main" });
@@ -48,53 +23,6 @@ async function openPull(env: E2eEnv, number: number, branch: string, files: Reco
   const res = await env.atoll.send(env.pullEvent(pull, "opened"));
   expect(res.status).toBe(200);
   return pull;
-}
-
-/** The gate of slow-terraform.sh: while closed, the configured subcommands wait before running terraform. */
-class Gate {
-  private constructor(private readonly dir: string) {}
-
-  static async create(): Promise<Gate> {
-    return new Gate(await fs.mkdtemp(path.join(os.tmpdir(), "atoll-slow-tf-")));
-  }
-
-  get file(): string {
-    return path.join(this.dir, "gate");
-  }
-
-  get pidFile(): string {
-    return path.join(this.dir, "pid");
-  }
-
-  /** Environment for Atoll: terraform is the wrapper, holding `commands` while the gate is closed. */
-  env(commands: string): Record<string, string> {
-    return { ATOLL_TERRAFORM_BIN: SLOW_TERRAFORM, SLOW_TF_COMMANDS: commands, SLOW_TF_GATE: this.file, SLOW_TF_PIDFILE: this.pidFile };
-  }
-
-  async close(): Promise<void> {
-    await fs.rm(this.pidFile, { force: true });
-    await fs.writeFile(this.file, "closed\n");
-  }
-
-  async open(): Promise<void> {
-    await fs.rm(this.file, { force: true });
-  }
-
-  /** The pid of the wrapper held at the gate (the terraform process group leader). */
-  async heldPid(env: E2eEnv): Promise<number> {
-    const text = await env.github.waitFor(() => fs.readFile(this.pidFile, "utf8").catch(() => undefined), {
-      what: "terraform held at the gate",
-      timeoutMs: 60_000,
-      context: () => logTail(env),
-    });
-    const pid = Number(text.trim());
-    expect(Number.isInteger(pid) && pid > 1).toBe(true);
-    return pid;
-  }
-
-  async remove(): Promise<void> {
-    await fs.rm(this.dir, { recursive: true, force: true });
-  }
 }
 
 interface JobRow {
@@ -147,20 +75,6 @@ const isCommand = (j: Job, command: string, dir?: string) =>
 
 function locks(env: E2eEnv): Array<{ project_dir: string; pull_number: number }> {
   return env.query("SELECT project_dir, pull_number FROM locks ORDER BY project_dir");
-}
-
-/** Resource addresses in the Terraform state in PostgreSQL ([] when nothing was ever written). */
-async function stateAddresses(env: E2eEnv, schema: string): Promise<string[]> {
-  let data: string;
-  try {
-    data = (await env.pg.psql(`SELECT data FROM ${schema}.states WHERE name = 'default'`, "tfstate")).trim();
-  } catch (e) {
-    if (/does not exist/.test((e as Error).message)) return [];
-    throw e;
-  }
-  if (data === "") return [];
-  const state = JSON.parse(data) as { resources?: Array<{ type: string; name: string }> };
-  return (state.resources ?? []).map((r) => `${r.type}.${r.name}`).sort();
 }
 
 describe("kill -9 during a plan", () => {
@@ -235,9 +149,9 @@ describe("kill -9 during a plan", () => {
     await allJobsDone(env);
     expect((await completedRun(env, pr.headSha, "atoll/plan")).conclusion).toBe("success");
     expect(locks(env)).toEqual([{ project_dir: "net", pull_number: 1 }]);
-    const [state] = env.query<{ plan: string; plan_file: string | null }>("SELECT plan, plan_file FROM project_states WHERE project_dir = 'net'");
+    const [state] = env.query<{ plan: string; plan_blob: string | null }>("SELECT plan, plan_blob FROM project_states WHERE project_dir = 'net'");
     expect(state.plan).toBe("success");
-    expect(state.plan_file).not.toBeNull();
+    expect(state.plan_blob).not.toBeNull();
   }, 180_000);
 });
 
@@ -260,10 +174,10 @@ describe("kill -9 during an apply", () => {
   test("the apply is reported interrupted and never retried; the saved plan and lock survive, and the user's apply applies it once", async () => {
     const pr = await openPull(env, 1, "app-a", { "app/main.tf": tf("crashapply", ["base", "extra"]) });
     expect((await completedRun(env, pr.headSha, "atoll/plan: app")).conclusion).toBe("success");
-    const [planned] = env.query<{ plan_file: string | null; plan_digest: string | null }>(
-      "SELECT plan_file, plan_digest FROM project_states WHERE project_dir = 'app'",
+    const [planned] = env.query<{ plan_blob: string | null; plan_digest: string | null }>(
+      "SELECT plan_blob, plan_digest FROM project_states WHERE project_dir = 'app'",
     );
-    expect(planned.plan_file).not.toBeNull();
+    expect(planned.plan_blob).not.toBeNull();
 
     await gate.close();
     await env.atoll.send(env.comment(pr, "bob", "atoll apply -d app"));
@@ -292,11 +206,11 @@ describe("kill -9 during an apply", () => {
     expect(await stateAddresses(env, "crashapply")).toEqual([]);
     expect(appComments(env, 1).some((c) => c.body.includes("Apply complete!"))).toBe(false);
     // The saved plan and the lock are intact.
-    const [after] = env.query<{ plan: string; plan_file: string | null; plan_digest: string | null }>(
-      "SELECT plan, plan_file, plan_digest FROM project_states WHERE project_dir = 'app'",
+    const [after] = env.query<{ plan: string; plan_blob: string | null; plan_digest: string | null }>(
+      "SELECT plan, plan_blob, plan_digest FROM project_states WHERE project_dir = 'app'",
     );
-    expect(after).toMatchObject({ plan: "success", plan_file: planned.plan_file, plan_digest: planned.plan_digest });
-    await expect(fs.stat(after.plan_file!)).resolves.toBeTruthy();
+    expect(after).toMatchObject({ plan: "success", plan_blob: planned.plan_blob, plan_digest: planned.plan_digest });
+    expect(env.query<{ size: number }>("SELECT size FROM blobs WHERE key = ?", after.plan_blob)[0]?.size).toBeGreaterThan(0);
     expect(locks(env)).toEqual([{ project_dir: "app", pull_number: 1 }]);
 
     // The user applies the saved plan: exactly once. Jobs of a PR run in order, so any apply
@@ -311,8 +225,9 @@ describe("kill -9 during an apply", () => {
     expect(appComments(env, 1).filter((c) => c.body.includes("Apply complete!"))).toHaveLength(1);
     expect(jobs(env).filter((j) => isCommand(j, "apply")).map((j) => j.status)).toEqual(["interrupted", "succeeded"]);
     expect(await stateAddresses(env, "crashapply")).toEqual(["terraform_data.base", "terraform_data.extra"]);
-    const [done] = env.query<{ apply: string; plan_file: string | null }>("SELECT apply, plan_file FROM project_states WHERE project_dir = 'app'");
-    expect(done).toEqual({ apply: "success", plan_file: null });
+    const [done] = env.query<{ apply: string; plan_blob: string | null }>("SELECT apply, plan_blob FROM project_states WHERE project_dir = 'app'");
+    expect(done).toEqual({ apply: "success", plan_blob: null });
+    expect(env.query("SELECT key FROM blobs")).toEqual([]);
   }, 180_000);
 });
 
@@ -347,7 +262,7 @@ describe("SIGTERM drains", () => {
     expect(res.status).toBe(200);
     const dnsJob = jobs(env).find((j) => !knownJobs.has(j.id) && isCommand(j, "plan", "dns"));
     expect(dnsJob?.status).toBe("queued");
-    await env.atoll.waitForLog(/stays queued for the next start/);
+    await env.atoll.waitForLog(/stays queued for another replica or the next start/);
 
     await gate.open();
     expect(await stopping).toEqual({ code: 0, signal: null });
