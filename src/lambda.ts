@@ -14,9 +14,10 @@
  * - it loads the app without waiting, and Probot 14 starts asynchronously: every invocation
  *   first awaits Probot's `ready()` and the app's own start (store opened, migrations checked);
  * - it ignores `isBase64Encoded` (API Gateway and Function URLs base64 some bodies): decoded here;
- * - it throws for a bad signature or invalid JSON, which Lambda turns into a 5xx: answered 400
- *   here (and missing webhook headers too), so only real failures (database down) are 5xx —
- *   GitHub then shows the delivery failed and it can be redelivered.
+ * - it throws for a bad signature or invalid JSON, which Lambda turns into a 5xx (and logs the
+ *   whole payload): both are checked here first and answered 400 (missing webhook headers too),
+ *   so only real failures (database down) are 5xx — GitHub then shows the delivery failed and
+ *   it can be redelivered.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from "aws-lambda";
 import adapter from "@probot/adapter-aws-lambda-serverless";
@@ -86,21 +87,31 @@ export async function handler(event: LambdaEvent, context: Context): Promise<Lam
     return json(500, { error: `Atoll could not start: ${(error as Error).message}` });
   }
   const { method, headers, body } = normalize(event);
-  if (method !== "POST") return json(405, { error: "this endpoint takes GitHub webhooks (POST)" });
-  const missing = REQUIRED_HEADERS.filter((h) => !headers[h]);
-  if (missing.length) return json(400, { error: `Required headers missing: ${missing.join(", ")}` });
   const delivery = { delivery: headers["x-github-delivery"], event: headers["x-github-event"] };
+  // Bad requests are checked here first, so each is logged as one line (the adapter's error
+  // path would log the whole payload with the error).
+  const refuse = (status: number, error: string) => {
+    receiver.probot.log.warn({ ...delivery, method, status }, `webhook refused: ${error}`);
+    return json(status, { error });
+  };
+  if (method !== "POST") return refuse(405, "this endpoint takes GitHub webhooks (POST)");
+  const missing = REQUIRED_HEADERS.filter((h) => !headers[h]);
+  if (missing.length) return refuse(400, `Required headers missing: ${missing.join(", ")}`);
+  if (!(await receiver.probot.webhooks.verify(body, headers["x-hub-signature-256"]!).catch(() => false))) {
+    return refuse(400, "signature does not match");
+  }
+  try {
+    JSON.parse(body);
+  } catch {
+    return refuse(400, "the body is not JSON");
+  }
   try {
     const restShaped = { httpMethod: "POST", path: "/", headers, body, isBase64Encoded: false } as unknown as APIGatewayProxyEvent;
     await receiver.receive(restShaped, context);
     return json(200, { ok: true });
   } catch (error) {
     const inner = (error as { errors?: { status?: number; message?: string }[] }).errors?.[0] ?? (error as { status?: number; message?: string });
-    if (typeof inner.status === "number" && inner.status >= 400 && inner.status < 500) {
-      receiver.probot.log.warn({ ...delivery, status: inner.status }, `webhook refused: ${inner.message ?? "bad request"}`);
-      const message = /signature/i.test(inner.message ?? "") ? "signature does not match" : (inner.message ?? "bad request");
-      return json(inner.status, { error: message });
-    }
+    if (typeof inner.status === "number" && inner.status >= 400 && inner.status < 500) return refuse(inner.status, inner.message ?? "bad request");
     receiver.probot.log.error({ ...delivery, err: inner }, "webhook could not be stored");
     return json(500, { error: "the webhook could not be processed; GitHub can redeliver it" });
   }
