@@ -24,6 +24,7 @@ import { createHealthHandler } from "./health.js";
 import { executeJob, reportInterrupted, type ExecutorEnv } from "./jobs/execute-job.js";
 import { JobService } from "./jobs/job-service.js";
 import { sweepLocks } from "./jobs/lock-sweep.js";
+import { sweepLocalCheckouts } from "./jobs/checkout-sweep.js";
 import type { BlobStore } from "./ports/blobs.js";
 import type { ShellPort } from "./ports/shell.js";
 import type { Store } from "./ports/store.js";
@@ -38,6 +39,8 @@ import { formatConfigIssue } from "./config/yaml-reader.js";
 /** Finished jobs and processed deliveries are forgotten after this long (redeliveries are days at most). */
 const RETENTION_MS = 14 * 24 * 3600_000;
 const HOUSEKEEPING_INTERVAL_MS = 3600_000;
+/** Local checkouts of pull requests Atoll no longer tracks are deleted after this long untouched. */
+const CHECKOUT_MIN_AGE_MS = 3600_000;
 
 /**
  * The operator's policy file, or a start-up failure listing every problem in it: running with a
@@ -153,11 +156,16 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       registerCheckRunHandlers(app, env);
     }
 
-    const sweep = () =>
-      sweepLocks({ store, jobs, githubFor, name: settings.commandNames[0], log: app.log }).catch((error: unknown) => {
+    const sweep = async () => {
+      const healed = await sweepLocks({ store, jobs, githubFor, name: settings.commandNames[0], log: app.log }).catch((error: unknown) => {
         app.log.warn({ err: error }, "lock sweep failed");
         return 0;
       });
+      await sweepLocalCheckouts({ store, workspaces: deps.workspaces, log: app.log, minAgeMs: CHECKOUT_MIN_AGE_MS }).catch((error: unknown) =>
+        app.log.warn({ err: error }, "local checkout sweep failed"),
+      );
+      return healed;
+    };
     onRuntime?.({ jobs, store, settings, sweep });
 
     // Recover in the background: start-up must not wait on GitHub.

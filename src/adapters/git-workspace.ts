@@ -43,10 +43,10 @@
  * is reported as is. Any other failure may come from a damaged mirror: the mirror is checked
  * (`git fsck --connectivity-only`), rebuilt if broken, and the checkout retried once.
  */
-import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { dir as tmpDir } from "tmp-promise";
-import type { Checkout, CheckoutRequest, WorkspacePort } from "../ports/workspace.js";
+import type { Checkout, CheckoutRequest, LocalPull, WorkspacePort } from "../ports/workspace.js";
 import { GitCommandError, GitMirror, LockTimeoutError, type GitResult, type GitRunner, type MirrorSource } from "./git-mirror.js";
 import { basicAuthValue, gitTokenSecrets, redact, withoutAtollSecrets } from "./redact.js";
 import { runProcess } from "./run-process.js";
@@ -392,6 +392,8 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
       return existing(owner, repo, pullNumber, sha);
     },
 
+    listPulls: () => listPullDirs(rootDir),
+
     async removePull(owner, repo, pullNumber) {
       // The repository's mirror stays: it is what makes the next PR's checkout cheap. The PR's
       // negotiation ref goes (a later fetch prunes it if this fails).
@@ -401,6 +403,23 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
         .catch((err: unknown) => opts.logger?.warn({ owner, repo, pull: pullNumber, error: errorMessage(err) }, "could not drop a closed pull request's ref from the git mirror"));
     },
   };
+}
+
+/** The `<owner>/<repo>/pr-<n>` directories under `root` (the layout above). */
+export async function listPullDirs(root: string): Promise<LocalPull[]> {
+  const out: LocalPull[] = [];
+  const dirs = async (p: string) => (await readdir(p, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name);
+  for (const owner of await dirs(root)) {
+    for (const repo of await dirs(path.join(root, owner))) {
+      for (const name of await dirs(path.join(root, owner, repo))) {
+        const m = /^pr-(\d+)$/.exec(name);
+        if (!m) continue;
+        const st = await stat(path.join(root, owner, repo, name)).catch(() => undefined);
+        if (st) out.push({ owner, repo, pullNumber: Number(m[1]), modifiedAt: st.mtime });
+      }
+    }
+  }
+  return out;
 }
 
 function errorMessage(err: unknown): string {

@@ -2,7 +2,8 @@
  * The Store's queries, written once through Kysely for both databases: SQLite (`sqlite-store.ts`,
  * one server) and PostgreSQL (`postgres-store.ts`, several replicas on one database).
  *
- * Every mutation is a single SQL statement — no multi-statement transactions. On SQLite that
+ * Every mutation is a single SQL statement — no multi-statement transactions (one exception,
+ * `addWaiter` on PostgreSQL, below). On SQLite that
  * matters because better-sqlite3 is synchronous: a transaction spanning `await`s would hold the
  * write lock while the event loop runs other work, and a second connection in the same thread
  * would then wait for it *inside* SQLite's busy handler, blocking the thread that has to finish
@@ -12,7 +13,9 @@
  *
  * - `tryLock` / `addWaiter`: `INSERT … ON CONFLICT DO UPDATE SET <col> = <same col> RETURNING *`
  *   — inserts the row, or leaves the existing one untouched and returns it (the holder, or the
- *   waiter's original place). Exactly one of two racing callers inserts.
+ *   waiter's original place). Exactly one of two racing callers inserts. `addWaiter` then counts
+ *   who is ahead; on PostgreSQL both run in one transaction under an advisory lock on the queue
+ *   (see there).
  * - `createJob` / `recordDelivery`: `INSERT … ON CONFLICT DO NOTHING RETURNING` — no row back
  *   means the key was used before.
  * - `removeProjects` / `releaseLock` / `releasePullLocks` / `removePullWaits`: `DELETE … RETURNING`
@@ -34,7 +37,7 @@
  * (they are compared as text: FIFO order, leases, pruning). Lists whose order is shown to people
  * are sorted here rather than by the database, so both databases (and any collation) agree.
  */
-import { type Kysely, type Generated, type Selectable, type Updateable } from "kysely";
+import { sql, type Kysely, type Generated, type Selectable, type Updateable } from "kysely";
 import type { JobSpec } from "../jobs/job-spec.js";
 import { jobKey } from "../jobs/job-spec.js";
 import type { Project } from "../projects/project.js";
@@ -260,6 +263,38 @@ function compareLocks(a: Selectable<LocksTable>, b: Selectable<LocksTable>): num
   return 0;
 }
 
+type WaiterKey = ReturnType<typeof repoKey> & ProjectColumns;
+
+/** Insert the waiter, or keep the existing row (its queue time and id are its place in line); returns its 1-based position. */
+async function queueWaiter(db: Kysely<StoreTables>, waiter: WaiterRecord, key: WaiterKey): Promise<number> {
+  const mine = await db
+    .insertInto("waiters")
+    .values({
+      ...repoColumns(waiter.repo),
+      ...projectColumns(waiter.project),
+      pull_number: waiter.pullNumber,
+      installation_id: waiter.installationId,
+      user: waiter.user,
+      queued_at: waiter.queuedAt,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(["owner_key", "repo_key", ...PROJECT_KEY, "pull_number"])
+        .doUpdateSet((eb) => ({ pull_number: eb.ref("waiters.pull_number") })),
+    )
+    .returning(["id", "queued_at"])
+    .executeTakeFirstOrThrow();
+  const ahead = await db
+    .selectFrom("waiters")
+    .select((eb) => eb.fn.countAll().as("n"))
+    .where((eb) => eb.and(key))
+    .where((eb) =>
+      eb.or([eb("queued_at", "<", mine.queued_at), eb.and([eb("queued_at", "=", mine.queued_at), eb("id", "<=", mine.id)])]),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(ahead.n);
+}
+
 /** Pending projects in a stable order: by repo, then pull request, then first insertion. */
 function comparePending(a: Selectable<ProjectStatesTable>, b: Selectable<ProjectStatesTable>): number {
   const ka = [a.owner_key, a.repo_key];
@@ -445,36 +480,17 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
 
     async addWaiter(waiter) {
       const key = { ...repoKey(waiter.repo), ...projectColumns(waiter.project) };
-      // Insert, or keep the existing row (its queue time and id are its place in line).
-      const mine = await db
-        .insertInto("waiters")
-        .values({
-          ...repoColumns(waiter.repo),
-          ...projectColumns(waiter.project),
-          pull_number: waiter.pullNumber,
-          installation_id: waiter.installationId,
-          user: waiter.user,
-          queued_at: waiter.queuedAt,
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(["owner_key", "repo_key", ...PROJECT_KEY, "pull_number"])
-            .doUpdateSet((eb) => ({ pull_number: eb.ref("waiters.pull_number") })),
-        )
-        .returning(["id", "queued_at"])
-        .executeTakeFirstOrThrow();
-      const ahead = await db
-        .selectFrom("waiters")
-        .select((eb) => eb.fn.countAll().as("n"))
-        .where((eb) => eb.and(key))
-        .where((eb) =>
-          eb.or([
-            eb("queued_at", "<", mine.queued_at),
-            eb.and([eb("queued_at", "=", mine.queued_at), eb("id", "<=", mine.id)]),
-          ]),
-        )
-        .executeTakeFirstOrThrow();
-      return Number(ahead.n);
+      // Two statements (insert, then count who is ahead). On SQLite nothing can commit between
+      // them out of id order. On PostgreSQL a concurrent insert with a lower id could commit after
+      // our count and both callers would hear "position 1": one transaction per project queue,
+      // serialised by an advisory lock on the queue's key, rules that out.
+      if (postgres) {
+        return db.transaction().execute(async (trx) => {
+          await sql`SELECT pg_advisory_xact_lock(hashtext(${JSON.stringify(["waiters", key])}))`.execute(trx);
+          return queueWaiter(trx, waiter, key);
+        });
+      }
+      return queueWaiter(db, waiter, key);
     },
 
     async listWaiters(repo, project) {

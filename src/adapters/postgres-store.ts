@@ -43,12 +43,13 @@ const types: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig["getTypeParser"],
 };
 
-/** The URL without its password, for messages. */
+/** The URL without its password (in the user info or a `password=` parameter), for messages. */
 export function redactDatabaseUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
-    return u.toString();
+    for (const name of [...u.searchParams.keys()]) if (name.toLowerCase() === "password") u.searchParams.set(name, "***");
+    return u.toString().replace(/=%2A%2A%2A/g, "=***");
   } catch {
     return "(unparsable ATOLL_DATABASE_URL)";
   }
@@ -78,8 +79,18 @@ async function listen(
       void c.end().catch(() => undefined);
       void reconnect();
     });
-    await c.connect();
-    await c.query(`LISTEN ${channel}`);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+    } catch (error) {
+      await c.end().catch(() => undefined);
+      throw error;
+    }
+    if (stopped) {
+      // Unsubscribed while this (re)connect was under way: nothing may listen any more.
+      await c.end().catch(() => undefined);
+      return;
+    }
     client = c;
     backoffMs = 250;
     listener(); // anything queued while not listening

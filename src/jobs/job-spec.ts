@@ -73,7 +73,7 @@ export type JobSpec = JobTarget &
   );
 
 /** Jobs of one pull request run one after another (one checkout, one terraform at a time). */
-export function jobKey(spec: JobTarget): string {
+export function jobKey(spec: Pick<JobTarget, "owner" | "repo" | "pullNumber">): string {
   return `${spec.owner}/${spec.repo}#${spec.pullNumber}`.toLowerCase();
 }
 

@@ -33,6 +33,13 @@ export interface Checkout {
   reused: boolean;
 }
 
+export interface LocalPull {
+  owner: string;
+  repo: string;
+  pullNumber: number;
+  modifiedAt: Date;
+}
+
 export interface WorkspacePort {
   /** Return the checkout for (repo, PR, SHA), fetching it if it does not exist yet. */
   checkout(req: CheckoutRequest): Promise<Checkout>;
@@ -45,4 +52,6 @@ export interface WorkspacePort {
   find(owner: string, repo: string, pullNumber: number, sha: string): Promise<Checkout | null>;
   /** Delete every checkout and artefact of the PR. */
   removePull(owner: string, repo: string, pullNumber: number): Promise<void>;
+  /** The pull requests with checkouts here, and when each last changed (for the local cache sweep). */
+  listPulls(): Promise<LocalPull[]>;
 }

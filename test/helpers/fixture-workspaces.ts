@@ -6,6 +6,7 @@
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { listPullDirs } from "../../src/adapters/git-workspace.js";
 import type { Checkout, CheckoutRequest, WorkspacePort } from "../../src/ports/workspace.js";
 
 /** A checkout request as made, with the token it fetched with (none when nothing was fetched). */
@@ -67,6 +68,8 @@ export async function createFixtureWorkspaces(filesBySha: Record<string, Record<
     async removePull(owner, repo, n) {
       await fs.rm(pullDir(owner, repo, n), { recursive: true, force: true });
     },
+    // Same layout as the git workspace: <root>/<owner>/<repo>/pr-<n>/<sha>/…
+    listPulls: () => listPullDirs(root),
     async dispose() {
       await fs.rm(root, { recursive: true, force: true });
     },

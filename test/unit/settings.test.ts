@@ -1,4 +1,5 @@
-import { parseDuration, readSettings, repoAllowed, SettingsError } from "../../src/settings.js";
+import os from "node:os";
+import { defaultReplicaId, parseDuration, readSettings, repoAllowed, SettingsError } from "../../src/settings.js";
 
 describe("readSettings", () => {
   test("defaults", () => {
@@ -20,6 +21,11 @@ describe("readSettings", () => {
       lockSweepIntervalMs: 10 * 60_000,
       shutdownGraceMs: 5 * 60_000,
       databaseFile: "/srv/atoll/data/atoll.db",
+      databasePoolSize: 10,
+      role: "all",
+      replicaId: defaultReplicaId("/srv/atoll/data"),
+      jobLeaseMs: 30_000,
+      jobPollMs: 1_000,
       githubWebUrl: "https://github.com",
       terraformDistribution: "terraform",
       tofuBin: "tofu",
@@ -59,6 +65,12 @@ describe("readSettings", () => {
         ATOLL_PLUGIN_CACHE: "off",
         ATOLL_PROGRESS_DELAY: "0",
         ATOLL_AUTOMERGE_METHOD: "Squash",
+        ATOLL_DATABASE_URL: "postgres://atoll:pw@db.internal:5432/atoll",
+        ATOLL_DATABASE_POOL_SIZE: "4",
+        ATOLL_ROLE: "Worker",
+        ATOLL_REPLICA_ID: "atoll-worker-2",
+        ATOLL_JOB_LEASE: "1m",
+        ATOLL_JOB_POLL_INTERVAL: "5s",
         GHE_HOST: "github.example.com",
       },
       "/x",
@@ -80,6 +92,12 @@ describe("readSettings", () => {
       lockSweepIntervalMs: 30_000,
       shutdownGraceMs: 90_000,
       databaseFile: "/var/lib/atoll/state/atoll.sqlite",
+      databaseUrl: "postgres://atoll:pw@db.internal:5432/atoll",
+      databasePoolSize: 4,
+      role: "worker",
+      replicaId: "atoll-worker-2",
+      jobLeaseMs: 60_000,
+      jobPollMs: 5_000,
       githubWebUrl: "https://github.example.com",
       policyFile: "/x/policy/repos.yaml",
       terraformVersionsDir: "/opt/terraform",
@@ -109,6 +127,13 @@ describe("readSettings", () => {
     [{ ATOLL_LOCK_SWEEP_INTERVAL: "soon" }, "ATOLL_LOCK_SWEEP_INTERVAL"],
     [{ ATOLL_SHUTDOWN_GRACE: "-1" }, "ATOLL_SHUTDOWN_GRACE"],
     [{ ATOLL_AUTOMERGE_METHOD: "fast-forward" }, "ATOLL_AUTOMERGE_METHOD"],
+    [{ ATOLL_DATABASE_URL: "mysql://db/atoll" }, "ATOLL_DATABASE_URL"],
+    [{ ATOLL_DATABASE_URL: "not a url" }, "ATOLL_DATABASE_URL"],
+    [{ ATOLL_DATABASE_POOL_SIZE: "0" }, "ATOLL_DATABASE_POOL_SIZE"],
+    [{ ATOLL_ROLE: "receiver" }, "ATOLL_ROLE"],
+    [{ ATOLL_REPLICA_ID: "two words" }, "ATOLL_REPLICA_ID"],
+    [{ ATOLL_JOB_LEASE: "2s" }, "ATOLL_JOB_LEASE"],
+    [{ ATOLL_JOB_POLL_INTERVAL: "often" }, "ATOLL_JOB_POLL_INTERVAL"],
   ])("%j is refused with a message naming the variable", (env, name) => {
     expect(() => readSettings(env)).toThrow(SettingsError);
     expect(() => readSettings(env)).toThrow(name);
@@ -143,4 +168,16 @@ describe("repoAllowed", () => {
     [["acme-*/live"], "acme-eu/live", true],
     [["acme.io/x"], "acmexio/x", false],
   ] as const)("%j allows %s: %s", (list, name, allowed) => expect(repoAllowed([...list], name)).toBe(allowed));
+});
+
+describe("defaultReplicaId", () => {
+  test("the machine's name and a digest of the data dir: stable across restarts, distinct per data dir", () => {
+    expect(defaultReplicaId("/var/lib/atoll", "web-1")).toMatch(/^web-1-[0-9a-f]{8}$/);
+    expect(defaultReplicaId("/var/lib/atoll", "web-1")).toBe(defaultReplicaId("/var/lib/atoll", "web-1"));
+    expect(defaultReplicaId("/var/lib/atoll-2", "web-1")).not.toBe(defaultReplicaId("/var/lib/atoll", "web-1"));
+    expect(readSettings({ ATOLL_DATA_DIR: "/d" }).replicaId).toBe(defaultReplicaId("/d", os.hostname()));
+  });
+  test("the database URL's password is never in a settings error", () => {
+    expect(() => readSettings({ ATOLL_DATABASE_URL: "mysql://u:hunter2@db/x" })).toThrow(/^(?!.*hunter2)/s);
+  });
 });

@@ -1,23 +1,26 @@
 /**
- * The SQLite Store against real database files in temp dirs: every method, field round-trips,
- * durability across a reopen ("restart"), migrations, and races between connections — two Store
- * instances in this process, and several child processes on one file (the stronger proof, since
- * in-process calls only interleave at `await`s).
+ * What only the SQLite Store does, against real database files in temp dirs: opening the file
+ * (parent directories, WAL, `:memory:`), migration bookkeeping and failures, migration 0002 on a
+ * database of an earlier version, and several processes on one file (the stronger proof of the
+ * single-statement design, since in-process calls only interleave at `await`s). The behaviour both
+ * stores share — every method, durability, races between stores on one database — is in
+ * `store-contract.test.ts`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, posix, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
+import { Kysely, Migrator, SqliteDialect } from "kysely";
 import ts from "typescript";
 import { BUSY_TIMEOUT_MS, openSqliteStore } from "../../src/adapters/sqlite-store.js";
-import { MIGRATION_NAMES } from "../../src/adapters/sqlite-migrations.js";
+import { MIGRATION_NAMES, migrationProvider } from "../../src/adapters/store-migrations.js";
 import type { JobSpec } from "../../src/jobs/job-spec.js";
 import type { Project } from "../../src/projects/project.js";
-import type { LockRecord, ProjectState, RepoRef, Store, WaiterRecord } from "../../src/ports/store.js";
-import type { PlanSummary } from "../../src/terraform/plan-summary-types.js";
+import type { ProjectState, RepoRef, Store } from "../../src/ports/store.js";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -59,47 +62,9 @@ function inspect<T>(file: string, fn: (db: Database.Database) => T): T {
 // --- fixtures ---
 
 const REPO: RepoRef = { owner: "Acme", repo: "Infra" };
-const OTHER_REPO: RepoRef = { owner: "acme", repo: "network" };
 const PROD: Project = { name: "", dir: "envs/prod", workspace: "default" };
 const STAGING: Project = { name: "", dir: "envs/staging", workspace: "default" };
 const NAMED: Project = { name: "core", dir: "core", workspace: "blue" };
-
-function summary(): PlanSummary {
-  return {
-    add: 2,
-    change: 1,
-    destroy: 1,
-    replace: 1,
-    import: 1,
-    move: 2,
-    forget: 1,
-    destroyed: ["aws_s3_bucket.old"],
-    replaced: [{ address: "aws_instance.web", reason: "cannot update in place" }, { address: "null_resource.x" }],
-    outputChanges: true,
-    hasChanges: true,
-  };
-}
-
-/** A state with every optional field set. */
-function fullState(project: Project, overrides: Partial<ProjectState> = {}): ProjectState {
-  return {
-    project: { ...project },
-    headSha: "a".repeat(40),
-    baseSha: "b".repeat(40),
-    plan: "success",
-    hasChanges: true,
-    apply: "none",
-    planFile: "/data/plans/12/prod.tfplan",
-    planDigest: "c".repeat(64),
-    extraArgs: ["-var", "x=1", "-target=module.a[\"k\"]"],
-    summary: summary(),
-    headline: "Plan: 2 to add, 1 to change, 1 to destroy.",
-    output: "Terraform will perform the following actions:\n  ✓ ünïcødé\n",
-    planCheckRunId: 9_007_199_254_740,
-    updatedAt: "2025-01-02T03:04:05.006Z",
-    ...overrides,
-  };
-}
 
 /** A state with no optional field. */
 function bareState(project: Project, overrides: Partial<ProjectState> = {}): ProjectState {
@@ -117,26 +82,13 @@ function bareState(project: Project, overrides: Partial<ProjectState> = {}): Pro
   };
 }
 
-function lock(pullNumber: number, overrides: Partial<LockRecord> = {}): LockRecord {
-  return {
-    repo: REPO,
-    project: PROD,
-    pullNumber,
-    installationId: 77,
-    user: `user${pullNumber}`,
-    lockedAt: `2025-01-01T00:00:${String(pullNumber % 60).padStart(2, "0")}.000Z`,
-    ...overrides,
-  };
-}
-
-function waiter(pullNumber: number, queuedAt: string, overrides: Partial<WaiterRecord> = {}): WaiterRecord {
-  return { repo: REPO, project: PROD, pullNumber, installationId: 77, user: `user${pullNumber}`, queuedAt, ...overrides };
-}
-
-const TARGET = { installationId: 77, owner: "Acme", repo: "Infra", pullNumber: 12, user: "alice", name: "atoll" };
-
 const COMMAND_SPEC: JobSpec = {
-  ...TARGET,
+  installationId: 77,
+  owner: "Acme",
+  repo: "Infra",
+  pullNumber: 12,
+  user: "alice",
+  name: "atoll",
   kind: "command",
   commentId: 4242,
   command: {
@@ -150,31 +102,6 @@ const COMMAND_SPEC: JobSpec = {
     name: "atoll",
   },
 };
-
-const AUTOPLAN_SPEC: JobSpec = {
-  ...TARGET,
-  kind: "autoplan",
-  quietRefusal: true,
-  pull: {
-    number: 12,
-    state: "open",
-    merged: false,
-    draft: false,
-    title: "Add bucket",
-    htmlUrl: "https://github.com/Acme/Infra/pull/12",
-    author: "alice",
-    headSha: "a".repeat(40),
-    headRef: "feature",
-    headRepoFullName: "Acme/Infra",
-    baseSha: "b".repeat(40),
-    baseRef: "main",
-    isFork: false,
-    cloneUrl: "https://github.com/Acme/Infra.git",
-    mergeable: null,
-  },
-};
-
-const REVIEW_SPEC: JobSpec = { ...TARGET, kind: "review" };
 
 // --- opening and migrations ---
 
@@ -202,6 +129,7 @@ describe("opening", () => {
       db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all(),
     );
     expect(tables).toEqual([
+      "blobs",
       "check_runs",
       "deliveries",
       "jobs",
@@ -266,541 +194,94 @@ describe("opening", () => {
   });
 });
 
-// --- project states ---
+// --- migration 0002 on a database of an earlier version ---
 
-describe("project states", () => {
-  test("round-trip every field, and absent optional fields stay absent", async () => {
-    const store = await open();
-    const full = fullState(PROD);
-    const bare = bareState(NAMED);
-    await store.upsertProject(REPO, 12, full);
-    await store.upsertProject(REPO, 12, bare);
-    const [gotFull, gotBare] = await store.listProjects(REPO, 12);
-    expect(gotFull).toStrictEqual(full);
-    expect(gotBare).toStrictEqual(bare);
-    for (const key of ["baseSha", "planFile", "planDigest", "summary", "planCheckRunId"]) {
-      expect(Object.prototype.hasOwnProperty.call(gotBare, key)).toBe(false);
-    }
-    // A replaced address without a reason stays without one.
-    expect(Object.keys(gotFull.summary!.replaced[1])).toEqual(["address"]);
-  });
+describe("migration 0002_replicas on a database migrated to 0001_initial", () => {
+  /** A database as Atoll before replicas left it: migrated to 0001 only. */
+  async function oldDatabase(file: string): Promise<Database.Database> {
+    const raw = new Database(file);
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+    const { error, results } = await new Migrator({ db, provider: migrationProvider("sqlite") }).migrateTo("0001_initial");
+    expect(error).toBeUndefined();
+    expect(results?.map((r) => [r.migrationName, r.status])).toEqual([["0001_initial", "Success"]]);
+    await db.destroy(); // closes `raw`
+    return new Database(file);
+  }
 
-  test("upsert replaces one project's state, keeps first-insertion order and can clear optional fields", async () => {
-    const store = await open();
-    await store.upsertProject(REPO, 12, fullState(STAGING));
-    await store.upsertProject(REPO, 12, fullState(PROD));
-    const replaced = bareState(STAGING, { plan: "failed", headline: "Error" });
-    await store.upsertProject(REPO, 12, replaced);
-    const states = await store.listProjects(REPO, 12);
-    expect(states.map((s) => s.project)).toEqual([STAGING, PROD]);
-    expect(states[0]).toStrictEqual(replaced);
-    expect(states[1]).toStrictEqual(fullState(PROD));
-  });
+  function insertState(raw: Database.Database, pullNumber: number, project: Project, planFile: string | null): void {
+    raw
+      .prepare(
+        `INSERT INTO project_states (owner_key, repo_key, owner, repo, pull_number, project_name, project_dir,
+           project_workspace, head_sha, base_sha, plan, has_changes, apply, plan_file, plan_digest, extra_args,
+           summary, headline, output, plan_check_run_id, updated_at)
+         VALUES ('acme', 'infra', 'Acme', 'Infra', ?, ?, ?, ?, ?, NULL, 'success', 1, 'none', ?, ?, '["-var","x=1"]',
+           NULL, 'Plan: 1 to add.', 'output', 4242, '2025-01-02T03:04:05.006Z')`,
+      )
+      .run(pullNumber, project.name, project.dir, project.workspace, "A".repeat(40), planFile, "c".repeat(64));
+  }
 
-  test("states are per repo and per pull request; repo names match case-insensitively", async () => {
-    const store = await open();
-    await store.upsertProject(REPO, 12, fullState(PROD));
-    await store.upsertProject(REPO, 13, bareState(PROD));
-    await store.upsertProject(OTHER_REPO, 12, bareState(STAGING));
-    expect((await store.listProjects({ owner: "ACME", repo: "infra" }, 12)).map((s) => s.headSha)).toEqual([
-      "a".repeat(40),
-    ]);
-    expect((await store.listProjects(REPO, 13)).map((s) => s.plan)).toEqual(["pending"]);
-    expect((await store.listProjects(OTHER_REPO, 12)).map((s) => s.project)).toEqual([STAGING]);
-    expect(await store.listProjects(REPO, 14)).toEqual([]);
-    // Writing with another spelling updates the same row, not a second one.
-    await store.upsertProject({ owner: "acme", repo: "INFRA" }, 12, fullState(PROD, { plan: "failed" }));
-    expect((await store.listProjects(REPO, 12)).map((s) => s.plan)).toEqual(["failed"]);
-  });
+  function insertJob(raw: Database.Database, spec: JobSpec, status: string): number {
+    return Number(
+      raw
+        .prepare("INSERT INTO jobs (spec, status, dedupe_key, created_at, processes) VALUES (?, ?, NULL, '2025-01-01T00:00:00.000Z', '[]')")
+        .run(JSON.stringify(spec), status).lastInsertRowid,
+    );
+  }
 
-  test("project identity is name, dir and workspace together", async () => {
-    const store = await open();
-    const variants: Project[] = [
-      { name: "", dir: "core", workspace: "default" },
-      { name: "", dir: "core", workspace: "blue" },
-      { name: "core", dir: "core", workspace: "blue" },
-      { name: "x|y", dir: "z", workspace: "default" },
-      { name: "x", dir: "y|z", workspace: "default" },
-    ];
-    for (const p of variants) await store.upsertProject(REPO, 1, bareState(p));
-    expect((await store.listProjects(REPO, 1)).map((s) => s.project)).toEqual(variants);
-  });
+  test("imports the saved plan files still there into blobs, drops plan_file, and keys open jobs", async () => {
+    const file = join(dir, "old.db");
+    const raw = await oldDatabase(file);
+    const planBytes = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(100_000)]);
+    const planFile = join(dir, "plans", "12", "prod.tfplan");
+    await mkdir(dirname(planFile), { recursive: true });
+    await writeFile(planFile, planBytes);
+    insertState(raw, 12, PROD, planFile);
+    insertState(raw, 12, STAGING, join(dir, "plans", "12", "gone.tfplan")); // deleted since
+    insertState(raw, 12, NAMED, null); // no saved plan
+    const queued = insertJob(raw, COMMAND_SPEC, "queued");
+    const running = insertJob(raw, { ...COMMAND_SPEC, owner: "ACME", repo: "Network", pullNumber: 13 }, "running");
+    const done = insertJob(raw, { ...COMMAND_SPEC, pullNumber: 14 }, "succeeded");
+    raw.close();
 
-  test("returns copies: mutating results or inputs does not change the store", async () => {
-    const store = await open();
-    const input = fullState(PROD);
-    await store.upsertProject(REPO, 12, input);
-    input.extraArgs.push("-mutated");
-    input.summary!.destroyed.push("mutated");
-    const [got] = await store.listProjects(REPO, 12);
-    got.extraArgs.push("-also-mutated");
-    got.summary!.add = 999;
-    got.project.dir = "elsewhere";
-    expect(await store.listProjects(REPO, 12)).toStrictEqual([fullState(PROD)]);
-  });
-
-  test("removeProjects removes the given projects, or all, and returns what it removed", async () => {
-    const store = await open();
-    for (const p of [PROD, STAGING, NAMED]) await store.upsertProject(REPO, 12, fullState(p));
-    await store.upsertProject(REPO, 13, fullState(PROD));
-    expect(await store.removeProjects(REPO, 12, [])).toEqual([]);
-    expect(await store.removeProjects(REPO, 12, [{ ...PROD, workspace: "other" }])).toEqual([]);
-    const removed = await store.removeProjects({ owner: "acme", repo: "infra" }, 12, [NAMED, PROD]);
-    expect(removed).toStrictEqual([fullState(PROD), fullState(NAMED)]);
-    expect((await store.listProjects(REPO, 12)).map((s) => s.project)).toEqual([STAGING]);
-    expect(await store.removeProjects(REPO, 12, [PROD])).toEqual([]);
-    expect((await store.removeProjects(REPO, 12)).map((s) => s.project)).toEqual([STAGING]);
-    expect(await store.listProjects(REPO, 12)).toEqual([]);
-    expect(await store.listProjects(REPO, 13)).toHaveLength(1);
-  });
-
-  test("listPendingProjects finds every project with a pending plan or apply, in every repo", async () => {
-    const store = await open();
-    await store.upsertProject(REPO, 1, bareState(PROD, { plan: "pending" }));
-    await store.upsertProject(REPO, 1, bareState(STAGING, { plan: "success" }));
-    await store.upsertProject(REPO, 2, fullState(PROD, { apply: "pending" }));
-    await store.upsertProject(REPO, 2, fullState(STAGING, { apply: "success" }));
-    await store.upsertProject(REPO, 3, fullState(PROD, { plan: "failed", apply: "failed" }));
-    await store.upsertProject(OTHER_REPO, 9, bareState(NAMED, { plan: "pending", apply: "pending" }));
-    const pending = await store.listPendingProjects();
-    expect(pending).toStrictEqual([
-      { repo: REPO, pullNumber: 1, state: bareState(PROD, { plan: "pending" }) },
-      { repo: REPO, pullNumber: 2, state: fullState(PROD, { apply: "pending" }) },
-      { repo: OTHER_REPO, pullNumber: 9, state: bareState(NAMED, { plan: "pending", apply: "pending" }) },
-    ]);
-  });
-
-  test("deletePull removes the PR's project states only", async () => {
-    const store = await open();
-    await store.upsertProject(REPO, 12, fullState(PROD));
-    await store.upsertProject(REPO, 12, fullState(STAGING));
-    await store.upsertProject(REPO, 13, fullState(PROD));
-    await store.setCheckRun(REPO, "a".repeat(40), "atoll/plan: envs/prod", { id: 5, status: "completed" });
-    await store.tryLock(lock(12));
-    await store.addWaiter(waiter(12, "2025-01-01T00:00:00.000Z", { project: STAGING }));
-    await store.deletePull({ owner: "ACME", repo: "INFRA" }, 12);
-    expect(await store.listProjects(REPO, 12)).toEqual([]);
-    expect(await store.listProjects(REPO, 13)).toHaveLength(1);
-    expect(await store.getCheckRun(REPO, "a".repeat(40), "atoll/plan: envs/prod")).toEqual({ id: 5, status: "completed" });
-    expect((await store.getLock(REPO, PROD))?.pullNumber).toBe(12);
-    expect((await store.listWaiters(REPO, STAGING)).map((w) => w.pullNumber)).toEqual([12]);
-  });
-});
-
-// --- check runs ---
-
-describe("check runs", () => {
-  test("set, get, overwrite; keyed by repo (case-insensitive), commit and name", async () => {
-    const store = await open();
-    const sha = "ab".repeat(20);
-    expect(await store.getCheckRun(REPO, sha, "atoll/plan")).toBeUndefined();
-    await store.setCheckRun(REPO, sha, "atoll/plan", { id: 1, status: "queued" });
-    await store.setCheckRun(REPO, sha, "atoll/apply", { id: 2, status: "in_progress" });
-    await store.setCheckRun(REPO, "cd".repeat(20), "atoll/plan", { id: 3, status: "completed" });
-    await store.setCheckRun(OTHER_REPO, sha, "atoll/plan", { id: 4, status: "completed" });
-    expect(await store.getCheckRun({ owner: "acme", repo: "INFRA" }, sha, "atoll/plan")).toStrictEqual({
-      id: 1,
-      status: "queued",
+    const store = await open(file);
+    const [prod, staging, named] = await store.listProjects(REPO, 12);
+    expect([prod.project, staging.project, named.project]).toEqual([PROD, STAGING, NAMED]);
+    expect(typeof prod.planBlob).toBe("string");
+    const blob = await store.blobs.get(prod.planBlob!);
+    expect(blob?.equals(planBytes)).toBe(true);
+    expect(Object.prototype.hasOwnProperty.call(staging, "planBlob")).toBe(false);
+    expect(Object.prototype.hasOwnProperty.call(named, "planBlob")).toBe(false);
+    // The rest of the state is as it was.
+    expect(prod).toStrictEqual({
+      project: PROD,
+      headSha: "A".repeat(40),
+      plan: "success",
+      hasChanges: true,
+      apply: "none",
+      planBlob: prod.planBlob,
+      planDigest: "c".repeat(64),
+      extraArgs: ["-var", "x=1"],
+      headline: "Plan: 1 to add.",
+      output: "output",
+      planCheckRunId: 4242,
+      updatedAt: "2025-01-02T03:04:05.006Z",
     });
-    expect(await store.getCheckRun(REPO, sha.toUpperCase(), "atoll/apply")).toStrictEqual({ id: 2, status: "in_progress" });
-    expect(await store.getCheckRun(REPO, "cd".repeat(20), "atoll/plan")).toStrictEqual({ id: 3, status: "completed" });
-    expect(await store.getCheckRun(OTHER_REPO, sha, "atoll/plan")).toStrictEqual({ id: 4, status: "completed" });
-    expect(await store.getCheckRun(REPO, sha, "ATOLL/PLAN")).toBeUndefined();
-    await store.setCheckRun(REPO, sha, "atoll/plan", { id: 10, status: "completed" });
-    expect(await store.getCheckRun(REPO, sha, "atoll/plan")).toStrictEqual({ id: 10, status: "completed" });
-    expect(await store.getCheckRun(REPO, sha, "atoll/apply")).toStrictEqual({ id: 2, status: "in_progress" });
-  });
-});
+    const columns = inspect(file, (db) => db.prepare("SELECT name FROM pragma_table_info('project_states')").pluck().all());
+    expect(columns).toContain("plan_blob");
+    expect(columns).not.toContain("plan_file");
+    expect(inspect(file, (db) => db.prepare("SELECT name FROM kysely_migration ORDER BY name").pluck().all())).toEqual([...MIGRATION_NAMES]);
 
-// --- locks ---
-
-describe("locks", () => {
-  test("acquire, re-enter (keeping the original lock), block another PR with the holder", async () => {
-    const store = await open();
-    const first = lock(12);
-    expect(await store.tryLock(first)).toStrictEqual({ acquired: true, lock: first });
-    expect(await store.getLock(REPO, PROD)).toStrictEqual(first);
-    const again = await store.tryLock(lock(12, { lockedAt: "2030-01-01T00:00:00.000Z", user: "someone-else" }));
-    expect(again).toStrictEqual({ acquired: true, lock: first });
-    expect(await store.tryLock(lock(13))).toStrictEqual({ acquired: false, holder: first });
-    expect(await store.getLock(REPO, PROD)).toStrictEqual(first);
-  });
-
-  test("locks are per project identity and per repo; repo names match case-insensitively", async () => {
-    const store = await open();
-    expect((await store.tryLock(lock(12))).acquired).toBe(true);
-    expect((await store.tryLock(lock(13, { project: { ...PROD, workspace: "other" } }))).acquired).toBe(true);
-    expect((await store.tryLock(lock(14, { project: { ...PROD, name: "prod" } }))).acquired).toBe(true);
-    expect((await store.tryLock(lock(15, { project: STAGING }))).acquired).toBe(true);
-    expect((await store.tryLock(lock(16, { repo: OTHER_REPO }))).acquired).toBe(true);
-    const blocked = await store.tryLock(lock(17, { repo: { owner: "ACME", repo: "infra" } }));
-    expect(blocked).toStrictEqual({ acquired: false, holder: lock(12) });
-    // The holder's own spelling is kept.
-    expect(await store.getLock({ owner: "acme", repo: "INFRA" }, PROD)).toStrictEqual(lock(12));
-    expect(await store.getLock(REPO, NAMED)).toBeUndefined();
-  });
-
-  test("releaseLock releases only the holder's lock and returns it", async () => {
-    const store = await open();
-    await store.tryLock(lock(12));
-    expect(await store.releaseLock(REPO, PROD, 13)).toBeUndefined();
-    expect(await store.releaseLock(REPO, STAGING, 12)).toBeUndefined();
-    expect((await store.getLock(REPO, PROD))?.pullNumber).toBe(12);
-    expect(await store.releaseLock({ owner: "acme", repo: "infra" }, PROD, 12)).toStrictEqual(lock(12));
-    expect(await store.getLock(REPO, PROD)).toBeUndefined();
-    expect(await store.releaseLock(REPO, PROD, 12)).toBeUndefined();
-    expect(await store.tryLock(lock(13))).toStrictEqual({ acquired: true, lock: lock(13) });
-  });
-
-  test("releasePullLocks releases every lock of the PR in that repo, nothing else", async () => {
-    const store = await open();
-    const mine = [lock(12), lock(12, { project: STAGING }), lock(12, { project: NAMED })];
-    for (const l of mine) await store.tryLock(l);
-    await store.tryLock(lock(12, { repo: OTHER_REPO }));
-    await store.tryLock(lock(13, { project: { ...PROD, workspace: "x" } }));
-    const released = await store.releasePullLocks({ owner: "ACME", repo: "INFRA" }, 12);
-    expect(released).toStrictEqual([lock(12, { project: NAMED }), lock(12), lock(12, { project: STAGING })]);
-    expect(await store.releasePullLocks(REPO, 12)).toEqual([]);
-    expect((await store.listLocks()).map((l) => [l.repo.repo, l.pullNumber])).toEqual([
-      ["Infra", 13],
-      ["network", 12],
-    ]);
-  });
-
-  test("listLocks lists all locks, or one repo's, in a stable order", async () => {
-    const store = await open();
-    await store.tryLock(lock(3, { project: STAGING }));
-    await store.tryLock(lock(2, { repo: OTHER_REPO }));
-    await store.tryLock(lock(1));
-    expect(await store.listLocks()).toStrictEqual([lock(1), lock(3, { project: STAGING }), lock(2, { repo: OTHER_REPO })]);
-    expect(await store.listLocks({ owner: "ACME", repo: "INFRA" })).toStrictEqual([lock(1), lock(3, { project: STAGING })]);
-    expect(await store.listLocks({ owner: "acme", repo: "nothing" })).toEqual([]);
-  });
-});
-
-// --- waiters ---
-
-describe("waiters", () => {
-  test("FIFO by queue time then insertion, 1-based positions, idempotent re-adding", async () => {
-    const store = await open();
-    expect(await store.addWaiter(waiter(20, "2025-01-01T00:00:02.000Z"))).toBe(1);
-    expect(await store.addWaiter(waiter(21, "2025-01-01T00:00:01.000Z"))).toBe(1); // queued earlier
-    expect(await store.addWaiter(waiter(22, "2025-01-01T00:00:02.000Z"))).toBe(3); // same time, added later
-    expect(await store.addWaiter(waiter(23, "2025-01-01T00:00:03.000Z"))).toBe(4);
-    // Re-adding keeps the place (and the original record), whatever the new queue time.
-    expect(await store.addWaiter(waiter(20, "2025-01-01T00:00:09.000Z", { user: "changed" }))).toBe(2);
-    expect(await store.addWaiter(waiter(23, "2024-01-01T00:00:00.000Z"))).toBe(4);
-    const listed = await store.listWaiters({ owner: "acme", repo: "infra" }, PROD);
-    expect(listed).toStrictEqual([
-      waiter(21, "2025-01-01T00:00:01.000Z"),
-      waiter(20, "2025-01-01T00:00:02.000Z"),
-      waiter(22, "2025-01-01T00:00:02.000Z"),
-      waiter(23, "2025-01-01T00:00:03.000Z"),
-    ]);
-  });
-
-  test("queues are per project and per repo", async () => {
-    const store = await open();
-    const t = "2025-01-01T00:00:00.000Z";
-    expect(await store.addWaiter(waiter(1, t))).toBe(1);
-    expect(await store.addWaiter(waiter(2, t, { project: STAGING }))).toBe(1);
-    expect(await store.addWaiter(waiter(3, t, { repo: OTHER_REPO }))).toBe(1);
-    expect(await store.addWaiter(waiter(4, t, { repo: { owner: "ACME", repo: "infra" } }))).toBe(2);
-    expect((await store.listWaiters(REPO, PROD)).map((w) => w.pullNumber)).toEqual([1, 4]);
-    expect((await store.listWaiters(REPO, STAGING)).map((w) => w.pullNumber)).toEqual([2]);
-    expect((await store.listWaiters(OTHER_REPO, PROD)).map((w) => w.pullNumber)).toEqual([3]);
-    expect(await store.listWaiters(REPO, NAMED)).toEqual([]);
-  });
-
-  test("removeWaiter moves the others up; removePullWaits leaves every queue of the repo", async () => {
-    const store = await open();
-    const t = (s: number) => `2025-01-01T00:00:0${s}.000Z`;
-    await store.addWaiter(waiter(1, t(1)));
-    await store.addWaiter(waiter(2, t(2)));
-    await store.addWaiter(waiter(3, t(3)));
-    await store.addWaiter(waiter(2, t(4), { project: STAGING }));
-    await store.addWaiter(waiter(2, t(5), { repo: OTHER_REPO }));
-    await store.removeWaiter({ owner: "ACME", repo: "infra" }, PROD, 1);
-    await store.removeWaiter(REPO, PROD, 99); // not queued: no-op
-    expect((await store.listWaiters(REPO, PROD)).map((w) => w.pullNumber)).toEqual([2, 3]);
-    expect(await store.addWaiter(waiter(3, t(3)))).toBe(2);
-    const removed = await store.removePullWaits(REPO, 2);
-    expect(removed).toStrictEqual([waiter(2, t(2)), waiter(2, t(4), { project: STAGING })]);
-    expect((await store.listWaiters(REPO, PROD)).map((w) => w.pullNumber)).toEqual([3]);
-    expect(await store.listWaiters(REPO, STAGING)).toEqual([]);
-    expect((await store.listWaiters(OTHER_REPO, PROD)).map((w) => w.pullNumber)).toEqual([2]);
-    expect(await store.removePullWaits(REPO, 2)).toEqual([]);
-  });
-});
-
-// --- jobs ---
-
-describe("jobs", () => {
-  const NOW = new Date("2025-03-04T05:06:07.890Z");
-
-  test("createJob persists a queued job; getJob round-trips the spec", async () => {
-    const store = await open(undefined, () => NOW);
-    const created = await store.createJob(COMMAND_SPEC);
-    expect(created).toStrictEqual({
-      id: created!.id,
-      spec: COMMAND_SPEC,
-      status: "queued",
-      createdAt: NOW.toISOString(),
-      processes: [],
-    });
-    const autoplan = await store.createJob(AUTOPLAN_SPEC, "pr:12@aaa");
-    expect(autoplan!.id).toBeGreaterThan(created!.id);
-    expect(await store.getJob(created!.id)).toStrictEqual(created);
-    expect(await store.getJob(autoplan!.id)).toStrictEqual({
-      id: autoplan!.id,
-      spec: AUTOPLAN_SPEC,
-      status: "queued",
-      dedupeKey: "pr:12@aaa",
-      createdAt: NOW.toISOString(),
-      processes: [],
-    });
-    expect(await store.getJob(autoplan!.id + 100)).toBeUndefined();
-  });
-
-  test("a dedupe key creates one job only; jobs without a key are never deduplicated", async () => {
-    const store = await open();
-    const first = await store.createJob(COMMAND_SPEC, "comment:4242");
-    expect(first).toBeDefined();
-    expect(await store.createJob(REVIEW_SPEC, "comment:4242")).toBeUndefined();
-    expect((await store.getJob(first!.id))!.spec).toStrictEqual(COMMAND_SPEC);
-    const a = await store.createJob(REVIEW_SPEC);
-    const b = await store.createJob(REVIEW_SPEC);
-    expect(a && b && a.id !== b.id).toBe(true);
-    expect(await store.createJob(REVIEW_SPEC, "comment:4243")).toBeDefined();
-    expect((await store.listJobs(["queued"])).map((j) => j.dedupeKey)).toEqual([
-      "comment:4242",
-      undefined,
-      undefined,
-      "comment:4243",
-    ]);
-  });
-
-  test("updateJob sets, keeps and clears fields", async () => {
-    const store = await open(undefined, () => NOW);
-    const job = (await store.createJob(REVIEW_SPEC, "k"))!;
-    const processes = [
-      { pid: 4321, startTime: "2025-03-04T05:06:08.000Z" },
-      { pid: 4322, startTime: "2025-03-04T05:06:09.000Z" },
-    ];
-    await store.updateJob(job.id, { status: "running", startedAt: "2025-03-04T05:06:08.000Z", processes });
-    const running = { ...job, status: "running", startedAt: "2025-03-04T05:06:08.000Z", processes };
-    expect(await store.getJob(job.id)).toStrictEqual(running);
-    await store.updateJob(job.id, { status: "failed", finishedAt: "2025-03-04T05:07:00.000Z", error: "terraform exited 1" });
-    expect(await store.getJob(job.id)).toStrictEqual({
-      ...job,
-      status: "failed",
-      startedAt: "2025-03-04T05:06:08.000Z",
-      finishedAt: "2025-03-04T05:07:00.000Z",
-      error: "terraform exited 1",
-      processes,
-    });
-    // Present-but-undefined clears an optional field; an empty patch changes nothing.
-    await store.updateJob(job.id, {
-      status: "queued",
-      startedAt: undefined,
-      finishedAt: undefined,
-      error: undefined,
-      processes: [],
-    });
-    await store.updateJob(job.id, {});
-    await store.updateJob(job.id + 1000, { status: "running" }); // unknown id: ignored
-    expect(await store.getJob(job.id)).toStrictEqual(job);
-  });
-
-  test("listJobs filters by status, oldest first", async () => {
-    const store = await open();
-    const ids: number[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await store.createJob(REVIEW_SPEC))!.id);
-    await store.updateJob(ids[1], { status: "running" });
-    await store.updateJob(ids[2], { status: "succeeded" });
-    await store.updateJob(ids[3], { status: "interrupted" });
-    expect((await store.listJobs(["queued"])).map((j) => j.id)).toEqual([ids[0], ids[4]]);
-    expect((await store.listJobs(["running", "queued"])).map((j) => j.id)).toEqual([ids[0], ids[1], ids[4]]);
-    expect((await store.listJobs(["succeeded", "failed", "interrupted"])).map((j) => j.id)).toEqual([ids[2], ids[3]]);
-    expect(await store.listJobs(["failed"])).toEqual([]);
-    expect(await store.listJobs([])).toEqual([]);
-  });
-
-  test("returned jobs are copies", async () => {
-    const store = await open();
-    const job = (await store.createJob(COMMAND_SPEC))!;
-    (job.spec as { user: string }).user = "mallory";
-    job.processes.push({ pid: 1, startTime: "x" });
-    const got = (await store.getJob(job.id))!;
-    expect(got.spec).toStrictEqual(COMMAND_SPEC);
-    expect(got.processes).toEqual([]);
-  });
-});
-
-// --- deliveries and pruning ---
-
-describe("deliveries and prune", () => {
-  test("recordDelivery is true the first time only", async () => {
-    const store = await open();
-    expect(await store.recordDelivery("1f2e-aa", "pull_request")).toBe(true);
-    expect(await store.recordDelivery("1f2e-aa", "pull_request")).toBe(false);
-    expect(await store.recordDelivery("1f2e-aa", "issue_comment")).toBe(false);
-    expect(await store.recordDelivery("1f2e-ab", "pull_request")).toBe(true);
-  });
-
-  test("prune forgets old deliveries and old finished jobs, never queued or running jobs", async () => {
-    let clock = new Date("2025-01-01T00:00:00.000Z");
-    const store = await open(undefined, () => clock);
-    await store.recordDelivery("old", "push");
-    const oldQueued = (await store.createJob(REVIEW_SPEC, "old-queued"))!;
-    const oldRunning = (await store.createJob(REVIEW_SPEC))!;
-    const oldDone = (await store.createJob(REVIEW_SPEC, "old-done"))!;
-    const oldFailed = (await store.createJob(REVIEW_SPEC))!;
-    const oldInterrupted = (await store.createJob(REVIEW_SPEC))!;
-    const finishedLate = (await store.createJob(REVIEW_SPEC))!;
-    await store.updateJob(oldRunning.id, { status: "running", startedAt: "2025-01-01T00:00:01.000Z" });
-    await store.updateJob(oldDone.id, { status: "succeeded", finishedAt: "2025-01-01T00:10:00.000Z" });
-    await store.updateJob(oldFailed.id, { status: "failed", finishedAt: "2025-01-01T00:10:00.000Z", error: "x" });
-    await store.updateJob(oldInterrupted.id, { status: "interrupted" }); // no finishedAt: aged by creation
-    await store.updateJob(finishedLate.id, { status: "succeeded", finishedAt: "2025-01-03T00:00:00.000Z" });
-    clock = new Date("2025-01-05T00:00:00.000Z");
-    await store.recordDelivery("new", "push");
-    const newDone = (await store.createJob(REVIEW_SPEC))!;
-    await store.updateJob(newDone.id, { status: "succeeded", finishedAt: "2025-01-05T00:01:00.000Z" });
-
-    await store.prune(new Date("2025-01-02T00:00:00.000Z"));
-
-    expect(await store.recordDelivery("old", "push")).toBe(true); // forgotten
-    expect(await store.recordDelivery("new", "push")).toBe(false); // kept
-    const left = (await store.listJobs(["queued", "running", "succeeded", "failed", "interrupted"])).map((j) => j.id);
-    expect(left).toEqual([oldQueued.id, oldRunning.id, finishedLate.id, newDone.id]);
-    // A pruned job's dedupe key can be used again; ids are never reused.
-    const again = await store.createJob(REVIEW_SPEC, "old-done");
-    expect(again!.id).toBeGreaterThan(newDone.id);
-    expect(await store.createJob(REVIEW_SPEC, "old-queued")).toBeUndefined();
-  });
-});
-
-// --- durability ---
-
-describe("durability", () => {
-  test("everything survives closing and reopening the file", async () => {
-    const file = join(dir, "data", "atoll.db");
-    const before = await open(file, () => new Date("2025-06-01T00:00:00.000Z"));
-    await before.upsertProject(REPO, 12, fullState(PROD, { apply: "pending" }));
-    await before.upsertProject(REPO, 12, bareState(STAGING));
-    await before.setCheckRun(REPO, "a".repeat(40), "atoll/plan", { id: 77, status: "in_progress" });
-    await before.tryLock(lock(12));
-    await before.addWaiter(waiter(13, "2025-06-01T00:00:01.000Z"));
-    await before.addWaiter(waiter(14, "2025-06-01T00:00:02.000Z"));
-    const job = (await before.createJob(COMMAND_SPEC, "comment:4242"))!;
-    await before.updateJob(job.id, {
-      status: "running",
-      startedAt: "2025-06-01T00:00:03.000Z",
-      processes: [{ pid: 99, startTime: "t" }],
-    });
-    await before.recordDelivery("delivery-1", "issue_comment");
-    await closeStore(before);
-
-    const after = await open(file);
-    expect(await after.listProjects(REPO, 12)).toStrictEqual([fullState(PROD, { apply: "pending" }), bareState(STAGING)]);
-    expect((await after.listPendingProjects()).map((p) => p.state.project)).toEqual([PROD, STAGING]);
-    expect(await after.getCheckRun(REPO, "a".repeat(40), "atoll/plan")).toStrictEqual({ id: 77, status: "in_progress" });
-    expect(await after.tryLock(lock(13))).toStrictEqual({ acquired: false, holder: lock(12) });
-    expect(await after.listWaiters(REPO, PROD)).toStrictEqual([
-      waiter(13, "2025-06-01T00:00:01.000Z"),
-      waiter(14, "2025-06-01T00:00:02.000Z"),
-    ]);
-    expect(await after.addWaiter(waiter(15, "2025-06-01T00:00:00.500Z"))).toBe(1);
-    expect(await after.listJobs(["running"])).toStrictEqual([
-      {
-        id: job.id,
-        spec: COMMAND_SPEC,
-        status: "running",
-        dedupeKey: "comment:4242",
-        createdAt: "2025-06-01T00:00:00.000Z",
-        startedAt: "2025-06-01T00:00:03.000Z",
-        processes: [{ pid: 99, startTime: "t" }],
-      },
-    ]);
-    expect(await after.createJob(COMMAND_SPEC, "comment:4242")).toBeUndefined();
-    expect((await after.createJob(REVIEW_SPEC))!.id).toBeGreaterThan(job.id);
-    expect(await after.recordDelivery("delivery-1", "issue_comment")).toBe(false);
-  });
-});
-
-// --- races ---
-
-describe("two stores on one file (one process)", () => {
-  const ROUNDS = 200;
-
-  test("tryLock: exactly one winner per round, and the loser sees the winner", async () => {
-    const file = join(dir, "race.db");
-    const [a, b] = await Promise.all([open(file), open(file)]);
-    for (let i = 0; i < ROUNDS; i++) {
-      const project = { name: "", dir: `p${i}`, workspace: "default" };
-      // Alternate who starts first so both sides win some rounds.
-      const pair = i % 2 === 0 ? ([a, b] as const) : ([b, a] as const);
-      const results = await Promise.all([
-        pair[0].tryLock(lock(1, { project })),
-        pair[1].tryLock(lock(2, { project })),
-        pair[0].tryLock(lock(3, { project })),
-      ]);
-      const winners = results.filter((r) => r.acquired);
-      expect(winners).toHaveLength(1);
-      const holder = (await a.getLock(REPO, project))!;
-      for (const r of results) expect(r.acquired ? r.lock : r.holder).toStrictEqual(holder);
-    }
-  });
-
-  test("createJob with one dedupe key and recordDelivery: exactly one winner per round", async () => {
-    const file = join(dir, "race.db");
-    const [a, b] = await Promise.all([open(file), open(file)]);
-    for (let i = 0; i < ROUNDS; i++) {
-      const jobs = await Promise.all([a.createJob(REVIEW_SPEC, `key-${i}`), b.createJob(REVIEW_SPEC, `key-${i}`)]);
-      expect(jobs.filter((j) => j !== undefined)).toHaveLength(1);
-      const seen = await Promise.all([b.recordDelivery(`d-${i}`, "push"), a.recordDelivery(`d-${i}`, "push")]);
-      expect(seen.filter(Boolean)).toHaveLength(1);
-    }
-    expect(await a.listJobs(["queued"])).toHaveLength(ROUNDS);
-  });
-
-  test("addWaiter from both sides: distinct positions, one entry per PR", async () => {
-    const file = join(dir, "race.db");
-    const [a, b] = await Promise.all([open(file), open(file)]);
-    const t = "2025-01-01T00:00:00.000Z";
-    const positions = await Promise.all([
-      a.addWaiter(waiter(1, t)),
-      b.addWaiter(waiter(2, t)),
-      a.addWaiter(waiter(2, t)),
-      b.addWaiter(waiter(3, t)),
-      b.addWaiter(waiter(1, t)),
-    ]);
-    const queue = (await a.listWaiters(REPO, PROD)).map((w) => w.pullNumber);
-    expect(queue).toHaveLength(3);
-    expect(new Set(queue)).toEqual(new Set([1, 2, 3]));
-    const place = (pr: number) => queue.indexOf(pr) + 1;
-    expect(positions).toEqual([place(1), place(2), place(2), place(3), place(1)]);
-  });
-
-  test("removeProjects / releasePullLocks / removePullWaits hand each row to one caller only", async () => {
-    const file = join(dir, "race.db");
-    const [a, b] = await Promise.all([open(file), open(file)]);
-    for (let i = 0; i < 50; i++) {
-      const project = { name: "", dir: `p${i}`, workspace: "default" };
-      await a.upsertProject(REPO, 1, bareState(project));
-      await a.tryLock(lock(1, { project }));
-      await a.addWaiter(waiter(1, "2025-01-01T00:00:00.000Z", { project }));
-    }
-    const [r1, r2] = await Promise.all([a.removeProjects(REPO, 1), b.removeProjects(REPO, 1)]);
-    const [l1, l2] = await Promise.all([b.releasePullLocks(REPO, 1), a.releasePullLocks(REPO, 1)]);
-    const [w1, w2] = await Promise.all([a.removePullWaits(REPO, 1), b.removePullWaits(REPO, 1)]);
-    expect(r1.length + r2.length).toBe(50);
-    expect(l1.length + l2.length).toBe(50);
-    expect(w1.length + w2.length).toBe(50);
-    expect(new Set([...r1, ...r2].map((s) => s.project.dir)).size).toBe(50);
-    expect(new Set([...l1, ...l2].map((l) => l.project.dir)).size).toBe(50);
-    expect(new Set([...w1, ...w2].map((w) => w.project.dir)).size).toBe(50);
+    // Open jobs got their pull request's key, and run as before.
+    expect((await store.getJob(queued))!.key).toBe("acme/infra#12");
+    expect((await store.getJob(running))!.key).toBe("acme/network#13");
+    expect((await store.getJob(done))!.status).toBe("succeeded");
+    const times = { startedAt: "2025-05-01T00:00:00.000Z", leaseUntil: "2025-05-01T00:01:00.000Z" };
+    const claimed = await store.claimJob({ replica: "r1", worker: "r1/w" }, times);
+    expect(claimed).toMatchObject({ id: queued, key: "acme/infra#12", status: "running", replica: "r1", worker: "r1/w" });
+    expect(await store.claimJob({ replica: "r1", worker: "r1/w" }, times)).toBeUndefined();
+    // The job left running before the upgrade has no replica: the first start takes it over.
+    expect((await store.adoptJobs({ replica: "r1" }, "r1/next", times.leaseUntil)).map((j) => j.id)).toEqual([queued, running]);
+    await expect(store.checkReady()).resolves.toBeUndefined();
   });
 });
 
@@ -819,25 +300,40 @@ function packageEntryUrl(name: string): string {
 }
 
 /**
- * Node 20 cannot run the TypeScript sources in a child process, so compile the store's two
- * modules (they only type-import anything else) into `outDir`, pointing their package imports at
- * this repo's node_modules. Returns the URL of the compiled `sqlite-store.js`.
+ * The store's modules that import values (not only types) from each other, relative to `src/`:
+ * what a child process needs to run `openSqliteStore`.
+ */
+const STORE_MODULES = ["adapters/sqlite-store", "adapters/kysely-store", "adapters/database-blobs", "adapters/store-migrations", "jobs/job-spec"];
+
+/**
+ * Node 20 cannot run the TypeScript sources in a child process, so compile the store's modules
+ * into `outDir` (same layout as `src/`), pointing their package imports at this repo's
+ * node_modules. Returns the URL of the compiled `adapters/sqlite-store.js`.
  */
 async function compileStoreForChildren(outDir: string): Promise<string> {
   const packages: Record<string, string> = {
     kysely: packageEntryUrl("kysely"),
     "better-sqlite3": packageEntryUrl("better-sqlite3"),
   };
-  for (const name of ["sqlite-store", "sqlite-migrations"]) {
-    const source = readFileSync(join(REPO_ROOT, "src", "adapters", `${name}.ts`), "utf8");
+  for (const name of STORE_MODULES) {
+    const source = readFileSync(join(REPO_ROOT, "src", `${name}.ts`), "utf8");
     let js = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
     }).outputText;
     js = js.replace(/from "(kysely|better-sqlite3)"/g, (_m, pkg: string) => `from ${JSON.stringify(packages[pkg])}`);
-    expect(js).not.toMatch(/from "\.\.\//); // nothing but type imports reach outside the two files
-    await writeFile(join(outDir, `${name}.js`), js);
+    // Every other import is Node's own or one of the compiled modules (types are erased).
+    for (const [, spec] of js.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+      if (spec.startsWith("node:") || spec.startsWith("file:")) continue;
+      expect({ module: name, imports: posix.join(posix.dirname(name), spec).replace(/\.js$/, "") }).toEqual({
+        module: name,
+        imports: expect.stringMatching(new RegExp(`^(${STORE_MODULES.join("|")})$`)),
+      });
+    }
+    const out = join(outDir, `${name}.js`);
+    await mkdir(dirname(out), { recursive: true });
+    await writeFile(out, js);
   }
-  return pathToFileURL(join(outDir, "sqlite-store.js")).href;
+  return pathToFileURL(join(outDir, "adapters", "sqlite-store.js")).href;
 }
 
 interface ChildResult {
