@@ -20,7 +20,8 @@ import { BUSY_TIMEOUT_MS, openSqliteStore } from "../../src/adapters/sqlite-stor
 import { MIGRATION_NAMES, migrationProvider } from "../../src/adapters/store-migrations.js";
 import type { JobSpec } from "../../src/jobs/job-spec.js";
 import type { Project } from "../../src/projects/project.js";
-import type { ProjectState, RepoRef, Store } from "../../src/ports/store.js";
+import type { Store } from "../../src/ports/store.js";
+import { REPO, PROD, STAGING, NAMED, bareState, COMMAND_SPEC } from "../helpers/store-fixtures.js";
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -60,48 +61,6 @@ function inspect<T>(file: string, fn: (db: Database.Database) => T): T {
 }
 
 // --- fixtures ---
-
-const REPO: RepoRef = { owner: "Acme", repo: "Infra" };
-const PROD: Project = { name: "", dir: "envs/prod", workspace: "default" };
-const STAGING: Project = { name: "", dir: "envs/staging", workspace: "default" };
-const NAMED: Project = { name: "core", dir: "core", workspace: "blue" };
-
-/** A state with no optional field. */
-function bareState(project: Project, overrides: Partial<ProjectState> = {}): ProjectState {
-  return {
-    project: { ...project },
-    headSha: "d".repeat(40),
-    plan: "pending",
-    hasChanges: false,
-    apply: "none",
-    extraArgs: [],
-    headline: "",
-    output: "",
-    updatedAt: "2025-01-02T03:04:05.006Z",
-    ...overrides,
-  };
-}
-
-const COMMAND_SPEC: JobSpec = {
-  installationId: 77,
-  owner: "Acme",
-  repo: "Infra",
-  pullNumber: 12,
-  user: "alice",
-  name: "atoll",
-  kind: "command",
-  commentId: 4242,
-  command: {
-    kind: "command",
-    command: "plan",
-    dir: "envs/prod",
-    workspace: "",
-    project: "",
-    extraArgs: ["-var", "a=b"],
-    verbose: true,
-    name: "atoll",
-  },
-};
 
 // --- opening and migrations ---
 
