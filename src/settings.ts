@@ -86,9 +86,14 @@ export const MERGE_METHODS: readonly MergeMethod[] = ["merge", "squash", "rebase
 export type Role = "all" | "web" | "worker";
 export const ROLES: readonly Role[] = ["all", "web", "worker"];
 
-/** Default replica id: the machine's name and its data dir (one process per data dir). */
-export function defaultReplicaId(dataDir: string, hostname = os.hostname()): string {
-  return `${hostname}-${createHash("sha256").update(dataDir).digest("hex").slice(0, 8)}`;
+/**
+ * Default replica id (one process per data dir): with a shared PostgreSQL database, the machine's
+ * name and a digest of the data dir; with SQLite (one machine) the data dir alone, so a restart
+ * under a new host name (a new container on the same volume) still finds its own jobs.
+ */
+export function defaultReplicaId(dataDir: string, shared: boolean, hostname = os.hostname()): string {
+  const digest = createHash("sha256").update(dataDir).digest("hex").slice(0, 8);
+  return shared ? `${hostname}-${digest}` : `local-${digest}`;
 }
 
 function databaseUrl(value: string | undefined): string | undefined {
@@ -186,14 +191,14 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   if (!(ROLES as readonly string[]).includes(role)) {
     throw new SettingsError(`ATOLL_ROLE must be all, web or worker, got "${env.ATOLL_ROLE}"`);
   }
-  const replicaId = env.ATOLL_REPLICA_ID?.trim() || defaultReplicaId(dataDir);
+  const dbUrl = databaseUrl(env.ATOLL_DATABASE_URL);
+  const replicaId = env.ATOLL_REPLICA_ID?.trim() || defaultReplicaId(dataDir, dbUrl !== undefined);
   if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(replicaId) || replicaId.length > 200) {
     throw new SettingsError(`ATOLL_REPLICA_ID may hold letters, digits and . _ : - (at most 200), got "${replicaId}"`);
   }
   const jobLeaseMs = parseDuration("ATOLL_JOB_LEASE", env.ATOLL_JOB_LEASE?.trim() || "30s");
   if (jobLeaseMs < 3000) throw new SettingsError(`ATOLL_JOB_LEASE must be at least 3s, got "${env.ATOLL_JOB_LEASE}"`);
   const jobPollMs = parseDuration("ATOLL_JOB_POLL_INTERVAL", env.ATOLL_JOB_POLL_INTERVAL?.trim() || "1s");
-  const dbUrl = databaseUrl(env.ATOLL_DATABASE_URL);
   const policyFile = env.ATOLL_POLICY_FILE?.trim();
   const versionsDir = env.ATOLL_TERRAFORM_VERSIONS_DIR?.trim();
   return {

@@ -23,7 +23,7 @@ describe("readSettings", () => {
       databaseFile: "/srv/atoll/data/atoll.db",
       databasePoolSize: 10,
       role: "all",
-      replicaId: defaultReplicaId("/srv/atoll/data"),
+      replicaId: defaultReplicaId("/srv/atoll/data", false),
       jobLeaseMs: 30_000,
       jobPollMs: 1_000,
       githubWebUrl: "https://github.com",
@@ -171,11 +171,16 @@ describe("repoAllowed", () => {
 });
 
 describe("defaultReplicaId", () => {
-  test("the machine's name and a digest of the data dir: stable across restarts, distinct per data dir", () => {
-    expect(defaultReplicaId("/var/lib/atoll", "web-1")).toMatch(/^web-1-[0-9a-f]{8}$/);
-    expect(defaultReplicaId("/var/lib/atoll", "web-1")).toBe(defaultReplicaId("/var/lib/atoll", "web-1"));
-    expect(defaultReplicaId("/var/lib/atoll-2", "web-1")).not.toBe(defaultReplicaId("/var/lib/atoll", "web-1"));
-    expect(readSettings({ ATOLL_DATA_DIR: "/d" }).replicaId).toBe(defaultReplicaId("/d", os.hostname()));
+  test("shared database: the machine's name and a digest of the data dir — stable across restarts, distinct per machine and data dir", () => {
+    expect(defaultReplicaId("/var/lib/atoll", true, "web-1")).toMatch(/^web-1-[0-9a-f]{8}$/);
+    expect(defaultReplicaId("/var/lib/atoll", true, "web-1")).toBe(defaultReplicaId("/var/lib/atoll", true, "web-1"));
+    expect(defaultReplicaId("/var/lib/atoll-2", true, "web-1")).not.toBe(defaultReplicaId("/var/lib/atoll", true, "web-1"));
+    expect(defaultReplicaId("/var/lib/atoll", true, "web-2")).not.toBe(defaultReplicaId("/var/lib/atoll", true, "web-1"));
+    expect(readSettings({ ATOLL_DATA_DIR: "/d", ATOLL_DATABASE_URL: "postgres://db/atoll" }).replicaId).toBe(defaultReplicaId("/d", true, os.hostname()));
+  });
+  test("SQLite: the data dir alone, so a new host name (a new container on the same volume) keeps it", () => {
+    expect(defaultReplicaId("/var/lib/atoll", false, "c0ffee")).toBe(defaultReplicaId("/var/lib/atoll", false, "beef42"));
+    expect(readSettings({ ATOLL_DATA_DIR: "/d" }).replicaId).toMatch(/^local-[0-9a-f]{8}$/);
   });
   test("the database URL's password is never in a settings error", () => {
     expect(() => readSettings({ ATOLL_DATABASE_URL: "mysql://u:hunter2@db/x" })).toThrow(/^(?!.*hunter2)/s);
