@@ -202,6 +202,12 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
           });
       });
     }
+    if (settings.role !== "all" && !settings.databaseUrl) {
+      app.log.warn(
+        { role: settings.role, database: settings.databaseFile },
+        `ATOLL_ROLE=${settings.role} without ATOLL_DATABASE_URL: jobs are shared only with ${settings.role === "web" ? "workers" : "web processes"} on this machine that use the same SQLite file`,
+      );
+    }
     app.log.info(
       {
         role: settings.role,
