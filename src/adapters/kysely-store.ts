@@ -263,20 +263,18 @@ function compareLocks(a: Selectable<LocksTable>, b: Selectable<LocksTable>): num
   return 0;
 }
 
+/** The columns a lock and a waiter share: which PR of which installation holds (or waits for) which project. */
+function holderColumns(r: Pick<LockRecord, "repo" | "project" | "pullNumber" | "installationId" | "user">) {
+  return { ...repoColumns(r.repo), ...projectColumns(r.project), pull_number: r.pullNumber, installation_id: r.installationId, user: r.user };
+}
+
 type WaiterKey = ReturnType<typeof repoKey> & ProjectColumns;
 
 /** Insert the waiter, or keep the existing row (its queue time and id are its place in line); returns its 1-based position. */
 async function queueWaiter(db: Kysely<StoreTables>, waiter: WaiterRecord, key: WaiterKey): Promise<number> {
   const mine = await db
     .insertInto("waiters")
-    .values({
-      ...repoColumns(waiter.repo),
-      ...projectColumns(waiter.project),
-      pull_number: waiter.pullNumber,
-      installation_id: waiter.installationId,
-      user: waiter.user,
-      queued_at: waiter.queuedAt,
-    })
+    .values({ ...holderColumns(waiter), queued_at: waiter.queuedAt })
     .onConflict((oc) =>
       oc
         .columns(["owner_key", "repo_key", ...PROJECT_KEY, "pull_number"])
@@ -423,14 +421,7 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
       // Insert, or "update" the existing row to itself so RETURNING hands back the holder.
       const row = await db
         .insertInto("locks")
-        .values({
-          ...repoColumns(lock.repo),
-          ...projectColumns(lock.project),
-          pull_number: lock.pullNumber,
-          installation_id: lock.installationId,
-          user: lock.user,
-          locked_at: lock.lockedAt,
-        })
+        .values({ ...holderColumns(lock), locked_at: lock.lockedAt })
         .onConflict((oc) =>
           oc
             .columns(["owner_key", "repo_key", ...PROJECT_KEY])

@@ -11,7 +11,7 @@
  *   receiver's jobs), and every `pollMs` in case a notification was missed.
  * - **Leases.** A claimed job holds a lease of `leaseMs`, renewed every `leaseMs / 3` while it
  *   runs. When a worker dies (crash, kill -9, lost machine) its leases run out and another worker
- *   adopts the job and reports it interrupted (`reportInterrupted`: check runs completed as
+ *   (looking every `leaseMs / 3`) adopts the job and reports it interrupted (`reportInterrupted`: check runs completed as
  *   cancelled, a comment saying how to retry); **an apply is never retried by itself**. A worker
  *   that cannot renew a lease (another replica adopted the job, or the database has been
  *   unreachable for most of a lease) stops the job at once — its terraform is killed and it
@@ -126,12 +126,14 @@ export class JobService implements JobSubmitter {
     const { store, log, pollMs, leaseMs } = this.opts;
     const mine = await store.adoptJobs({ replica: this.opts.replica }, this.worker, this.leaseUntil());
     const resumed = await store.countJobs(["queued"]);
+    // Claims are polled often (a missed notification must not delay a job); leases are renewed,
+    // and other replicas' run-out leases looked for, every third of a lease.
     this.timers.push(
+      setInterval(() => this.wake(), pollMs).unref(),
       setInterval(() => {
-        this.wake();
+        void this.renew();
         void this.reap();
-      }, pollMs).unref(),
-      setInterval(() => void this.renew(), Math.max(Math.floor(leaseMs / 3), 100)).unref(),
+      }, Math.max(Math.floor(leaseMs / 3), 100)).unref(),
     );
     if (store.watchJobs) {
       this.unwatch = await store.watchJobs(() => this.wake()).catch((error: unknown) => {

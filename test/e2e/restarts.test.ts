@@ -125,6 +125,8 @@ describe("kill -9 during a plan", () => {
     expect(cancelled.output.title).toMatch(/^Interrupted: /);
     // The orphan is killed before the PR is told.
     expect(await alive(pid)).toBe(false);
+    // The job is finished (interrupted) once its report is out: the PR's next job waits for it.
+    await env.atoll.waitForLog(/recovered jobs/);
     expect(jobById(env, job.id).status).toBe("interrupted");
     expect(locks(env)).toEqual([{ project_dir: "net", pull_number: 1 }]);
     // Nothing that was running is run again by itself.

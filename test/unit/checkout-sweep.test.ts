@@ -2,27 +2,19 @@
  * The local cache sweep on a real SQLite store: a replica deletes its checkouts of pull requests
  * Atoll no longer tracks (closed on another replica), and keeps every other one.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openSqliteStore } from "../../src/adapters/sqlite-store.js";
 import { sweepLocalCheckouts } from "../../src/jobs/checkout-sweep.js";
 import type { Store } from "../../src/ports/store.js";
 import type { LocalPull, WorkspacePort } from "../../src/ports/workspace.js";
+import { useStoreBackend } from "../helpers/store-backends.js";
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const NOW = new Date("2026-12-03T12:00:00Z");
 const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3600_000);
 
-let dir: string;
+const backend = useStoreBackend("sqlite");
 let store: Store;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "atoll-sweep-"));
-  store = await openSqliteStore(join(dir, "atoll.db"));
-});
-afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
+  store = await backend.open();
 });
 
 function workspaces(pulls: LocalPull[]): WorkspacePort & { removed: string[] } {
@@ -67,8 +59,7 @@ test("deletes only checkouts of pull requests with no state and no pending job, 
 
 test("nothing local: no store reads, nothing removed", async () => {
   const ws = workspaces([]);
-  await store.close();
+  await backend.close(store);
   // A closed store would throw if it were read.
   expect(await sweepLocalCheckouts({ store, workspaces: ws, log: silent, minAgeMs: 0, now: () => NOW })).toBe(0);
-  store = await openSqliteStore(join(dir, "atoll.db"));
 });

@@ -2,24 +2,16 @@
  * The lock sweep on a real SQLite store: a lock held by a closed pull request gets one cleanup job
  * however many replicas sweep, and a new one only when the lock was taken again since.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { openSqliteStore } from "../../src/adapters/sqlite-store.js";
 import { sweepLocks } from "../../src/jobs/lock-sweep.js";
 import type { GitHubPort } from "../../src/ports/github.js";
 import type { LockRecord, Store } from "../../src/ports/store.js";
+import { useStoreBackend } from "../helpers/store-backends.js";
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
-let dir: string;
+const backend = useStoreBackend("sqlite");
 let store: Store;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "atoll-lock-sweep-"));
-  store = await openSqliteStore(join(dir, "atoll.db"));
-});
-afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
+  store = await backend.open();
 });
 
 const lock = (pullNumber: number, dirName: string, lockedAt: string): LockRecord => ({
