@@ -11,6 +11,8 @@ import { createExecaTerraform } from "./adapters/execa-terraform.js";
 import { createGitWorkspace } from "./adapters/git-workspace.js";
 import { createCloneTokenCache } from "./adapters/clone-token-cache.js";
 import { createOctokitGitHub } from "./adapters/octokit-github.js";
+import { WriteQueue } from "./runner/write-queue.js";
+import { PlanTimings } from "./runner/progress-timing.js";
 import { openStore } from "./adapters/open-store.js";
 import { createProcessShell } from "./adapters/process-shell.js";
 import { killOrphanedGroup, stopAllProcessGroups } from "./adapters/run-process.js";
@@ -97,20 +99,30 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
         createExecaTerraform({
           binary: settings.terraformDistribution === "opentofu" ? settings.tofuBin : settings.terraformBin,
           ...(settings.pluginCacheDir ? { pluginCacheDir: settings.pluginCacheDir } : {}),
+          niceness: settings.processNiceness,
         }),
-      shell: overrides.shell ?? createProcessShell(),
+      shell: overrides.shell ?? createProcessShell({ niceness: settings.processNiceness }),
       ...(policy ? { policy } : {}),
       workspaces:
         overrides.workspaces ??
-        createGitWorkspace({ rootDir: path.join(settings.dataDir, "checkouts"), timeoutMs: settings.stepTimeoutMs, logger: app.log }),
+        createGitWorkspace({
+          rootDir: path.join(settings.dataDir, "checkouts"),
+          timeoutMs: settings.stepTimeoutMs,
+          logger: app.log,
+          niceness: settings.processNiceness,
+        }),
       store,
       blobs: overrides.blobs ?? store.blobs,
       jobs: { submit: (spec, key) => jobs.submit(spec, key) },
+      planTimings: new PlanTimings(),
     };
     // One token cache per app: a clone token serves every job of its installation while it lasts.
     const cloneTokens = createCloneTokenCache();
+    // One write queue per installation, as Octokit paces the writes of an installation.
+    const writeQueues = new Map<number, WriteQueue>();
+    const writeQueue = (id: number) => writeQueues.get(id) ?? writeQueues.set(id, new WriteQueue()).get(id)!;
     const githubFor = async (installationId: number, owner: string, repo: string) =>
-      createOctokitGitHub(await app.auth(installationId), { owner, repo, installationId }, cloneTokens);
+      createOctokitGitHub(await app.auth(installationId), { owner, repo, installationId }, cloneTokens, writeQueue(installationId));
     const execEnv: ExecutorEnv = { deps, githubFor, log: app.log };
     jobs = new JobService({
       store,

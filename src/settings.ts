@@ -71,13 +71,23 @@ export interface Settings {
   /** Shared provider plugin cache directory, or undefined when off (ATOLL_PLUGIN_CACHE; <data dir>/plugin-cache). */
   pluginCacheDir?: string;
   /**
-   * Plans that finish sooner than this never show "in progress" check runs: their results are
-   * the first writes (GitHub writes are paced about 1 s apart). 0 = always show progress first
+   * Plans that finish sooner than this never show "in progress": their results are the first
+   * writes (GitHub writes are paced about 1 s apart). 0 = always show progress first
    * (ATOLL_PROGRESS_DELAY).
    */
   progressDelayMs: number;
+  /**
+   * ATOLL_PROGRESS_DELAY unset: plans expected to outlast GitHub's pacing show progress at once
+   * (`runner/progress-timing.ts`). Set: exactly that delay, always.
+   */
+  progressDelayAuto: boolean;
   /** How repos with `automerge: true` are merged once every plan is applied (ATOLL_AUTOMERGE_METHOD). */
   automergeMethod: MergeMethod;
+  /**
+   * How much nicer than the server terraform, git and workflow steps run, 0–19 (ATOLL_PROCESS_NICENESS,
+   * default 10): webhooks are answered at once however busy the cores are.
+   */
+  processNiceness: number;
 }
 
 export const MERGE_METHODS: readonly MergeMethod[] = ["merge", "squash", "rebase"];
@@ -232,9 +242,18 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     parallelPoolSize: positiveInt("ATOLL_PARALLEL_POOL_SIZE", env.ATOLL_PARALLEL_POOL_SIZE, 4),
     parallelPlan: bool("ATOLL_PARALLEL_PLAN", env.ATOLL_PARALLEL_PLAN, true),
     progressDelayMs: env.ATOLL_PROGRESS_DELAY?.trim() === "0" ? 0 : parseDuration("ATOLL_PROGRESS_DELAY", env.ATOLL_PROGRESS_DELAY?.trim() || "2s"),
+    progressDelayAuto: !env.ATOLL_PROGRESS_DELAY?.trim(),
     ...(bool("ATOLL_PLUGIN_CACHE", env.ATOLL_PLUGIN_CACHE, true) ? { pluginCacheDir: path.join(dataDir, "plugin-cache") } : {}),
     automergeMethod: automergeMethod as MergeMethod,
+    processNiceness: niceness(env.ATOLL_PROCESS_NICENESS),
   };
+}
+
+function niceness(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return 10;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 19) throw new SettingsError(`ATOLL_PROCESS_NICENESS must be a whole number from 0 to 19, got "${value}"`);
+  return n;
 }
 
 /** Whether `owner/repo` is allowed by the allowlist (empty list = all). Case-insensitive, `*` matches within a segment. */

@@ -41,6 +41,8 @@ export interface ExecaTerraformOptions {
    * it take turns (see plugin-cache.ts). Unset: no cache.
    */
   pluginCacheDir?: string;
+  /** Run the processes this much nicer than the server (see `runProcess`); default 0. */
+  niceness?: number;
 }
 
 export function createExecaTerraform(opts: ExecaTerraformOptions = {}): TerraformPort {
@@ -78,6 +80,7 @@ export function createExecaTerraform(opts: ExecaTerraformOptions = {}): Terrafor
       redact: step.redact,
       maxOutputBytes: opts.maxOutputBytes,
       captureStdout,
+      ...(opts.niceness ? { niceness: opts.niceness } : {}),
     });
     return {
       step: {

@@ -69,6 +69,8 @@ export interface GitWorkspaceOptions {
    * process is gone on this host is broken at once). Default 30 s.
    */
   lockStaleMs?: number;
+  /** Run the processes this much nicer than the server (see `runProcess`); default 0. */
+  niceness?: number;
 }
 
 export interface WorkspaceLogger {
@@ -264,6 +266,7 @@ export function createGitWorkspace(opts: GitWorkspaceOptions): WorkspacePort {
       maxOutputBytes: 1024 * 1024,
       captureStdout: true,
       maxStdoutBytes: 16 * 1024 * 1024,
+      ...(opts.niceness ? { niceness: opts.niceness } : {}),
     });
     if (result.exitCode === 0 && !result.timedOut) return { ok: true, stdout: result.stdout ?? "", error: null } satisfies GitResult;
     // `output` is already redacted; redact again in case a spawn error message carried something.

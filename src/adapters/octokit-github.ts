@@ -14,6 +14,7 @@ import type {
   PullRequestInfo,
   Review,
 } from "../ports/github.js";
+import type { WriteQueue } from "../runner/write-queue.js";
 import type { CloneTokenCache, MintedToken } from "./clone-token-cache.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -191,12 +192,15 @@ export function createOctokitGitHub(
   repoRef: { owner: string; repo: string; installationId: number },
   /** Where clone tokens are kept between jobs; without it every job mints its own. */
   cloneTokens?: CloneTokenCache,
+  /** The installation's write queue (shared by its jobs, as Octokit's pacing is). */
+  writeQueue?: WriteQueue,
 ): GitHubPort {
   const { owner, repo, installationId } = repoRef;
   const baseUrl = String(octokit.request.endpoint.DEFAULTS.baseUrl ?? "https://api.github.com").replace(/\/+$/, "");
   return {
     owner,
     repo,
+    ...(writeQueue ? { writeQueue } : {}),
 
     async getPull(pullNumber) {
       // GitHub sometimes answers 404 for a PR right after the webhook about it; retry briefly.

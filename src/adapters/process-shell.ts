@@ -22,6 +22,8 @@ export interface ProcessShellOptions {
   killGraceMs?: number;
   /** In-memory cap for captured output per command (default 20 MiB; the tail is kept). */
   maxOutputBytes?: number;
+  /** Run the processes this much nicer than the server (see `runProcess`); default 0. */
+  niceness?: number;
 }
 
 export function createProcessShell(opts: ProcessShellOptions = {}): ShellPort {
@@ -53,6 +55,7 @@ export function createProcessShell(opts: ProcessShellOptions = {}): ShellPort {
         redact: call.redact,
         maxOutputBytes: opts.maxOutputBytes,
         captureStdout: call.captureStdout ?? false,
+        ...(opts.niceness ? { niceness: opts.niceness } : {}),
       });
       return {
         exitCode: raw.exitCode,

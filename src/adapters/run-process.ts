@@ -11,10 +11,14 @@
  *    the output pipes open, so the run would never even finish). The child is started in its own
  *    process group so the group can be signalled as a whole: SIGTERM first (terraform then releases
  *    state locks), SIGKILL after a grace period;
+ *  - at a lower CPU priority than the server (`niceness`, through `nice(1)`): on a busy machine the
+ *    webhooks keep being answered at once while terraform and git take the cores that are left;
  *  - never rejecting: a non-zero exit, a timeout and even a missing binary all resolve with an exit
  *    code and a readable message, because every caller wants to report them, not crash.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
 import { execa } from "execa";
 import { longestSecretLength, redact } from "./redact.js";
 
@@ -57,6 +61,11 @@ export interface RunProcessOptions {
    * start kills the groups its interrupted jobs left running (see `killOrphanedGroup`).
    */
   onSpawn?: (process: SpawnedProcess) => void;
+  /**
+   * Start the program this much nicer than the server (1–19; 0 or absent: same priority). Needs
+   * `nice(1)`; without it the program runs at the server's priority.
+   */
+  niceness?: number;
 }
 
 /** A process group leader, identified beyond its pid (pids are reused) by its start time. */
@@ -249,6 +258,36 @@ export async function killOrphanedGroup(p: SpawnedProcess, graceMs = 5_000): Pro
   return true;
 }
 
+/** Where `name` resolves in the directories of `pathEnv` (as execvp would), or the reason it does not. */
+async function resolveExecutable(file: string, pathEnv: string | undefined): Promise<{ path: string } | { code: "ENOENT" | "EACCES" }> {
+  const candidates = file.includes("/") ? [file] : (pathEnv ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, file));
+  let denied = false;
+  for (const candidate of candidates) {
+    const st = await stat(candidate).catch(() => null);
+    if (!st?.isFile()) continue;
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return { path: candidate };
+    denied = true;
+  }
+  return { code: denied ? "EACCES" : "ENOENT" };
+}
+
+/** `nice(1)` of the server's PATH, looked up once; null when there is none. */
+let niceBinary: Promise<string | null> | undefined;
+function findNice(): Promise<string | null> {
+  return (niceBinary ??= resolveExecutable("nice", process.env.PATH).then((r) => ("path" in r ? r.path : null)));
+}
+
+/** The argv to start: `[file, args]`, or through `nice -n N` when asked and possible. */
+async function withNiceness(opts: RunProcessOptions): Promise<{ file: string; args: string[] } | { code: "ENOENT" | "EACCES" }> {
+  const n = Math.min(19, Math.max(0, Math.trunc(opts.niceness ?? 0)));
+  const nice = n > 0 ? await findNice() : null;
+  if (!nice) return { file: opts.file, args: [...opts.args] };
+  // Resolved here, so a missing binary is reported as such and not as nice's exit code 127.
+  const target = await resolveExecutable(opts.file, opts.env.PATH);
+  if (!("path" in target)) return target;
+  return { file: nice, args: ["-n", String(n), target.path, ...opts.args] };
+}
+
 /** Run a program; see the module comment. Never rejects. */
 export async function runProcess(opts: RunProcessOptions): Promise<RunProcessResult> {
   const started = Date.now();
@@ -273,7 +312,13 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
   const output = new TailBuffer(opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
   const stdout = opts.captureStdout ? new BoundedBuffer(opts.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES) : null;
 
-  const subprocess = execa(opts.file, [...opts.args], {
+  const argv = await withNiceness(opts);
+  if ("code" in argv) {
+    return argv.code === "ENOENT"
+      ? failSpawn(EXIT_NOT_FOUND, `${name} binary not found: ${opts.file}`)
+      : failSpawn(EXIT_NOT_EXECUTABLE, `${name} binary is not executable: ${opts.file}`);
+  }
+  const subprocess = execa(argv.file, argv.args, {
     cwd: opts.cwd,
     env: opts.env,
     extendEnv: false,

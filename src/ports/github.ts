@@ -2,6 +2,7 @@
  * GitHubPort: everything Atoll asks of GitHub for one repository of one installation.
  * The real implementation is `src/adapters/octokit-github.ts`; tests use it behind nock, or a fake.
  */
+import type { WriteQueue } from "../runner/write-queue.js";
 
 export interface PullRequestInfo {
   number: number;
@@ -120,6 +121,11 @@ export interface CommentRef {
 export interface GitHubPort {
   readonly owner: string;
   readonly repo: string;
+  /**
+   * Where comment and check-run writes wait their turn (see `runner/write-queue.ts`): one per
+   * installation, as GitHub's pacing is. Absent in fakes: each port object then gets its own.
+   */
+  readonly writeQueue?: WriteQueue;
   getPull(pullNumber: number): Promise<PullRequestInfo>;
   /** All files of the PR (paginated; GitHub stops at 3000). */
   listChangedFiles(pullNumber: number): Promise<ChangedFile[]>;

@@ -163,6 +163,13 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
   };
   // Only projects with a plan to apply run terraform.
   const cpuShare = cpuShareEnv(peakConcurrency(candidates, order));
+  // Check-run writes of the projects: queued, not waited for (terraform does not wait for GitHub's
+  // pacing); all of them are awaited before the job ends.
+  const runWrites: Promise<unknown>[] = [];
+  const queueWrite = (write: Promise<unknown>) => {
+    write.catch(() => undefined); // handled when awaited below, not an unhandled rejection meanwhile
+    runWrites.push(write);
+  };
   const applyOne = async (state: ProjectState): Promise<ProjectResult> => {
     const label = projectLabel(state.project);
     const replan = `\`${ctx.name} plan ${projectFlags(state.project)}\``;
@@ -218,7 +225,7 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
     const run = await projectRun(ctx, { config, pull, checkout, project: state.project, commentArgs: [] });
     if (!run.ok) return { project: state.project, command: "apply", outcome: "failed", headline: `Cannot apply: ${run.error}`, output: "" };
     await store.upsertProject(ctx.repo, pull.number, { ...state, apply: "pending", updatedAt: new Date().toISOString() });
-    await checks.projectStarted("apply", state.project);
+    queueWrite(checks.projectStarted("apply", state.project));
     const co = checkout;
     const result = await serialPerDir(state.project.dir, () =>
       applyProject(ctx.deps, co, state.project, saved?.file, {
@@ -232,7 +239,7 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
         ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
       }),
     );
-    await checks.projectFinished("apply", result);
+    queueWrite(checks.projectFinished("apply", result));
     // Killed by a shutdown: not a result; the interruption is reported instead.
     throwIfInterrupted(ctx);
     const applied = result.outcome === "success";
@@ -263,6 +270,7 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
       )),
     );
   } catch (error) {
+    await Promise.allSettled(runWrites);
     if (!(error instanceof Interrupted)) {
       await checks.failOpenRuns(`Atoll hit an internal error while applying: ${(error as Error).message}`);
     }
@@ -275,6 +283,7 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
   if (shown.length > 0) {
     await postParts(ctx, renderPrComment({ command: "apply", name: ctx.name, results: shown, headSha: pull.headSha, notes }));
   }
+  await Promise.all(runWrites);
   // Refusals change nothing; only refresh the aggregates when some project's apply state moved.
   if (results.some((r) => r.outcome !== "refused")) {
     const after = await store.listProjects(ctx.repo, pull.number);

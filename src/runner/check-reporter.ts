@@ -21,20 +21,31 @@ import {
 } from "./check-names.js";
 import type { ProjectResult } from "./project-result.js";
 import type { CommandContext } from "./runner-deps.js";
+import { WritePriority, writeQueueOf } from "./write-queue.js";
 
 type Body = Omit<CheckRunInput, "name" | "headSha" | "externalId">;
 
 export class CheckReporter {
-  /** Project runs this reporter opened and has not completed yet. */
-  private readonly open = new Map<string, { kind: CheckKind; project: Project }>();
+  /** Runs this reporter opened and has not completed yet (project runs by kind and key, aggregates by kind). */
+  private readonly open = new Map<string, { kind: CheckKind; project?: Project }>();
 
   constructor(
     private readonly ctx: CommandContext,
     readonly headSha: string,
   ) {}
 
-  /** Create or update the check run `name` on the head commit; returns its id. */
-  private async ensure(name: string, externalId: string, body: Body): Promise<number> {
+  /**
+   * Create or update the check run `name` on the head commit; returns its id. The write waits in
+   * the installation's write queue: a result goes before progress, and a newer body for the same
+   * run replaces one not sent yet (see `write-queue.ts`).
+   */
+  private ensure(name: string, externalId: string, body: Body): Promise<number> {
+    const priority = body.status === "completed" ? WritePriority.result : WritePriority.progress;
+    const key = `check-run:${this.ctx.repo.owner}/${this.ctx.repo.repo}@${this.headSha}:${name}`;
+    return writeQueueOf(this.ctx.github).run(priority, () => this.ensureNow(name, externalId, body), key);
+  }
+
+  private async ensureNow(name: string, externalId: string, body: Body): Promise<number> {
     const { store } = this.ctx.deps;
     const existing = await store.getCheckRun(this.ctx.repo, this.headSha, name);
     const reopen = existing?.status === "completed" && body.status !== "completed";
@@ -83,7 +94,7 @@ export class CheckReporter {
    * default), and nothing is written when no project was planned at this commit — a green
    * "0 projects" there would let a never-planned commit pass a required check.
    */
-  async refreshAggregates(states: ProjectState[], opts: { allowEmpty?: boolean } = {}): Promise<void> {
+  async refreshAggregates(states: ProjectState[], opts: { allowEmpty?: boolean; kinds?: CheckKind[] } = {}): Promise<void> {
     const current = states.filter((s) => s.headSha === this.headSha);
     if (current.length === 0 && !opts.allowEmpty) return;
     // A project waiting for a lock counts as not planned yet.
@@ -93,17 +104,17 @@ export class CheckReporter {
       hasChanges: s.hasChanges,
       apply: s.apply,
     }));
-    for (const kind of ["plan", "apply"] as const) {
-      await this.ensure(
-        aggregateCheckName(kind),
-        encodeExternalId({ pullNumber: this.ctx.pullNumber, kind }),
-        renderAggregateCheck(kind, rows, this.ctx.name),
-      );
-    }
+    // Both queued at once: the second need not wait for the first to be sent.
+    await Promise.all(
+      (opts.kinds ?? (["plan", "apply"] as const)).map((kind) => this.setAggregate(kind, renderAggregateCheck(kind, rows, this.ctx.name))),
+    );
   }
 
   /** Set one aggregate run to an explicit body (config errors, discarded plans). */
   async setAggregate(kind: CheckKind, body: Body): Promise<void> {
+    // "queued" is where an apply aggregate rests (waiting for an apply); only running work is open.
+    if (body.status === "in_progress") this.open.set(kind, { kind });
+    else this.open.delete(kind);
     await this.ensure(aggregateCheckName(kind), encodeExternalId({ pullNumber: this.ctx.pullNumber, kind }), body);
   }
 
@@ -126,15 +137,17 @@ export class CheckReporter {
     }
   }
 
-  /** Complete every project run this reporter left open, after an unexpected error. */
+  /** Complete every run this reporter left open, after an unexpected error. */
   async failOpenRuns(message: string): Promise<void> {
-    for (const { kind, project } of [...this.open.values()]) {
-      this.open.delete(`${kind}:${projectKey(project)}`);
-      await this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), {
-        status: "completed",
-        conclusion: "failure",
-        output: { title: "Atoll hit an internal error", summary: message },
-      });
-    }
+    const body: Body = { status: "completed", conclusion: "failure", output: { title: "Atoll hit an internal error", summary: message } };
+    const runs = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(
+      runs.map(({ kind, project }) =>
+        project
+          ? this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), body)
+          : this.ensure(aggregateCheckName(kind), encodeExternalId({ pullNumber: this.ctx.pullNumber, kind }), body),
+      ),
+    );
   }
 }

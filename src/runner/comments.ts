@@ -1,6 +1,7 @@
 /** Posting Atoll's PR comments. */
 import { splitMarkdown } from "../render/split-markdown.js";
 import type { CommandContext } from "./runner-deps.js";
+import { WritePriority, writeQueueOf } from "./write-queue.js";
 
 /**
  * At most this many comments per command (Atlantis's default). Beyond it the beginning is dropped:
@@ -29,5 +30,7 @@ export async function postParts(
       ...parts.slice(dropped),
     ];
   }
-  for (const part of toPost) await ctx.github.createComment(ctx.pullNumber, part);
+  // Comments go ahead of every check-run write waiting in the installation's queue.
+  const queue = writeQueueOf(ctx.github);
+  for (const part of toPost) await queue.run(WritePriority.comment, () => ctx.github.createComment(ctx.pullNumber, part));
 }

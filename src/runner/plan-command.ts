@@ -27,6 +27,8 @@ import { planProject } from "./project-steps.js";
 import { checkoutConfigFiles, fetchRepoConfig, type LoadedConfig } from "../config/repo-config-source.js";
 import type { CommandContext } from "./runner-deps.js";
 import { cpuShareEnv } from "./cpu-share.js";
+import { PlanTimings, progressDelay } from "./progress-timing.js";
+import { WritePriority, writeQueueOf } from "./write-queue.js";
 import { keyedSerializer, peakConcurrency, runInExecutionOrder } from "./execution-order.js";
 import { projectRun } from "./project-run.js";
 import { renderUnmet } from "./apply-requirements.js";
@@ -183,7 +185,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   // A full plan replaces every earlier plan of the PR; a targeted one replaces only its own.
   const discarded = await store.removeProjects(ctx.repo, pull.number, targeted ? projects : undefined);
   await discardPlans(ctx.deps, discarded);
-  await markSuperseded(ctx, discarded, pull.headSha);
+  // Last in the write queue (cleanup); awaited when the plan's own writes are.
+  const superseded = markSuperseded(ctx, discarded, pull.headSha);
   if (!targeted) {
     // Projects this PR no longer touches give their locks back (Atlantis clears stale locks on re-plan).
     const stale = discarded.filter((d) => !projects!.some((p) => sameProject(p, d.project)));
@@ -196,6 +199,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   }
 
   if (projects.length === 0) {
+    await superseded;
     if (!targeted) await checks.refreshAggregates([], { allowEmpty: true });
     if (req.trigger === "comment") {
       await postComment(
@@ -224,21 +228,26 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   for (const project of runnable) {
     await store.upsertProject(ctx.repo, pull.number, pendingState(project, pull.headSha, req.extraArgs, now()));
   }
-  // GitHub writes are paced (about one a second per installation), so the "in progress" check
-  // runs are written while the checkout and terraform run, never before them — and only when the
-  // plans take longer than ATOLL_PROGRESS_DELAY: a quick plan's first write is its comment (see
-  // README "Performance").
-  const runIds = new Map<string, number>();
+  // One "in progress" write for the whole plan (the `atoll/plan` aggregate names every project);
+  // project runs are created when their results are known. When it is written: progress-timing.ts.
+  const order = {
+    groupOf: (p: Project) => settingsOf.get(projectKey(p))!.executionOrderGroup,
+    parallel: config.parallelPlan,
+    poolSize: ctx.deps.settings.parallelPoolSize,
+  };
+  const concurrent = peakConcurrency(runnable, order);
+  const timings = ctx.deps.planTimings ?? new PlanTimings();
+  const repoName = `${ctx.repo.owner}/${ctx.repo.repo}`;
   let started: Promise<void> | undefined;
   const startWrites = (): Promise<void> =>
     (started ??= (async () => {
       // An interrupted job starts no more writes (the interruption report owns the check runs).
-      const live = () => !ctx.signal?.aborted;
-      if (live()) await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
-      for (const b of blocked) if (live()) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
-      for (const project of runnable) if (live()) runIds.set(projectKey(project), await checks.projectStarted("plan", project));
+      if (!ctx.signal?.aborted) await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number), { kinds: ["plan"] });
     })());
-  const progressTimer = setTimeout(() => void startWrites().catch(() => undefined), ctx.deps.settings.progressDelayMs);
+  const { progressDelayMs, progressDelayAuto } = ctx.deps.settings;
+  const delay = progressDelayAuto ? progressDelay(timings.expectedMs(repoName, runnable.length, concurrent), progressDelayMs) : progressDelayMs;
+  const progressTimer = setTimeout(() => void startWrites().catch(() => undefined), delay);
+  const planStart = Date.now();
 
   let co: Checkout | undefined;
   const results: ProjectResult[] = blocked.map((b) => ({
@@ -288,7 +297,6 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
         ...(result.plan ? { summary: result.plan } : {}),
         headline: result.headline,
         output: truncateUtf8(result.output, KEPT_OUTPUT_BYTES),
-        planCheckRunId: runIds.get(projectKey(project)),
         updatedAt: now(),
       };
       await store.upsertProject(ctx.repo, pull.number, state);
@@ -304,12 +312,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
 
     // Projects sharing a directory never run at the same time (one .terraform dir, one selected workspace).
     const serialPerDir = keyedSerializer();
-    const order = {
-      groupOf: (p: Project) => settingsOf.get(projectKey(p))!.executionOrderGroup,
-      parallel: config.parallelPlan,
-      poolSize: ctx.deps.settings.parallelPoolSize,
-    };
-    const cpuShare = cpuShareEnv(peakConcurrency(runnable, order));
+    const cpuShare = cpuShareEnv(concurrent);
 
     const planOne = async (project: Project): Promise<ProjectResult> => {
       if (!co) return finish(project, refusal(project, "Could not check out the pull request.", "failed", checkoutError));
@@ -347,6 +350,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       if (r.headline === SKIPPED) await finish(r.project, { result: r });
     }
     results.push(...planned);
+    if (co) timings.record(repoName, runnable.length, concurrent, Date.now() - planStart);
   } catch (error) {
     // Failed or interrupted: let "in progress" writes already under way land first, so whoever
     // reports the failure (failOpenRuns, the interruption report) sees and completes them.
@@ -372,10 +376,16 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
       renderPrComment({ command: "plan", name: ctx.name, results: shown, headSha: pull.headSha, extraArgs: req.extraArgs, notes }),
     );
   }
-  if (started) await started;
-  else for (const b of blocked) await checks.projectWaiting(b.project, blockedCheck(ctx, b));
-  for (const report of reports) await report();
-  await checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number));
+  // Everything else is queued at once (results before the aggregates, "queued" runs of projects
+  // waiting for a lock after them): the write queue sends them in that order, one a second.
+  const writes = [
+    ...reports.map((report) => report()),
+    checks.refreshAggregates(await store.listProjects(ctx.repo, pull.number)),
+    ...blocked.map((b) => checks.projectWaiting(b.project, blockedCheck(ctx, b))),
+    ...(started ? [started] : []),
+    superseded,
+  ];
+  await Promise.all(writes);
 }
 
 /** Headline of projects not planned because an earlier execution order group failed. */
@@ -390,10 +400,13 @@ interface PlanOutcomeLike {
 
 /** Plans of older commits lose their Apply button and say what replaced them. */
 async function markSuperseded(ctx: CommandContext, discarded: ProjectState[], headSha: string): Promise<void> {
+  const queue = writeQueueOf(ctx.github);
+  const writes = [];
   for (const d of discarded) {
-    if (d.headSha === headSha || d.planCheckRunId === undefined || d.plan === "pending" || d.plan === "queued") continue;
-    await ctx.github
-      .updateCheckRun(d.planCheckRunId, {
+    const id = d.planCheckRunId;
+    if (d.headSha === headSha || id === undefined || d.plan === "pending" || d.plan === "queued") continue;
+    const write = () =>
+      ctx.github.updateCheckRun(id, {
         status: "completed",
         conclusion: "neutral",
         output: {
@@ -401,9 +414,14 @@ async function markSuperseded(ctx: CommandContext, discarded: ProjectState[], he
           summary: `A newer commit (${headSha.slice(0, 7)}) was planned, so this plan was discarded and cannot be applied. See the checks of ${headSha.slice(0, 7)}.`,
         },
         actions: [],
-      })
-      .catch((e: unknown) => ctx.log.warn({ err: e, checkRun: d.planCheckRunId }, "could not mark a plan check run superseded"));
+      });
+    writes.push(
+      queue
+        .run(WritePriority.cleanup, write, `check-run-id:${id}`)
+        .catch((e: unknown) => ctx.log.warn({ err: e, checkRun: id }, "could not mark a plan check run superseded")),
+    );
   }
+  await Promise.all(writes);
 }
 
 function pendingState(project: Project, headSha: string, extraArgs: string[], now: string): ProjectState {

@@ -8,6 +8,7 @@ import type { Store, RepoRef } from "../ports/store.js";
 import type { TerraformPort } from "../ports/terraform.js";
 import type { WorkspacePort } from "../ports/workspace.js";
 import type { Settings } from "../settings.js";
+import type { PlanTimings } from "./progress-timing.js";
 
 /** The pino subset Atoll uses (Probot's `context.log` satisfies it). */
 export interface Logger {
@@ -30,6 +31,8 @@ export interface RunnerDeps {
   blobs: BlobStore;
   /** Queue follow-up work (e.g. re-plan the next PR waiting for a released lock). */
   jobs: JobSubmitter;
+  /** How long plans of each repository took (when to write progress); absent: nothing learned. */
+  planTimings?: PlanTimings;
 }
 
 /** One command for one pull request. */

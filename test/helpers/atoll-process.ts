@@ -107,9 +107,9 @@ export function freePort(): Promise<number> {
 }
 
 /** `npm start`'s entry (it loads `./lib/index.js` from its working directory, like `probot run`). */
-function mainEntry(): string {
-  const entry = join(REPO_ROOT, "lib", "main.js");
-  if (!existsSync(join(REPO_ROOT, "node_modules", "probot", "package.json"))) throw new Error("probot is not installed: run `npm ci`");
+function mainEntry(root: string): string {
+  const entry = join(root, "lib", "main.js");
+  if (!existsSync(join(root, "node_modules", "probot", "package.json"))) throw new Error("probot is not installed: run `npm ci`");
   if (!existsSync(entry)) throw new Error(`${entry} does not exist: run \`npm run build\` first (end-to-end tests run the built app).`);
   return entry;
 }
@@ -157,7 +157,7 @@ export async function startAtoll(opts: StartAtollOptions): Promise<AtollProcess>
   }
   const privateKey = opts.privateKey ?? opts.fakeGitHub.appPrivateKey;
   if (!privateKey) throw new Error("startAtoll: the fake GitHub was started with a custom public key; pass opts.privateKey");
-  const bin = mainEntry();
+  const bin = mainEntry(root);
   const ownsDataDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "atoll-data-")));
 

@@ -87,6 +87,31 @@ describe("runProcess", () => {
     expect(r.timedOut).toBe(false);
   });
 
+  test("niceness: the program runs that much nicer than the server, its pid is the group's, argv unchanged", async () => {
+    // nice(1) without arguments prints its own niceness: started through `nice -n 7`, it is 7 more.
+    const base = Number((await runProcess({ file: "nice", args: [], env: fakeEnv({}), timeoutMs: 10_000 })).output.trim());
+    let spawned = 0;
+    const r = await runProcess({ file: "nice", args: [], env: fakeEnv({}), timeoutMs: 10_000, niceness: 7, onSpawn: (p) => (spawned = p.pid) });
+    expect(Number(r.output.trim())).toBe(Math.min(19, base + 7));
+    expect(spawned).toBeGreaterThan(0);
+    const argv = await runProcess({ file: FAKE, args: ["a b", "$HOME"], env: fakeEnv({ FAKE_MODE: "env" }), timeoutMs: 10_000, niceness: 7 });
+    expect(argv.output.split("\n")[0]).toBe("ARGV:a b $HOME");
+  });
+
+  test("niceness keeps the messages of a missing or not executable binary", async () => {
+    const missing = path.join(work, "no-such-git");
+    const r = await runProcess({ file: missing, name: "git", args: [], env: fakeEnv({}), timeoutMs: 10_000, niceness: 10 });
+    expect(r.exitCode).toBe(EXIT_NOT_FOUND);
+    expect(r.output).toBe(`git binary not found: ${missing}\n`);
+    const onPath = await runProcess({ file: "no-such-binary-on-path", name: "terraform", args: [], env: fakeEnv({}), timeoutMs: 10_000, niceness: 10 });
+    expect(onPath.exitCode).toBe(EXIT_NOT_FOUND);
+    const file = path.join(work, "not-executable-nice");
+    await writeFile(file, "#!/bin/sh\necho hi\n");
+    await chmod(file, 0o644);
+    const denied = await runProcess({ file, name: "terraform", args: [], env: fakeEnv({}), timeoutMs: 10_000, niceness: 10 });
+    expect(denied.exitCode).toBe(EXIT_NOT_EXECUTABLE);
+  });
+
   test("a missing working directory is reported as such, not as a missing binary", async () => {
     const cwd = path.join(work, "gone");
     const r = await runProcess({ file: FAKE, name: "terraform", args: [], cwd, env: fakeEnv({ FAKE_MODE: "exit", FAKE_EXIT: "0" }), timeoutMs: 10_000 });

@@ -34,6 +34,8 @@ describe("readSettings", () => {
       parallelPlan: true,
       pluginCacheDir: "/srv/atoll/data/plugin-cache",
       progressDelayMs: 2000,
+      progressDelayAuto: true,
+      processNiceness: 10,
     });
   });
 
@@ -65,6 +67,7 @@ describe("readSettings", () => {
         ATOLL_PLUGIN_CACHE: "off",
         ATOLL_PROGRESS_DELAY: "0",
         ATOLL_AUTOMERGE_METHOD: "Squash",
+        ATOLL_PROCESS_NICENESS: "0",
         ATOLL_DATABASE_URL: "postgres://atoll:pw@db.internal:5432/atoll",
         ATOLL_DATABASE_POOL_SIZE: "4",
         ATOLL_ROLE: "Worker",
@@ -106,7 +109,9 @@ describe("readSettings", () => {
       parallelPoolSize: 8,
       parallelPlan: false,
       progressDelayMs: 0,
+      progressDelayAuto: false,
       automergeMethod: "squash",
+      processNiceness: 0,
     });
   });
 
@@ -115,6 +120,8 @@ describe("readSettings", () => {
     [{ ATOLL_TERRAFORM_DISTRIBUTION: "pulumi" }, "ATOLL_TERRAFORM_DISTRIBUTION"],
     [{ ATOLL_PARALLEL_POOL_SIZE: "0" }, "ATOLL_PARALLEL_POOL_SIZE"],
     [{ ATOLL_PROGRESS_DELAY: "soon" }, "ATOLL_PROGRESS_DELAY"],
+    [{ ATOLL_PROCESS_NICENESS: "20" }, "ATOLL_PROCESS_NICENESS"],
+    [{ ATOLL_PROCESS_NICENESS: "-5" }, "ATOLL_PROCESS_NICENESS"],
     [{ ATOLL_JOB_CONCURRENCY: "two" }, "ATOLL_JOB_CONCURRENCY"],
     [{ ATOLL_MAX_QUEUED_JOBS: "1.5" }, "ATOLL_MAX_QUEUED_JOBS"],
     [{ ATOLL_AUTOPLAN_DRAFTS: "maybe" }, "ATOLL_AUTOPLAN_DRAFTS"],
