@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import type { ChangedFile } from "../../src/ports/github.js";
 import {
   candidateDirs,
@@ -9,11 +10,14 @@ import {
   modifiedProjects,
   projectDirOf,
   shouldDiscover,
+  staysInside,
+  touchedPaths,
 } from "../../src/projects/find-projects.js";
 import type { Project } from "../../src/projects/project.js";
 import type { AutodiscoverConfig, AutodiscoverMode, ProjectConfig } from "../../src/config/config-types.js";
 import { DEFAULT_WHEN_MODIFIED, parseRepoConfig, type RepoConfig } from "../../src/config/repo-config.js";
 
+const require_relative = (dir: string, file: string) => posix.relative(`/${dir}`, `/${file}`);
 const modified = (...names: string[]): ChangedFile[] => names.map((filename) => ({ filename, status: "modified" }));
 const project = (dir: string, name = "", workspace = "default"): Project => ({ name, dir, workspace });
 
@@ -115,6 +119,63 @@ describe("matchesWhenModified", () => {
 });
 
 describe("configuredProjects", () => {
+  test("which patterns can only select paths inside the project dir (a relative `../…` path never matches them)", () => {
+    // `**/../x` is normalized to `x` before matching.
+    for (const inside of ["**/*.tf*", "*.tf", "**", "*", "modules/**", ".terraform.lock.hcl", "./x/*.tf", "!**/*.md", "", "**/../x"]) {
+      expect([inside, staysInside(inside)]).toEqual([inside, true]);
+    }
+    for (const outside of ["../modules/**", "..", "*.", "[.][.]/*", "!(a)/x", "{..,a}/*", "@(..)/**", "+(.)/x", "?./x", "...", "../../**"]) {
+      expect([outside, staysInside(outside)]).toEqual([outside, false]);
+    }
+  });
+
+  test("the dir index selects exactly what matching every path against every project selects", () => {
+    // Brute force: the definition (every touched path against every project's patterns).
+    const naive = (files: ChangedFile[], projects: ProjectConfig[]) =>
+      projects
+        .filter((p) => p.autoplan.enabled)
+        .filter((p) =>
+          touchedPaths(files).some((f) => {
+            const rel = p.dir === "." ? f : require_relative(p.dir, f);
+            return matchesWhenModified(rel, p.autoplan.whenModified);
+          }),
+        )
+        .map((p) => ({ name: p.name, dir: p.dir, workspace: p.workspace }));
+    const patterns = [
+      ["**/*.tf*"],
+      ["*.tf", "!skip.tf"],
+      ["../modules/**/*.tf"],
+      ["*./x"],
+      ["!(a)/x.tf"],
+      ["[.][.]/shared/*"],
+      ["{..,lib}/**"],
+      ["**/*.tf", "!**/test/**"],
+      ["modules/**"],
+      ["../../**"],
+    ];
+    const dirs = [".", "a", "a/b", "a/b/c", "lib", "shared", "x", "a/x"];
+    const projects: ProjectConfig[] = [];
+    for (const [i, dir] of dirs.entries()) {
+      for (const [j, whenModified] of patterns.entries()) {
+        if ((i + j) % 3 === 0) continue;
+        const c = config(`- {name: p${i}-${j}, dir: ${JSON.stringify(dir)}, autoplan: {when_modified: ${JSON.stringify(whenModified)}}}`);
+        projects.push(c.projects[0]!);
+      }
+    }
+    const fileSets = [
+      ["a/main.tf"],
+      ["a/b/c/skip.tf", "x/x.tf"],
+      ["modules/vpc/main.tf", "a/modules/m.tf"],
+      ["shared/y.tf", "lib/z.tf", "a/b/test/t.tf"],
+      ["main.tf", "README.md", "a/x/x.tf"],
+      ["a/b/c/d/e.tf"],
+    ];
+    for (const names of fileSets) {
+      const files = modified(...names);
+      expect([names, configuredProjects(files, { projects })]).toEqual([names, naive(files, projects)]);
+    }
+  });
+
   test("default when_modified selects projects whose dir holds a changed Terraform file", () => {
     const cfg = config("- {name: a, dir: a}", "- {name: b, dir: b}");
     expect(configuredProjects(modified("b/main.tf"), cfg)).toEqual([project("b", "b")]);
