@@ -18,6 +18,13 @@ export interface PullFixture {
 
 export class GitHubNock {
   readonly scope: nock.Scope;
+  /**
+   * Every comment, check-run and merge write, in the order GitHub received them: `comment`,
+   * `create <id> <name> <status>`, `update <id> <name> <status>` (the name is known for runs this
+   * mock created), `merge`.
+   */
+  readonly writes: string[] = [];
+  private readonly checkRunNames = new Map<number, string>();
   private nextCheckRunId = 1000;
   private nextCommentId = 5000;
 
@@ -121,7 +128,10 @@ export class GitHubNock {
     this.scope
       .post(`${this.r}/issues/${pull}/comments`, (b) => (bodies.push(b as { body: string }), true))
       .times(times)
-      .reply(201, () => ({ id: this.nextCommentId++, node_id: "IC_x", body: "" }));
+      .reply(201, () => {
+        this.writes.push("comment");
+        return { id: this.nextCommentId++, node_id: "IC_x", body: "" };
+      });
     return bodies;
   }
 
@@ -130,7 +140,10 @@ export class GitHubNock {
     const bodies: unknown[] = [];
     this.scope
       .put(`${this.r}/pulls/${pull}/merge`, (b) => (bodies.push(b), true))
-      .reply(status, status === 200 ? { sha: "c".repeat(40), merged: true, message } : { message, documentation_url: "https://docs.github.com/rest" });
+      .reply(status, () => {
+        this.writes.push("merge");
+        return status === 200 ? { sha: "c".repeat(40), merged: true, message } : { message, documentation_url: "https://docs.github.com/rest" };
+      });
     return bodies;
   }
 
@@ -146,7 +159,13 @@ export class GitHubNock {
     this.scope
       .post(`${this.r}/check-runs`, (b) => (bodies.push(b as Record<string, unknown>), true))
       .times(times)
-      .reply(201, () => ({ id: this.nextCheckRunId++ }));
+      .reply(201, (_uri, body) => {
+        const id = this.nextCheckRunId++;
+        const { name, status } = body as { name: string; status?: string };
+        this.checkRunNames.set(id, name);
+        this.writes.push(`create ${id} ${name} ${status ?? "queued"}`);
+        return { id };
+      });
     return bodies;
   }
 
@@ -159,6 +178,7 @@ export class GitHubNock {
       .reply(200, (uri, body) => {
         const id = Number(uri.split("/").pop());
         updates.push({ id, body: body as Record<string, unknown> });
+        this.writes.push(`update ${id} ${this.checkRunNames.get(id) ?? "?"} ${(body as { status?: string }).status ?? "-"}`);
         return { id };
       });
     return updates;

@@ -37,8 +37,10 @@ describe("automerge after apply", () => {
   async function planBoth(gh: GitHubNock) {
     gh.rootListing(SHA1, ROOT).fileContent("atoll.yaml", SHA1, CONFIG);
     gh.changedFiles(1, [{ filename: "week2/main.tf" }, { filename: "week3/main.tf" }]).reviews(1);
+    // Plan aggregate in progress, the two project runs created completed, the apply aggregate; the
+    // plan aggregate's result is the one update.
     gh.createCheckRuns(4);
-    gh.updateCheckRuns(4);
+    gh.updateCheckRuns(1);
     gh.comments(1);
     await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
     expect((await h.store.listProjects(REPO, 1)).map((s) => [s.project.dir, s.plan, s.hasChanges])).toEqual([
@@ -71,6 +73,8 @@ describe("automerge after apply", () => {
     await h.deliver(issueCommentEvent({ body: "atoll apply -d week3", number: 1, user: "bob", commentId: 4 }));
     expect(comments[0].body).toContain("Apply complete!");
     expect(merges).toEqual([{ merge_method: "squash", sha: SHA1 }]);
+    // The merge comes after the apply comment and the aggregates (1000 plan, 1003 apply).
+    expect(gh.writes.slice(-5)).toEqual(["comment", "update 1000 atoll/plan completed", "update 1003 atoll/apply completed", "merge", "comment"]);
     expect(comments[1].body).toBe("Automatically merged because all plans were successfully applied.\n\nDeleted the source branch `changes`.");
     expect((await h.store.listProjects(REPO, 1)).map((s) => s.apply)).toEqual(["success", "success"]);
   });
@@ -82,6 +86,7 @@ describe("automerge after apply", () => {
     gh.merge(1, 405, "Required status check \"ci\" is expected.");
     await h.deliver(issueCommentEvent({ body: "atoll apply", number: 1, user: "bob", commentId: 3 }));
     expect(comments[0].body).toContain("Ran Apply for 2 projects");
+    expect(gh.writes.slice(-5)).toEqual(["comment", "update 1000 atoll/plan completed", "update 1003 atoll/apply completed", "merge", "comment"]);
     expect(comments[1].body).toBe('Automerging failed: Required status check "ci" is expected.');
   });
 });

@@ -23,20 +23,28 @@ describe("autoplan", () => {
     const gh = new GitHubNock().tokens(1).rootListing(SHA1, ["week2", "README.md"]);
     gh.changedFiles(1, [{ filename: "week2/main.tf", status: "added" }, { filename: "README.md" }]).reviews(1);
     const created = gh.createCheckRuns(3);
-    const updated = gh.updateCheckRuns(3);
+    const updated = gh.updateCheckRuns(1);
     const comments = gh.comments(1);
 
     await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
 
-    // Aggregates first (plan in progress, apply pending), then the project's run.
+    // One "in progress" write while terraform runs (the plan aggregate); then the comment; then the
+    // project's run, created completed, and the aggregates (plan completed, apply pending).
+    expect(gh.writes).toEqual([
+      "create 1000 atoll/plan in_progress",
+      "comment",
+      "create 1001 atoll/plan: week2 completed",
+      "update 1000 atoll/plan completed",
+      "create 1002 atoll/apply queued",
+    ]);
     expect(created.map((c) => [c.name, c.status, c.head_sha])).toEqual([
       ["atoll/plan", "in_progress", SHA1],
+      ["atoll/plan: week2", "completed", SHA1],
       ["atoll/apply", "queued", SHA1],
-      ["atoll/plan: week2", "in_progress", SHA1],
     ]);
-    expect(JSON.parse(String(created[2].external_id))).toMatchObject({ pr: 1, k: "plan", d: "week2", w: "default" });
+    expect(JSON.parse(String(created[1].external_id))).toMatchObject({ pr: 1, k: "plan", d: "week2", w: "default" });
 
-    const project = updated.find((u) => u.id === 1002)!.body;
+    const project = created[1];
     expect(project).toMatchObject({ status: "completed", conclusion: "success" });
     const output = project.output as { title: string; summary: string; text: string };
     expect(output.title).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
@@ -45,7 +53,7 @@ describe("autoplan", () => {
 
     const planAggregate = updated.find((u) => u.id === 1000)!.body;
     expect(planAggregate).toMatchObject({ status: "completed", conclusion: "success" });
-    const applyAggregate = updated.find((u) => u.id === 1001)!.body;
+    const applyAggregate = created[2];
     expect(applyAggregate.status).toBe("queued");
     expect(applyAggregate.conclusion).toBeUndefined();
 
@@ -60,7 +68,7 @@ describe("autoplan", () => {
     expect(h.workspaces.requests[0].token).toMatch(/^ghs_/);
 
     const [state] = await h.store.listProjects({ owner: "Codertocat", repo: "Hello-World" }, 1);
-    expect(state).toMatchObject({ plan: "success", hasChanges: true, apply: "none", headSha: SHA1, planCheckRunId: 1002 });
+    expect(state).toMatchObject({ plan: "success", hasChanges: true, apply: "none", headSha: SHA1, planCheckRunId: 1001 });
     expect(state.planBlob).toBeDefined();
   });
 
@@ -145,12 +153,12 @@ describe("autoplan", () => {
     const gh = new GitHubNock().tokens(1).rootListing(SHA1, ["atoll.yaml", "network", "apps"]).fileContent("atoll.yaml", SHA1, config);
     gh.changedFiles(7, [{ filename: "network/main.tf" }]).reviews(7);
     const created = gh.createCheckRuns(3);
-    gh.updateCheckRuns(3);
+    gh.updateCheckRuns(1);
     const comments = gh.comments(7);
 
     await h.deliver(pullRequestEvent("opened", { number: 7, headSha: SHA1 }));
 
-    expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: net"]);
+    expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/plan: net", "atoll/apply"]);
     expect(comments[0].body).toContain("atoll apply -p net");
     // The project ran in its own workspace.
     const [state] = await h.store.listProjects({ owner: "Codertocat", repo: "Hello-World" }, 7);

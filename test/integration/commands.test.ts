@@ -18,8 +18,10 @@ const REPO = { owner: "Codertocat", repo: "Hello-World" };
 function mockCommentPlan(gh: GitHubNock, commentId: number) {
   const reaction = gh.reaction(commentId);
   gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["week2"]).reviews(1);
+  // The plan aggregate "in progress" (1000), then the project's run created completed (1001), the
+  // plan aggregate completed and the apply aggregate (1002).
   const created = gh.createCheckRuns(3);
-  const updated = gh.updateCheckRuns(3);
+  const updated = gh.updateCheckRuns(1);
   const comments = gh.comments(1);
   return { reaction, created, updated, comments };
 }
@@ -40,7 +42,7 @@ describe("comment commands", () => {
     const m = mockCommentPlan(gh, 77);
     await h.deliver(issueCommentEvent({ body: "atlantis plan -d week2", number: 1, user: "alice", commentId: 77 }));
     expect(m.reaction).toEqual([{ content: "eyes" }]);
-    expect(m.created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: week2"]);
+    expect(m.created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/plan: week2", "atoll/apply"]);
     expect(m.comments[0].body).toContain("Plan: 1 to add");
     // Suggestions use the name the user typed.
     expect(m.comments[0].body).toContain("atlantis apply -d week2");
@@ -65,8 +67,9 @@ describe("comment commands", () => {
     expect(applyRun.body).toMatchObject({ status: "completed", conclusion: "success" });
     expect(comments[0].body).toContain("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
     // The apply aggregate turns green: every project with changes is applied.
-    const aggregates = updated.filter((u) => u.id === 1000 || u.id === 1001);
-    expect(aggregates.find((u) => u.id === 1001)!.body).toMatchObject({ status: "completed", conclusion: "success" });
+    const aggregates = updated.filter((u) => u.id === 1000 || u.id === 1002);
+    expect(aggregates).toHaveLength(2);
+    expect(aggregates.find((u) => u.id === 1002)!.body).toMatchObject({ status: "completed", conclusion: "success" });
     // The state shows the resource, in the checkout's local state (integration uses no backend).
     const state = JSON.parse(await fs.readFile(path.join((await h.workspaces.find("Codertocat", "Hello-World", 1, SHA1))!.dir, "week2", "terraform.tfstate"), "utf8"));
     expect(state.resources.map((r: { type: string; name: string }) => `${r.type}.${r.name}`)).toEqual(["terraform_data.web"]);
@@ -164,7 +167,7 @@ describe("comment commands", () => {
     const comments = gh.comments(1);
     await h.deliver(issueCommentEvent({ body: "atoll unlock", number: 1, commentId: 12 }));
     expect(comments[0].body).toContain("have been released and its plans discarded");
-    const projectRun = updated.find((u) => u.id === 1002)!.body;
+    const projectRun = updated.find((u) => u.id === 1001)!.body;
     expect(projectRun).toMatchObject({ status: "completed", conclusion: "neutral" });
     expect((projectRun.actions as { identifier: string }[]).map((a) => a.identifier)).toEqual(["plan"]);
     expect(await h.store.listProjects(REPO, 1)).toEqual([]);
@@ -220,7 +223,7 @@ describe("comment commands", () => {
     gh.pull({ number: 1, headSha: SHA1, author: "octocat" }).rootListing(SHA1, ["week2"]).reviews(1, [{ user: "carol", state: "APPROVED" }]);
     const updated = gh.updateCheckRuns(1);
     await h.deliver(pullRequestReviewEvent({ state: "approved", number: 1, headSha: SHA1, reviewer: "carol" }));
-    expect(updated[0].id).toBe(1002);
+    expect(updated[0].id).toBe(1001);
     expect((updated[0].body.output as { summary: string }).summary).toContain("@carol");
   });
 

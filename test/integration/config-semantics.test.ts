@@ -65,6 +65,26 @@ const bodyOf = (updated: Updated, id: number) => {
 };
 const outputOf = (body: Record<string, unknown>) => body.output as { title: string; summary: string; text?: string };
 
+type Created = Record<string, unknown>[];
+/** The one check run created with this name (its body). */
+const createdNamed = (created: Created, name: string) => {
+  const runs = created.filter((c) => c.name === name);
+  if (runs.length !== 1) throw new Error(`${runs.length} check runs named ${name} were created`);
+  return runs[0];
+};
+/**
+ * The check runs of one plan: the plan aggregate "in progress" first (the plan's only progress
+ * write), then the project runs, created completed in the order the projects finished (parallel
+ * plans finish in any order), then the apply aggregate.
+ */
+function expectPlanRuns(created: Created, projectRuns: string[]) {
+  const names = created.map((c) => String(c.name));
+  expect([names[0], names[names.length - 1]]).toEqual(["atoll/plan", "atoll/apply"]);
+  expect(created[0].status).toBe("in_progress");
+  expect(names.slice(1, -1).sort()).toEqual([...projectRuns].sort());
+  for (const run of created.slice(1, -1)) expect(run.status).toBe("completed");
+}
+
 describe("repo config and server policy semantics", () => {
   useStrictNock();
   let h: AppHarness;
@@ -132,17 +152,17 @@ describe("repo config and server policy semantics", () => {
     autoplanMocks(gh, 1, SHA1, config, ["app"], ["app/main.tf"]);
     gh.reviews(1);
     const created = gh.createCheckRuns(3);
-    const updated = gh.updateCheckRuns(3);
+    const updated = gh.updateCheckRuns(1);
     // No gh.comments(): strict nock fails the test on any comment.
 
     await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
 
     expect(created.map((c) => [c.name, c.status])).toEqual([
       ["atoll/plan", "in_progress"],
+      ["atoll/plan: app", "completed"],
       ["atoll/apply", "queued"],
-      ["atoll/plan: app", "in_progress"],
     ]);
-    const project = bodyOf(updated, 1002);
+    const project = created[1];
     expect(project).toMatchObject({ status: "completed", conclusion: "success" });
     expect(outputOf(project).title).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
     expect(outputOf(project).text).toContain("terraform_data.web");
@@ -162,12 +182,15 @@ describe("repo config and server policy semantics", () => {
     autoplanMocks(gh, 1, SHA1, config, ["quiet", "loud"], ["quiet/main.tf", "loud/main.tf"]);
     gh.reviews(1);
     const created = gh.createCheckRuns(4);
-    gh.updateCheckRuns(4);
+    const updated = gh.updateCheckRuns(1);
     const comments = gh.comments(1);
 
     await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
 
-    expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: quiet", "atoll/plan: loud"]);
+    // The silenced project still gets its check run.
+    expectPlanRuns(created, ["atoll/plan: quiet", "atoll/plan: loud"]);
+    expect(createdNamed(created, "atoll/plan: quiet")).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(bodyOf(updated, 1000)).toMatchObject({ status: "completed", conclusion: "success" });
     expect(comments).toHaveLength(1);
     expect(comments[0].body).toMatch(/^Ran Plan for project: `loud` dir: `loud` workspace: `default`/);
     expect(comments[0].body).toContain("atoll apply -p loud");
@@ -196,19 +219,19 @@ describe("repo config and server policy semantics", () => {
     // the plan gate; the author's own approval does not count.
     gh.reviews(1, [{ user: "Codertocat", state: "APPROVED" }]);
     const created = gh.createCheckRuns(4);
-    const updated = gh.updateCheckRuns(4);
+    const updated = gh.updateCheckRuns(1);
     const comments = gh.comments(1);
 
     await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1, author: "Codertocat" }));
 
     expect(tf.inits).toEqual(["free"]);
     expect(tf.plans).toEqual(["free"]);
-    expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: gated", "atoll/plan: free"]);
+    expectPlanRuns(created, ["atoll/plan: gated", "atoll/plan: free"]);
     const unmet = "Plan requirements not met for gated:\n- **approved**: no approving review from someone other than the author";
-    const gated = bodyOf(updated, 1002);
+    const gated = createdNamed(created, "atoll/plan: gated");
     expect(gated).toMatchObject({ status: "completed", conclusion: "failure" });
     expect(`${outputOf(gated).title}\n${outputOf(gated).summary}`).toContain("Plan requirements not met for gated");
-    expect(bodyOf(updated, 1003)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(createdNamed(created, "atoll/plan: free")).toMatchObject({ status: "completed", conclusion: "success" });
     expect(bodyOf(updated, 1000)).toMatchObject({ status: "completed", conclusion: "failure" });
 
     expect(comments[0].body).toContain("Ran Plan for 2 projects:");
@@ -232,7 +255,7 @@ describe("repo config and server policy semantics", () => {
     gh.changedFiles(2, [{ filename: "app/main.tf" }]);
     gh.reviews(1).reviews(2);
     const created = gh.createCheckRuns(6);
-    const updated = gh.updateCheckRuns(6);
+    const updated = gh.updateCheckRuns(2);
     const comments = gh.comments(1);
     const comments2 = gh.comments(2);
 
@@ -247,14 +270,16 @@ describe("repo config and server policy semantics", () => {
     expect(await h.store.listWaiters(REPO, { name: "", dir: "app", workspace: "default" })).toEqual([]);
     expect(created.map((c) => [c.name, c.head_sha, c.status])).toEqual([
       ["atoll/plan", SHA1, "in_progress"],
+      ["atoll/plan: app", SHA1, "completed"],
       ["atoll/apply", SHA1, "queued"],
-      ["atoll/plan: app", SHA1, "in_progress"],
       ["atoll/plan", SHA2, "in_progress"],
+      ["atoll/plan: app", SHA2, "completed"],
       ["atoll/apply", SHA2, "queued"],
-      ["atoll/plan: app", SHA2, "in_progress"],
     ]);
-    expect(bodyOf(updated, 1002)).toMatchObject({ status: "completed", conclusion: "success" });
-    expect(bodyOf(updated, 1005)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(created[1]).toMatchObject({ conclusion: "success" });
+    expect(created[4]).toMatchObject({ conclusion: "success" });
+    expect(bodyOf(updated, 1000)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(bodyOf(updated, 1003)).toMatchObject({ status: "completed", conclusion: "success" });
     expect(comments[0].body).toContain("Plan: 1 to add");
     expect(comments2[0].body).toContain("Plan: 1 to add");
     expect(comments2[0].body).not.toContain("locked by");
@@ -281,16 +306,17 @@ describe("repo config and server policy semantics", () => {
     autoplanMocks(gh, 1, SHA1, config, ["app", "other", "legacy"], ["app/main.tf", "other/main.tf", "legacy/main.tf", "README.md"]);
     gh.reviews(1);
     const created = gh.createCheckRuns(4);
-    const updated = gh.updateCheckRuns(4);
+    const updated = gh.updateCheckRuns(1);
     const comments = gh.comments(1);
 
     await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
 
     // `app` once, as configured (named) — not also discovered; `legacy` is ignored.
-    expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: app", "atoll/plan: other"]);
+    expectPlanRuns(created, ["atoll/plan: app", "atoll/plan: other"]);
     expect(tf.plans.sort()).toEqual(["app", "other"]);
-    expect(bodyOf(updated, 1002)).toMatchObject({ conclusion: "success" });
-    expect(bodyOf(updated, 1003)).toMatchObject({ conclusion: "success" });
+    expect(createdNamed(created, "atoll/plan: app")).toMatchObject({ conclusion: "success" });
+    expect(createdNamed(created, "atoll/plan: other")).toMatchObject({ conclusion: "success" });
+    expect(bodyOf(updated, 1000)).toMatchObject({ status: "completed", conclusion: "success" });
     expect(comments[0].body).toContain("Ran Plan for 2 projects:");
     expect(comments[0].body).toContain("atoll apply -p app");
     expect(comments[0].body).toContain("atoll apply -d other");
@@ -321,20 +347,16 @@ describe("repo config and server policy semantics", () => {
     autoplanMocks(gh, 1, SHA1, config, ["stacks", "other"], ["stacks/a/main.tf", "stacks/b/main.tf", "stacks/docs/README.md", "other/main.tf"]);
     gh.reviews(1);
     const created = gh.createCheckRuns(4);
-    const updated = gh.updateCheckRuns(4);
+    const updated = gh.updateCheckRuns(1);
     const comments = gh.comments(1);
 
     await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
 
-    expect(created.map((c) => c.name)).toEqual([
-      "atoll/plan",
-      "atoll/apply",
-      "atoll/plan: stacks/a (workspace staging)",
-      "atoll/plan: stacks/b (workspace staging)",
-    ]);
+    expectPlanRuns(created, ["atoll/plan: stacks/a (workspace staging)", "atoll/plan: stacks/b (workspace staging)"]);
     expect([...tf.plans].sort()).toEqual(["stacks/a", "stacks/b"]);
-    expect(bodyOf(updated, 1002)).toMatchObject({ conclusion: "success" });
-    expect(bodyOf(updated, 1003)).toMatchObject({ conclusion: "success" });
+    expect(createdNamed(created, "atoll/plan: stacks/a (workspace staging)")).toMatchObject({ conclusion: "success" });
+    expect(createdNamed(created, "atoll/plan: stacks/b (workspace staging)")).toMatchObject({ conclusion: "success" });
+    expect(bodyOf(updated, 1000)).toMatchObject({ status: "completed", conclusion: "success" });
     expect(comments[0].body).toContain("atoll apply -d stacks/a -w staging");
     expect(comments[0].body).toContain("atoll apply -d stacks/b -w staging");
     expect((await h.store.listProjects(REPO, 1)).map((s) => s.project)).toEqual([
@@ -403,20 +425,28 @@ describe("repo config and server policy semantics", () => {
       autoplanMocks(gh, 1, SHA1, config, ["net", "app"], ["net/main.tf", "app/main.tf"]);
       gh.reviews(1);
       const created = gh.createCheckRuns(4);
-      const updated = gh.updateCheckRuns(4);
+      const updated = gh.updateCheckRuns(1);
       const comments = gh.comments(1);
       await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
-      expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: app", "atoll/plan: net"]);
-      return { tf, updated, comment: comments[0].body };
+      // Project runs are created with their results: group 1's `net` (1001) before group 2's `app` (1002).
+      expect(created.map((c) => [c.name, c.status])).toEqual([
+        ["atoll/plan", "in_progress"],
+        ["atoll/plan: net", "completed"],
+        ["atoll/plan: app", "completed"],
+        ["atoll/apply", "queued"],
+      ]);
+      // net failed: the plan aggregate fails.
+      expect(bodyOf(updated, 1000)).toMatchObject({ status: "completed", conclusion: "failure" });
+      return { tf, created, comment: comments[0].body };
     }
 
     test("`abort_on_execution_order_fail: true` with a failing group-1 project: the group-2 project is not planned", async () => {
-      const { tf, updated, comment } = await planBoth(configWith(true));
+      const { tf, created, comment } = await planBoth(configWith(true));
 
       expect(tf.inits).toEqual(["net"]);
-      const net = bodyOf(updated, 1003);
+      const net = created[1];
       expect(net).toMatchObject({ status: "completed", conclusion: "failure" });
-      const app = bodyOf(updated, 1002);
+      const app = created[2];
       expect(app).toMatchObject({ status: "completed", conclusion: "failure" });
       expect(`${outputOf(app).title}\n${outputOf(app).summary}`).toContain(SKIPPED);
       expect(comment).toContain("terraform init failed (exit code 1).");
@@ -427,11 +457,11 @@ describe("repo config and server policy semantics", () => {
     });
 
     test("without it, the later group is planned anyway (group 1 still runs first)", async () => {
-      const { tf, updated, comment } = await planBoth(configWith(false));
+      const { tf, created, comment } = await planBoth(configWith(false));
 
       expect(tf.inits).toEqual(["net", "app"]);
-      expect(bodyOf(updated, 1003)).toMatchObject({ conclusion: "failure" });
-      expect(bodyOf(updated, 1002)).toMatchObject({ conclusion: "success" });
+      expect(created[1]).toMatchObject({ name: "atoll/plan: net", conclusion: "failure" });
+      expect(created[2]).toMatchObject({ name: "atoll/plan: app", conclusion: "success" });
       expect(comment).not.toContain("Not planned");
       expect(comment).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
     });

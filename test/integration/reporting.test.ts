@@ -34,19 +34,25 @@ describe("reporting", () => {
     const gh = new GitHubNock().tokens(1).rootListing(SHA1, ["a", "b", "c"]);
     gh.changedFiles(1, ["a/main.tf", "b/main.tf", "c/main.tf"].map((filename) => ({ filename }))).reviews(1);
     const created = gh.createCheckRuns(5);
-    const updated = gh.updateCheckRuns(5);
+    const updated = gh.updateCheckRuns(1);
     const comments = gh.comments(1);
 
     await h.deliver(pullRequestEvent("opened", { number: 1, headSha: SHA1 }));
 
-    expect(created.map((c) => c.name)).toEqual(["atoll/plan", "atoll/apply", "atoll/plan: a", "atoll/plan: b", "atoll/plan: c"]);
-    const byId = (id: number) => updated.find((u) => u.id === id)!.body;
-    expect(byId(1002)).toMatchObject({ conclusion: "success" });
-    expect((byId(1003).output as { title: string }).title).toContain("No changes.");
-    expect((byId(1003).actions as { identifier: string }[]).map((a) => a.identifier)).toEqual(["plan", "unlock"]);
-    expect(byId(1004)).toMatchObject({ conclusion: "failure" });
-    expect((byId(1004).output as { text: string }).text).toContain("Error:");
-    expect(byId(1000)).toMatchObject({ status: "completed", conclusion: "failure" });
+    // One plan aggregate "in progress" for the three projects; then the comment; then the project
+    // runs, created completed (in the order the projects finished), and the aggregates.
+    expect(gh.writes.slice(0, 2)).toEqual(["create 1000 atoll/plan in_progress", "comment"]);
+    expect(created.map((c) => c.name)[0]).toBe("atoll/plan");
+    expect(created.slice(1, 4).map((c) => c.name).sort()).toEqual(["atoll/plan: a", "atoll/plan: b", "atoll/plan: c"]);
+    expect(created.map((c) => c.name)[4]).toBe("atoll/apply");
+    const run = (name: string) => created.find((c) => c.name === `atoll/plan: ${name}`)!;
+    expect(run("a")).toMatchObject({ status: "completed", conclusion: "success" });
+    expect((run("b").output as { title: string }).title).toContain("No changes.");
+    expect((run("b").actions as { identifier: string }[]).map((a) => a.identifier)).toEqual(["plan", "unlock"]);
+    expect(run("c")).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect((run("c").output as { text: string }).text).toContain("Error:");
+    expect(updated).toHaveLength(1);
+    expect(updated[0]).toMatchObject({ id: 1000, body: { status: "completed", conclusion: "failure" } });
 
     const body = comments[0].body;
     expect(body).toContain("Ran Plan for 3 projects:");
@@ -64,7 +70,7 @@ describe("reporting", () => {
     gh.reaction(1);
     gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["a"]).reviews(1);
     gh.createCheckRuns(3);
-    gh.updateCheckRuns(3);
+    gh.updateCheckRuns(1);
     const comments = gh.comments(1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d a --verbose", number: 1, commentId: 1 }));
     expect(comments[0].body).toContain("$ terraform init -input=false");
@@ -81,12 +87,13 @@ describe("reporting", () => {
     const gh = new GitHubNock().tokens(1);
     gh.reaction(2);
     gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["a"]).reviews(1);
-    gh.createCheckRuns(3);
-    const updated = gh.updateCheckRuns(3);
+    const created = gh.createCheckRuns(3);
+    const updated = gh.updateCheckRuns(1);
     const comments = gh.comments(1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d a", number: 1, commentId: 2 }));
-    const run = updated.find((u) => u.id === 1002)!.body;
+    const run = created.find((c) => c.name === "atoll/plan: a")!;
     expect(run).toMatchObject({ status: "completed", conclusion: "timed_out" });
+    expect(updated[0]).toMatchObject({ id: 1000, body: { status: "completed", conclusion: "failure" } });
     expect(comments[0].body).toContain("Timed out after 2s during terraform plan");
     // The whole process tree is gone.
     const child = Number(await fs.readFile(pidFile, "utf8"));
@@ -113,7 +120,7 @@ describe("reporting", () => {
     gh.reaction(4);
     gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["a"]).reviews(1);
     gh.createCheckRuns(3);
-    gh.updateCheckRuns(3);
+    gh.updateCheckRuns(1);
     const comments = gh.comments(1);
     await h.deliver(issueCommentEvent({ body: "@atoll-test plan -d a", number: 1, commentId: 4 }));
     // Atoll's own comment (a bot) is recognised with the cached slug: no second lookup, no reply.
@@ -128,21 +135,25 @@ describe("reporting", () => {
     gh.reaction(5);
     gh.pull({ number: 1, headSha: SHA1 }).rootListing(SHA1, ["a"]).reviews(1);
     gh.createCheckRuns(3);
-    gh.updateCheckRuns(3);
+    gh.updateCheckRuns(1);
     gh.comments(1);
     await h.deliver(issueCommentEvent({ body: "atoll plan -d a -- -var v=hello", number: 1, commentId: 5 }));
 
     // Same commit: the checkout is reused (no fetch, no token), and the repo config is looked for
     // in it rather than through the API.
     gh.pull({ number: 1, headSha: SHA1 }).reviews(1);
-    // Completed runs are not reopened: the plan aggregate and the project get fresh runs.
+    // Completed runs are not reopened: the plan aggregate's "in progress" is a fresh run (1003), and
+    // the project's new result is a fresh run too (1004), created completed — the first plan's run
+    // (1001) keeps showing the first plan, so its Apply button no longer applies anything.
     const created = gh.createCheckRuns(2);
-    const updated = gh.updateCheckRuns(4);
+    const updated = gh.updateCheckRuns(2);
     const comments = gh.comments(1);
     const externalId = JSON.stringify({ atoll: 1, pr: 1, k: "plan", n: "", d: "a", w: "default" });
-    await h.deliver(checkRunEvent("rerequested", { checkRunId: 1002, name: "atoll/plan: a", headSha: SHA1, externalId, sender: "carol" }));
-    expect(created.map((c) => [c.name, c.status])).toEqual([["atoll/plan", "in_progress"], ["atoll/plan: a", "in_progress"]]);
-    expect(updated.some((u) => u.id === 1004 && u.body.conclusion === "success")).toBe(true);
+    await h.deliver(checkRunEvent("rerequested", { checkRunId: 1001, name: "atoll/plan: a", headSha: SHA1, externalId, sender: "carol" }));
+    expect(created.map((c) => [c.name, c.status])).toEqual([["atoll/plan", "in_progress"], ["atoll/plan: a", "completed"]]);
+    expect(created[1].conclusion).toBe("success");
+    expect(updated.some((u) => u.id === 1003 && u.body.status === "completed" && u.body.conclusion === "success")).toBe(true);
+    expect((await h.store.listProjects({ owner: "Codertocat", repo: "Hello-World" }, 1))[0].planCheckRunId).toBe(1004);
     expect(comments[0].body).toContain('"hello"');
     expect(comments[0].body).toContain("@carol");
   });
