@@ -6,9 +6,14 @@
  *   npm run bench               full run (several alternations, larger history, longer load)
  *   npm run bench -- --quick    < 5 minutes on 2 cores
  *
- * Options: --quick, --only=a,b,c,d,e (f comes with a), --iterations=N (a), --log-level=debug,
- * --env=KEY=VALUE (extra server environment, repeatable), --keep (keep temp dirs),
- * --log-file=PATH (write the server's log lines there at the end), --help.
+ * Options: --quick, --only=a,b,c,d,e,g (f comes with a), --store=sqlite|postgres|both (the
+ * server's store; (a), (b), (d) run on each, the rest on the first; full runs do both, quick runs
+ * SQLite), --iterations=N (a), --log-level=debug, --env=KEY=VALUE (extra server environment,
+ * repeatable), --keep (keep temp dirs), --log-file=PATH (write the server's log lines there at
+ * the end; `.postgres` is appended for the second store), --help.
+ *
+ * (g) is monorepo scale: a repository of 2,000 projects listed in atlantis.yaml and PRs changing
+ * up to 300 files, webhook → "projects chosen" → comment, next to a bare script's discovery.
  *
  * Benchmarks are not tests: nothing here fails on a slow number. The run prints a table, writes
  * bench/results/<timestamp>.json and bench/results/latest.json, and ends with one line per
@@ -22,6 +27,10 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import pg from "pg";
+import { Minimatch } from "minimatch";
+import { parse as parseYaml } from "yaml";
+import { posix } from "node:path";
 import { startFakeGitHub, type FakeGitHub, type FakeRepo, type PullRecord } from "../test/fake-github/server.js";
 import type { CommentRecord } from "../test/fake-github/state.js";
 import { REPO_ROOT as COMPILED_ROOT, startAtoll, type AtollProcess } from "../test/helpers/atoll-process.js";
@@ -50,6 +59,7 @@ import {
   type Summary,
 } from "./harness.js";
 import type { LoadConfig, LoadResult } from "./load-sender.js";
+import { startPostgres } from "../test/helpers/postgres.js";
 import { appendHistory, mintInstallationToken, monorepoConfig, projectDirs, projectTf, repoSizeBytes } from "./scenario.js";
 
 const REPO_ROOT = findRepoRoot();
@@ -80,9 +90,17 @@ interface Options {
   /** Write the server's log lines here at the end (for finding where the time goes). */
   logFile?: string;
   terraformBin: string;
+  /** Stores the server runs on: (a), (b), (d) are measured on each; the other sections on the first. */
+  stores: StoreKind[];
+  /** (g) monorepo scale: [configured projects, changed files] per PR. */
+  gSizes: Array<[number, number]>;
+  /** (g) projects the changed files fall in (and are planned). */
+  gTouched: number;
 }
 
-const USAGE = `usage: npm run bench [-- --quick] [--only=a,b,c,d,e] [--iterations=N] [--log-level=LEVEL] [--env=KEY=VALUE]… [--keep] [--log-file=PATH]`;
+type StoreKind = "sqlite" | "postgres";
+
+const USAGE = `usage: npm run bench [-- --quick] [--only=a,b,c,d,e,g] [--store=sqlite|postgres|both] [--iterations=N] [--log-level=LEVEL] [--env=KEY=VALUE]… [--keep] [--log-file=PATH]`;
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes("--quick");
@@ -101,11 +119,14 @@ function parseOptions(argv: string[]): Options {
     dRate: 200,
     dSeconds: quick ? 3 : 10,
     eResources: 3000,
-    only: new Set(["a", "b", "c", "d", "e", "f"]),
+    only: new Set(["a", "b", "c", "d", "e", "f", "g"]),
     logLevel: "debug",
     serverEnv: {},
     keep: false,
     terraformBin: process.env.ATOLL_TERRAFORM_BIN?.trim() || "terraform",
+    stores: quick ? ["sqlite"] : ["sqlite", "postgres"],
+    gSizes: quick ? [[2000, 300]] : [[500, 300], [1000, 300], [2000, 300], [2000, 75], [2000, 150]],
+    gTouched: 10,
   };
   for (const arg of argv) {
     if (arg === "--quick") continue;
@@ -116,6 +137,10 @@ function parseOptions(argv: string[]): Options {
     else if (arg.startsWith("--only=")) {
       o.only = new Set(arg.slice(7).split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
       if (o.only.has("a")) o.only.add("f");
+    } else if (arg.startsWith("--store=")) {
+      const v = arg.slice(8);
+      if (v !== "sqlite" && v !== "postgres" && v !== "both") throw new Error(`--store must be sqlite, postgres or both, got ${v}`);
+      o.stores = v === "both" ? ["sqlite", "postgres"] : [v];
     } else if (arg.startsWith("--iterations=")) o.aIterations = Math.max(1, Number(arg.slice(13)) || 1);
     else if (arg.startsWith("--log-level=")) o.logLevel = arg.slice(12);
     else if (arg.startsWith("--log-file=")) o.logFile = resolve(arg.slice(11));
@@ -136,15 +161,21 @@ interface Ctx {
   github: FakeGitHub;
   atoll: AtollProcess;
   atollExited: boolean;
+  /** Set when the bench stops the server itself (its exit is then expected). */
+  stopping?: boolean;
   dataDir: string;
+  /** Where the server keeps its state (and jobs): its SQLite file, or a PostgreSQL database. */
+  store: StoreKind;
+  /** With the PostgreSQL store: its URL (ATOLL_DATABASE_URL) and a client pool for the bench's reads. */
+  pg?: { url: string; pool: pg.Pool };
   db?: Database.Database;
   warnings: string[];
   token(): Promise<string>;
   repoOpts(repo: FakeRepo): { owner: string; repo: string; htmlBase: string; apiBase: string; cloneUrl: string; installationId: number };
 }
 
-async function launchAtoll(ctx: Pick<Ctx, "opts" | "github" | "dataDir">): Promise<AtollProcess> {
-  const env: Record<string, string> = { LOG_LEVEL: ctx.opts.logLevel, ...ctx.opts.serverEnv };
+async function launchAtoll(ctx: Pick<Ctx, "opts" | "github" | "dataDir" | "pg">): Promise<AtollProcess> {
+  const env: Record<string, string> = { LOG_LEVEL: ctx.opts.logLevel, ...ctx.opts.serverEnv, ...(ctx.pg ? { ATOLL_DATABASE_URL: ctx.pg.url } : {}) };
   if (process.env.ATOLL_TERRAFORM_BIN) env.ATOLL_TERRAFORM_BIN = process.env.ATOLL_TERRAFORM_BIN;
   return startAtoll({ fakeGitHub: ctx.github, dataDir: ctx.dataDir, env, root: REPO_ROOT, readyTimeoutMs: 60_000 });
 }
@@ -152,7 +183,7 @@ async function launchAtoll(ctx: Pick<Ctx, "opts" | "github" | "dataDir">): Promi
 function watchExit(ctx: Ctx): void {
   const me = ctx.atoll;
   void me.exited.then((info) => {
-    if (ctx.atoll === me) {
+    if (ctx.atoll === me && !ctx.stopping) {
       ctx.atollExited = true;
       ctx.warnings.push(`Atoll exited unexpectedly (code ${info.code}, signal ${info.signal})`);
     }
@@ -177,10 +208,16 @@ function db(ctx: Ctx): Database.Database | undefined {
   return ctx.db;
 }
 
-function activeJobs(ctx: Ctx): number {
+const ACTIVE_JOBS = "SELECT count(*) AS n FROM jobs WHERE status IN ('queued','running')";
+
+async function activeJobs(ctx: Ctx): Promise<number> {
+  if (ctx.pg) {
+    const { rows } = await ctx.pg.pool.query<{ n: string }>(ACTIVE_JOBS).catch(() => ({ rows: [{ n: "0" }] }));
+    return Number(rows[0]?.n ?? 0);
+  }
   const d = db(ctx);
   if (!d) return 0;
-  const row = d.prepare("SELECT count(*) AS n FROM jobs WHERE status IN ('queued','running')").get() as { n: number };
+  const row = d.prepare(ACTIVE_JOBS).get() as { n: number };
   return row.n;
 }
 
@@ -191,13 +228,13 @@ async function waitIdle(ctx: Ctx, what: string, timeoutMs = 180_000, quietMs = 4
   let lastCount = -1;
   let lastChange = performance.now();
   await pollUntil(
-    () => {
+    async () => {
       const n = ctx.github.requests.length + ctx.github.gitRequests.length;
       if (n !== lastCount) {
         lastCount = n;
         lastChange = performance.now();
       }
-      return activeJobs(ctx) === 0 && performance.now() - lastChange >= quietMs;
+      return performance.now() - lastChange >= quietMs && (await activeJobs(ctx)) === 0;
     },
     { timeoutMs, intervalMs: 50, what: `Atoll to go idle after ${what}`, context: logTail(ctx) },
   );
@@ -239,7 +276,17 @@ interface AtollSample extends SampleBase {
    * process and the git and terraform processes it ran (those exited by then).
    */
   /** Milliseconds after the webhook: first/last git request, first check-run POST, comment POST. */
-  timeline: { firstGitMs?: number; lastGitMs?: number; firstCheckRunMs?: number; commentPostMs?: number; idleMs?: number };
+  timeline: {
+    firstGitMs?: number;
+    lastGitMs?: number;
+    firstCheckRunMs?: number;
+    commentPostMs?: number;
+    idleMs?: number;
+    /** The last write to GitHub (every check run final): ms after the webhook. */
+    lastWriteMs?: number;
+    /** Writes made (comment parts and check-run creates/updates). */
+    writes?: number;
+  };
   api?: ApiCallReport;
 }
 
@@ -297,6 +344,9 @@ async function atollAutoplan(
   const commentPost = window.filter((r) => r.method === "POST" && r.template === "/repos/{owner}/{repo}/issues/{issue_number}/comments").pop();
   if (commentPost) sample.timeline.commentPostMs = Date.parse(commentPost.at) - t0Wall;
   sample.api = analyzeCalls(window, t0Wall);
+  const writes = sample.api.calls.filter((c) => c.kind === "write");
+  sample.timeline.writes = writes.length;
+  if (writes.length) sample.timeline.lastWriteMs = Math.max(...writes.map((c) => c.atMs));
   return sample;
 }
 
@@ -459,6 +509,139 @@ async function monorepo(ctx: Ctx): Promise<{ repo: FakeRepo; dirs: string[] }> {
 async function sectionB(ctx: Ctx): Promise<Comparison> {
   const { repo, dirs } = await monorepo(ctx);
   return compare(ctx, "b", repo, dirs, ctx.opts.bIterations, ctx.opts.bWarmup, 900_000);
+}
+
+// ============================================================================ (g) monorepo scale
+
+interface ScaleSample {
+  projects: number;
+  files: number;
+  /** Projects the PR touches (and Atoll plans). */
+  touched: number;
+  ok: boolean;
+  error?: string;
+  /** Webhook → Atoll's "projects chosen" log line. */
+  chosenMs?: number;
+  /** Atoll's own figures from that line: reading the repo config, then choosing. */
+  configMs?: number;
+  chooseMs?: number;
+  /** Webhook → plan comment. */
+  commentMs?: number;
+  /** The same discovery by a bare script: list the PR's files and read atlantis.yaml (API), parse, match. */
+  bare?: { totalMs: number; apiMs: number; parseMs: number; matchMs: number; chosen: number };
+}
+
+interface SectionG {
+  repoDirs: number;
+  samples: ScaleSample[];
+  /** chooseMs per (project × file), ns, for each size: flat or falling = linear or better. */
+  nsPerPair: number[];
+}
+
+const SCALE_PATTERNS = ["**/*.tf*", "**/terragrunt.hcl", "**/.terraform.lock.hcl"];
+const scaleDir = (i: number) => `stacks/team${String(i % 40).padStart(2, "0")}/p${String(i).padStart(4, "0")}`;
+
+/**
+ * The bare script: what a one-off script would do to pick the projects of a PR — list its files
+ * and read atlantis.yaml through the API, parse the YAML, and match every file against every
+ * project's patterns (each compiled once).
+ */
+async function bareDiscovery(ctx: Ctx, repo: FakeRepo, pull: PullRecord): Promise<NonNullable<ScaleSample["bare"]>> {
+  const token = await ctx.token();
+  const headers = { authorization: `token ${token}`, accept: "application/vnd.github+json" };
+  const t0 = performance.now();
+  const files: string[] = [];
+  for (let page = 1; ; page++) {
+    const res = await fetch(`${ctx.github.apiUrl}/repos/${OWNER}/${repo.name}/pulls/${pull.number}/files?per_page=100&page=${page}`, { headers });
+    if (!res.ok) throw new Error(`bare: list files answered ${res.status}`);
+    const batch = (await res.json()) as { filename: string }[];
+    files.push(...batch.map((f) => f.filename));
+    if (batch.length < 100) break;
+  }
+  const res = await fetch(`${ctx.github.apiUrl}/repos/${OWNER}/${repo.name}/contents/atlantis.yaml?ref=${pull.headSha}`, { headers });
+  if (!res.ok) throw new Error(`bare: atlantis.yaml answered ${res.status}`);
+  const text = Buffer.from(((await res.json()) as { content: string }).content, "base64").toString("utf8");
+  const t1 = performance.now();
+  const config = parseYaml(text) as { projects: { dir: string; autoplan?: { when_modified?: string[] } }[] };
+  const t2 = performance.now();
+  const compiled = new Map<string, Minimatch>();
+  const glob = (p: string) => compiled.get(p) ?? compiled.set(p, new Minimatch(p, { dot: true })).get(p)!;
+  const chosen = config.projects.filter((p) =>
+    files.some((f) => {
+      const rel = posix.relative(`/${p.dir}`, `/${f}`);
+      return (p.autoplan?.when_modified ?? SCALE_PATTERNS).some((pattern) => glob(pattern).match(rel));
+    }),
+  );
+  const t3 = performance.now();
+  return { totalMs: t3 - t0, apiMs: t1 - t0, parseMs: t2 - t1, matchMs: t3 - t2, chosen: chosen.length };
+}
+
+/** Atoll's "projects chosen" line for PR `n`, with its time (pino's epoch ms). */
+function chosenLine(lines: string[], n: number): { time: number; configMs: number; chooseMs: number; projects: number } | undefined {
+  for (const line of lines) {
+    if (!line.includes('"projects chosen"')) continue;
+    try {
+      const o = JSON.parse(line.replace(/^\[stderr\] /, "")) as Record<string, number>;
+      if (o.pull === n) return { time: o.time!, configMs: o.configMs!, chooseMs: o.chooseMs!, projects: o.projects! };
+    } catch {
+      // not JSON
+    }
+  }
+  return undefined;
+}
+
+async function sectionG(ctx: Ctx): Promise<SectionG> {
+  const o = ctx.opts;
+  const repoDirs = Math.max(...o.gSizes.map(([p]) => p));
+  const repo = await ctx.github.createRepo(OWNER, "scale");
+  const base: Record<string, string> = { "README.md": "# 2,000 projects\n" };
+  for (let i = 0; i < repoDirs; i++) base[`${scaleDir(i)}/main.tf`] = projectTf(`initial-${i}`);
+  const t = performance.now();
+  await repo.commit("main", base, "initial");
+  progress(`  repository: ${repoDirs} project dirs committed in ${fmtS(performance.now() - t)}`);
+  const samples: ScaleSample[] = [];
+  for (const [k, [projects, nFiles]] of o.gSizes.entries()) {
+    // atlantis.yaml lists `projects` projects; the changed files fall in `gTouched` of them, spread over the list.
+    const yaml = ["version: 3", "parallel_plan: true", "projects:"];
+    for (let i = 0; i < projects; i++) yaml.push(`  - name: p${i}`, `    dir: ${scaleDir(i)}`, `    autoplan: {when_modified: [${SCALE_PATTERNS.map((x) => JSON.stringify(x)).join(", ")}]}`);
+    const touched = Array.from({ length: o.gTouched }, (_, j) => Math.floor(((j + 0.5) * projects) / o.gTouched));
+    const files: Record<string, string> = { "atlantis.yaml": `${yaml.join("\n")}\n` };
+    for (let f = 0; f < nFiles - 1; f++) {
+      const i = touched[f % touched.length]!;
+      files[`${scaleDir(i)}/extra-${k}-${f}.tf`] = `locals {\n  extra_${k}_${f} = "${f}"\n}\n`;
+    }
+    const branch = `g-${k}`;
+    await repo.commit(branch, files, `g: ${nFiles} files over ${touched.length} of ${projects} projects`, { from: "main" });
+    const pull = await ctx.github.createPull(OWNER, repo.name, { head: branch, author: "alice" });
+    const sample: ScaleSample = { projects, files: nFiles, touched: touched.length, ok: false };
+    try {
+      sample.bare = await bareDiscovery(ctx, repo, pull);
+      if (sample.bare.chosen !== touched.length) throw new Error(`bare discovery chose ${sample.bare.chosen} projects, expected ${touched.length}`);
+      await ensureAtoll(ctx);
+      const event = pullRequestEventFor("opened", pull, ctx.repoOpts(repo));
+      const t0Wall = Date.now();
+      const t0 = performance.now();
+      const res = await ctx.atoll.send(event);
+      if (res.status !== 200) throw new Error(`webhook answered HTTP ${res.status}`);
+      await pollUntil(() => planCommentDone(ctx, repo.name, pull.number), { timeoutMs: 600_000, intervalMs: 20, what: `the plan comment on scale#${pull.number}`, context: logTail(ctx) });
+      sample.commentMs = performance.now() - t0;
+      const line = chosenLine(ctx.atoll.logs(), pull.number);
+      if (!line) throw new Error('no "projects chosen" log line (run with --log-level=info or lower)');
+      if (line.projects !== touched.length) throw new Error(`Atoll chose ${line.projects} projects, expected ${touched.length}`);
+      Object.assign(sample, { chosenMs: line.time - t0Wall, configMs: line.configMs, chooseMs: line.chooseMs });
+      await waitIdle(ctx, `scale#${pull.number}`);
+      sample.ok = true;
+    } catch (e) {
+      sample.error = (e as Error).message;
+    }
+    samples.push(sample);
+    progress(
+      `  ${projects} projects × ${nFiles} files: ${sample.ok ? `webhook → chosen ${fmtS(sample.chosenMs)} (config ${fmtMs(sample.configMs)}, choose ${fmtMs(sample.chooseMs)}), → comment ${fmtS(sample.commentMs)}; bare ${fmtMs(sample.bare?.totalMs)} (match ${fmtMs(sample.bare?.matchMs)})` : `FAILED: ${firstLine(sample.error)}`}`,
+    );
+    await closePr(ctx, repo, pull).catch(() => undefined);
+  }
+  const nsPerPair = samples.filter((x) => x.ok).map((x) => ((x.configMs! + x.chooseMs!) * 1e6) / (x.projects * x.files));
+  return { repoDirs, samples, nsPerPair };
 }
 
 // ============================================================================ (c) checkout on a large history
@@ -691,12 +874,12 @@ async function sectionD(ctx: Ctx): Promise<SectionD> {
     const res = await ctx.atoll.send(opened);
     if (res.status !== 200) throw new Error(`webhook answered HTTP ${res.status}`);
     result = await runLoadSender(cfgFile, o.dSeconds * 1000 + 60_000, async () => {
-      jobsActiveAtStart = activeJobs(ctx);
+      jobsActiveAtStart = await activeJobs(ctx);
     });
   } finally {
     tfSeen = tf.stop();
   }
-  const jobsActiveAtEnd = activeJobs(ctx);
+  const jobsActiveAtEnd = await activeJobs(ctx);
   const planCommentBeforeLoadEnd = planCommentDone(ctx, repo.name, pull.number) !== undefined;
   progress(`  load done: ${result.completed}/${result.sent} answered; plans still running: ${jobsActiveAtEnd > 0 ? "yes" : "no"}`);
   await pollUntil(() => planCommentDone(ctx, repo.name, pull.number), { timeoutMs: 900_000, intervalMs: 100, what: "the load PR's plan comment", context: logTail(ctx) });
@@ -826,15 +1009,22 @@ interface Target {
   line: string;
 }
 
-interface Results {
-  meta: Record<string, unknown>;
-  idleFreshMb?: number;
+/** The sections measured on one store. */
+interface SectionSet {
   a?: Comparison;
   b?: Comparison;
-  c?: SectionC;
   d?: SectionD;
+}
+
+interface Results extends SectionSet {
+  meta: Record<string, unknown>;
+  idleFreshMb?: number;
+  c?: SectionC;
   e?: SectionE;
   f?: SectionF;
+  g?: SectionG;
+  /** (a), (b), (d) again with ATOLL_DATABASE_URL (PostgreSQL store). */
+  postgres?: SectionSet;
   errors: Record<string, string>;
   warnings: string[];
   targets: Target[];
@@ -852,24 +1042,26 @@ function progress(line: string): void {
 function targets(r: Results, o: Options): Target[] {
   const t: Target[] = [];
   const err = (id: string) => r.errors[id] ? ` (not measured: ${firstLine(r.errors[id])})` : " (not run)";
-  if (r.a && r.a.atollSummary.n && r.a.baselineSummary.n) {
-    const met = r.a.ratio <= 1.15;
-    t.push({ id: "a", met, line: `(a) ${met ? "met" : "not met"}: one project, webhook → plan comment ${fmtS(r.a.atollSummary.median)} vs bare git clone + init + plan + show ${fmtS(r.a.baselineSummary.median)} = ${r.a.ratio.toFixed(2)}× (target ≤ 1.15×)` });
-  } else t.push({ id: "a", met: null, line: `(a) not met: no measurement${err("a")}` });
-  if (r.b && r.b.atollSummary.n && r.b.baselineSummary.n) {
-    const met = r.b.ratio <= 0.6;
-    // On few cores the target can be out of reach for any scheduler: say so with the numbers.
-    const floor = r.b.baselineCpu.n && r.b.cpuFloorRatio > 0.6 ? ` — on ${cpus().length} cores the baseline's own CPU time (${fmtS(r.b.baselineCpu.median)}) allows no less than ${r.b.cpuFloorRatio.toFixed(2)}×` : "";
-    t.push({ id: "b", met, line: `(b) ${met ? "met" : "not met"}: ${o.bProjects} projects, webhook → plan comment ${fmtS(r.b.atollSummary.median)} vs sequential baseline ${fmtS(r.b.baselineSummary.median)} = ${r.b.ratio.toFixed(2)}× (target ≤ 0.6×)${floor}` });
-  } else t.push({ id: "b", met: null, line: `(b) not met: no measurement${err("b")}` });
+  t.push(...storeTargets(r, o, "", err));
+  if (o.stores.length > 1) t.push(...storeTargets(r.postgres, o, o.stores[1]!, err));
   if (r.c && r.c.checkout.n) {
     const met = r.c.checkout.median < 2000;
     t.push({ id: "c", met, line: `(c) ${met ? "met" : "not met"}: checkout of a second PR on a ${r.c.history.commits}-commit, ${(r.c.history.packBytes / 1048576).toFixed(0)} MB repo ${fmtS(r.c.checkout.median)} (max ${fmtS(r.c.checkout.max)}; ${r.c.method}) (target < 2 s)` });
   } else t.push({ id: "c", met: null, line: `(c) not met: no measurement${err("c")}` });
-  if (r.d) {
-    const met = r.d.p95 < 50 && r.d.errors === 0;
-    t.push({ id: "d", met, line: `(d) ${met ? "met" : "not met"}: webhook ack at ${r.d.rate}/s while plans run: p50 ${fmtMs(r.d.p50)}, p95 ${fmtMs(r.d.p95)}, p99 ${fmtMs(r.d.p99)}${r.d.errors ? `, ${r.d.errors} errors` : ""} (target p95 < 50 ms)` });
-  } else t.push({ id: "d", met: null, line: `(d) not met: no measurement${err("d")}` });
+  if (r.g && r.g.samples.some((x) => x.ok)) {
+    const ok = r.g.samples.filter((x) => x.ok);
+    const largest = ok.reduce((a, b) => (a.projects * a.files >= b.projects * b.files ? a : b));
+    const discovery = largest.configMs! + largest.chooseMs!;
+    // Linear or better: the cost per (project × file) of the largest size is no more than that of the smallest.
+    const perPair = r.g.nsPerPair;
+    const linear = perPair.length < 2 || perPair[perPair.length - 1]! <= Math.max(...perPair.slice(0, -1)) * 1.25 || perPair.every((x) => x <= perPair[0]! * 1.25);
+    const met = discovery < 1000 && linear;
+    t.push({
+      id: "g",
+      met,
+      line: `(g) ${met ? "met" : "not met"}: ${largest.projects} projects × ${largest.files} files: project discovery ${fmtMs(discovery)} (config ${fmtMs(largest.configMs)} + choose ${fmtMs(largest.chooseMs)}), webhook → projects chosen ${fmtS(largest.chosenMs)}, → comment ${fmtS(largest.commentMs)}; bare script ${fmtMs(largest.bare?.totalMs)}; per project × file ${perPair.map((x) => `${x.toFixed(0)} ns`).join(" / ")} (target discovery < 1 s, linear or better)`,
+    });
+  } else t.push({ id: "g", met: null, line: `(g) not met: no measurement${err("g")}` });
   if (r.e) {
     const idle = Math.max(r.e.idleFreshMb, r.e.idleAfterWorkMb ?? 0);
     const met = idle <= 120 && r.e.peakMb < 300;
@@ -886,10 +1078,72 @@ function targets(r: Results, o: Options): Target[] {
   return t;
 }
 
+/** (a), (b) with its "every check run final" row, and (d) of one store ("" = the first store). */
+function storeTargets(set: SectionSet | undefined, o: Options, store: string, err: (id: string) => string): Target[] {
+  const t: Target[] = [];
+  const tag = store ? ` [${store}]` : "";
+  const id = (x: string) => (store ? `${store}:${x}` : x);
+  if (set?.a && set.a.atollSummary.n && set.a.baselineSummary.n) {
+    const met = set.a.ratio <= 1.15;
+    t.push({ id: id("a"), met, line: `(a)${tag} ${met ? "met" : "not met"}: one project, webhook → plan comment ${fmtS(set.a.atollSummary.median)} vs bare git clone + init + plan + show ${fmtS(set.a.baselineSummary.median)} = ${set.a.ratio.toFixed(2)}× (target ≤ 1.15×)` });
+  } else t.push({ id: id("a"), met: null, line: `(a)${tag} not met: no measurement${err(id("a"))}` });
+  if (set?.b && set.b.atollSummary.n && set.b.baselineSummary.n) {
+    const b = set.b;
+    const measured = b.atoll.filter((s) => s.ok && !s.warmup);
+    const ratios = alternationRatios(b);
+    const met = b.ratio <= 0.6 && ratios.every((x) => x <= 0.6);
+    // On few cores the target can be out of reach for any scheduler: say so with the numbers.
+    const floor = b.baselineCpu.n && b.cpuFloorRatio > 0.6 ? ` — on ${cpus().length} cores the baseline's own CPU time (${fmtS(b.baselineCpu.median)}) allows no less than ${b.cpuFloorRatio.toFixed(2)}×` : "";
+    t.push({ id: id("b"), met, line: `(b)${tag} ${met ? "met" : "not met"}: ${o.bProjects} projects, webhook → plan comment ${fmtS(b.atollSummary.median)} vs sequential baseline ${fmtS(b.baselineSummary.median)} = ${b.ratio.toFixed(2)}×; per alternation ${ratios.map((x) => `${x.toFixed(2)}×`).join(", ")} (target ≤ 0.6× in every alternation)${floor}` });
+    const final = summarize(measured.map((s) => s.timeline.lastWriteMs).filter((x): x is number => x !== undefined));
+    const writes = summarize(measured.map((s) => s.timeline.writes).filter((x): x is number => x !== undefined));
+    if (final.n) {
+      t.push({ id: id("b-final"), met: null, line: `(b)${tag} every check run final ${fmtS(final.median)} after the webhook; floor ${writes.median} writes × 1 s pacing = ${fmtS(writes.median * 1000)}` });
+    }
+  } else t.push({ id: id("b"), met: null, line: `(b)${tag} not met: no measurement${err(id("b"))}` });
+  if (set?.d) {
+    const met = set.d.p95 < 50 && set.d.p99 < 150 && set.d.errors === 0;
+    t.push({ id: id("d"), met, line: `(d)${tag} ${met ? "met" : "not met"}: webhook ack at ${set.d.rate}/s while plans run: p50 ${fmtMs(set.d.p50)}, p95 ${fmtMs(set.d.p95)}, p99 ${fmtMs(set.d.p99)}, max ${fmtMs(set.d.max)}${set.d.errors ? `, ${set.d.errors} errors` : ""} (target p95 < 50 ms, p99 < 150 ms)` });
+  } else t.push({ id: id("d"), met: null, line: `(d)${tag} not met: no measurement${err(id("d"))}` });
+  return t;
+}
+
+/** Atoll / baseline of each measured alternation (same iteration). */
+function alternationRatios(c: Comparison): number[] {
+  const out: number[] = [];
+  for (const a of c.atoll.filter((s) => s.ok && !s.warmup)) {
+    const b = c.baseline.find((x) => x.ok && x.iteration === a.iteration);
+    if (b) out.push(a.ms / b.ms);
+  }
+  return out;
+}
+
 function table(r: Results, o: Options): string {
   const rows: string[][] = [["", "measure", "Atoll median [min – max]", "baseline median [min – max]", "ratio", "n"]];
-  if (r.a) rows.push(["(a)", "1 project: webhook → plan comment", fmtRange(r.a.atollSummary), fmtRange(r.a.baselineSummary), `${r.a.ratio.toFixed(2)}×`, String(r.a.atollSummary.n)]);
-  if (r.b) rows.push(["(b)", `${o.bProjects} projects (parallel_plan): webhook → plan comment`, fmtRange(r.b.atollSummary), `${fmtRange(r.b.baselineSummary)} sequential`, `${r.b.ratio.toFixed(2)}×`, String(r.b.atollSummary.n)]);
+  const storeRows = (set: SectionSet | undefined, tag: string) => {
+    if (set?.a) rows.push([`(a)${tag}`, "1 project: webhook → plan comment", fmtRange(set.a.atollSummary), fmtRange(set.a.baselineSummary), `${set.a.ratio.toFixed(2)}×`, String(set.a.atollSummary.n)]);
+    if (set?.b) {
+      const b = set.b;
+      rows.push([`(b)${tag}`, `${o.bProjects} projects (parallel_plan): webhook → plan comment`, fmtRange(b.atollSummary), `${fmtRange(b.baselineSummary)} sequential`, `${b.ratio.toFixed(2)}×`, String(b.atollSummary.n)]);
+      const m = b.atoll.filter((x) => x.ok && !x.warmup);
+      const final = summarize(m.map((x) => x.timeline.lastWriteMs).filter((x): x is number => x !== undefined));
+      const writes = summarize(m.map((x) => x.timeline.writes).filter((x): x is number => x !== undefined));
+      if (final.n) rows.push([`(b)${tag}`, `  … every check run final (${writes.median} writes)`, fmtRange(final), `${fmtS(writes.median * 1000)} floor (writes × 1 s)`, `${(final.median / (writes.median * 1000)).toFixed(2)}×`, String(final.n)]);
+    }
+    if (set?.d) rows.push([`(d)${tag}`, `webhook ack @ ${set.d.rate}/s for ${set.d.seconds} s, plans running`, `p50 ${fmtMs(set.d.p50)}  p95 ${fmtMs(set.d.p95)}  p99 ${fmtMs(set.d.p99)}  max ${fmtMs(set.d.max)}`, "", "", String(set.d.completed)]);
+  };
+  storeRows(r, o.stores.length > 1 ? ` ${o.stores[0]}` : "");
+  if (o.stores.length > 1) storeRows(r.postgres, ` ${o.stores[1]}`);
+  for (const x of r.g?.samples ?? []) {
+    rows.push([
+      "(g)",
+      `${x.projects} projects × ${x.files} files: webhook → chosen / → comment`,
+      x.ok ? `${fmtS(x.chosenMs)} / ${fmtS(x.commentMs)} (discovery ${fmtMs(x.configMs! + x.chooseMs!)})` : `FAILED: ${firstLine(x.error).slice(0, 60)}`,
+      x.bare ? `${fmtMs(x.bare.totalMs)} bare script (match ${fmtMs(x.bare.matchMs)})` : "",
+      x.ok && x.bare ? `${((x.configMs! + x.chooseMs!) / x.bare.totalMs).toFixed(2)}×` : "",
+      "1",
+    ]);
+  }
   if (r.c)
     rows.push([
       "(c)",
@@ -899,7 +1153,6 @@ function table(r: Results, o: Options): string {
       `${(r.c.checkout.median / r.c.shallowClone.median).toFixed(2)}×`,
       String(r.c.checkout.n),
     ]);
-  if (r.d) rows.push(["(d)", `webhook ack @ ${r.d.rate}/s for ${r.d.seconds} s, plans running`, `p50 ${fmtMs(r.d.p50)}  p95 ${fmtMs(r.d.p95)}  p99 ${fmtMs(r.d.p99)}  max ${fmtMs(r.d.max)}`, "", "", String(r.d.completed)]);
   if (r.e) rows.push(["(e)", `RSS idle (fresh / after work), peak @ ${r.e.resources}-resource plan`, `${r.e.idleFreshMb.toFixed(0)} / ${(r.e.idleAfterWorkMb ?? NaN).toFixed(0)} MB, peak ${r.e.peakMb.toFixed(0)} MB`, "", "", "1"]);
   if (r.f) rows.push(["(f)", "GitHub API calls per autoplan (1 project)", `${fmtRange(r.f.perAutoplan, (x) => String(x))} (writes ${r.f.writesPerAutoplan.median})`, "", "", String(r.f.perAutoplan.n)]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
@@ -912,7 +1165,7 @@ function details(r: Results): string {
   const timeline = (c: Comparison) => {
     const m = c.atoll.filter((s) => s.ok && !s.warmup);
     const med = (f: (s: AtollSample) => number | undefined) => fmtS(summarize(m.map(f).filter((x): x is number => x !== undefined)).median);
-    return `Atoll timeline (median, from the webhook): first git request ${med((s) => s.timeline.firstGitMs)}, first check run ${med((s) => s.timeline.firstCheckRunMs)}, comment POST ${med((s) => s.timeline.commentPostMs)}, idle ${med((s) => s.timeline.idleMs)}; webhook ack ${fmtMs(summarize(m.map((s) => s.ackMs)).median)}`;
+    return `Atoll timeline (median, from the webhook): first git request ${med((s) => s.timeline.firstGitMs)}, first check run ${med((s) => s.timeline.firstCheckRunMs)}, comment POST ${med((s) => s.timeline.commentPostMs)}, last write ${med((s) => s.timeline.lastWriteMs)}, idle ${med((s) => s.timeline.idleMs)}; webhook ack ${fmtMs(summarize(m.map((s) => s.ackMs)).median)}`;
   };
   const baseSteps = (c: Comparison) => {
     const m = c.baseline.filter((s) => s.ok && !s.warmup);
@@ -926,6 +1179,14 @@ function details(r: Results): string {
       : "CPU time: not readable (/proc)";
   if (r.a) out.push(`(a) ${timeline(r.a)}`, `    ${baseSteps(r.a)}`, `    ${cpu(r.a)}`);
   if (r.b) out.push(`(b) ${timeline(r.b)}`, `    ${baseSteps(r.b)}`, `    ${cpu(r.b)}`);
+  const pgSet = r.postgres;
+  if (pgSet?.a) out.push(`(a) [postgres] ${timeline(pgSet.a)}`, `    ${cpu(pgSet.a)}`);
+  if (pgSet?.b) out.push(`(b) [postgres] ${timeline(pgSet.b)}`, `    ${cpu(pgSet.b)}`);
+  if (pgSet?.d) out.push(`(d) [postgres] sent ${pgSet.d.sent}, answered ${pgSet.d.completed}, statuses ${JSON.stringify(pgSet.d.statuses)}; terraform running in ${pgSet.d.terraformDuringLoad.withAny}/${pgSet.d.terraformDuringLoad.samples} samples`);
+  if (r.g) {
+    out.push(`(g) one repository with ${r.g.repoDirs} project dirs; each PR changes atlantis.yaml (listing the first N projects) and .tf files in 10 of them, which Atoll then plans; "discovery" = reading the repo config + choosing the projects (Atoll's "projects chosen" log line); the bare script lists the PR's files and reads atlantis.yaml through the API, parses it and matches every file against every project.`);
+    for (const x of r.g.samples.filter((y) => y.bare)) out.push(`    ${x.projects} × ${x.files}: bare API ${fmtMs(x.bare!.apiMs)}, parse ${fmtMs(x.bare!.parseMs)}, match ${fmtMs(x.bare!.matchMs)}`);
+  }
   if (r.f) {
     out.push(
       `(f) writes per autoplan ${r.f.writesPerAutoplan.median}; gap between consecutive writes: median ${fmtMs(r.f.writeGapsMs.median)}, min ${fmtMs(r.f.writeGapsMs.min)}`,
@@ -999,67 +1260,97 @@ async function main(): Promise<number> {
   };
   progress(`Atoll benchmark (${opts.mode}) — ${results.meta.host && cpus().length} CPUs, ${results.meta.terraform}, ${results.meta.git}`);
 
-  const github = await startFakeGitHub();
-  onCleanup(() => github.close());
-  const dataDir = await tempDir("data");
-  let token: { value: string; at: number } | undefined;
-  const partial = { opts, github, dataDir };
-  const atoll = await launchAtoll(partial);
-  const ctx: Ctx = {
-    ...partial,
-    atoll,
-    atollExited: false,
-    warnings: results.warnings,
-    async token() {
-      if (!token || Date.now() - token.at > 30 * 60_000) token = { value: await mintInstallationToken(github), at: Date.now() };
-      return token.value;
-    },
-    repoOpts: (repo) => ({ owner: OWNER, repo: repo.name, htmlBase: github.url, apiBase: github.apiUrl, cloneUrl: repo.cloneUrl, installationId: 1 }),
-  };
-  watchExit(ctx);
-  onCleanup(async () => {
-    ctx.db?.close();
-    await ctx.atoll.stop("SIGTERM", 5000).catch(() => undefined);
-  });
-  if (opts.keep) progress(`  keeping temp dirs (data dir ${dataDir})`);
-
-  // Idle memory of a fresh server (settled for a few seconds after it answered /ping).
-  await sleep(3000);
-  results.idleFreshMb = await idleRss(ctx.atoll.pid);
-  progress(`  idle RSS (fresh): ${results.idleFreshMb.toFixed(0)} MB`);
-
-  const section = async <T>(id: string, title: string, fn: () => Promise<T>): Promise<T | undefined> => {
-    if (!opts.only.has(id)) return undefined;
-    progress(`\n${title}`);
-    const t = performance.now();
-    try {
-      return await fn();
-    } catch (e) {
-      results.errors[id] = (e as Error).stack ?? String(e);
-      progress(`  ERROR: ${(e as Error).message.split("\n").slice(0, 6).join("\n  ")}`);
-      await waitIdle(ctx, `the failed section ${id}`, 300_000).catch(() => undefined);
-      return undefined;
-    } finally {
-      progress(`  (${id} took ${fmtS(performance.now() - t)})`);
+  const pgServer = opts.stores.includes("postgres") ? await startPostgres() : undefined;
+  if (pgServer) onCleanup(() => pgServer.stop());
+  const fakes: FakeGitHub[] = [];
+  for (const [passIndex, store] of opts.stores.entries()) {
+    // Each store gets a fresh fake GitHub, data dir and server: the passes share nothing.
+    const github = await startFakeGitHub();
+    fakes.push(github);
+    const dataDir = await tempDir(`data-${store}`);
+    let pgRef: Ctx["pg"];
+    if (store === "postgres") {
+      await pgServer!.createDatabase("atoll_bench");
+      const url = pgServer!.connString("atoll_bench");
+      pgRef = { url, pool: new pg.Pool({ connectionString: url, max: 2 }) };
     }
-  };
+    let token: { value: string; at: number } | undefined;
+    const partial = { opts, github, dataDir, ...(pgRef ? { pg: pgRef } : {}) };
+    const atoll = await launchAtoll(partial);
+    const ctx: Ctx = {
+      ...partial,
+      store,
+      atoll,
+      atollExited: false,
+      warnings: results.warnings,
+      async token() {
+        if (!token || Date.now() - token.at > 30 * 60_000) token = { value: await mintInstallationToken(github), at: Date.now() };
+        return token.value;
+      },
+      repoOpts: (repo) => ({ owner: OWNER, repo: repo.name, htmlBase: github.url, apiBase: github.apiUrl, cloneUrl: repo.cloneUrl, installationId: 1 }),
+    };
+    watchExit(ctx);
+    const stopPass = async () => {
+      ctx.stopping = true;
+      ctx.db?.close();
+      ctx.db = undefined;
+      await ctx.atoll.stop("SIGTERM", 5000).catch(() => undefined);
+      await ctx.pg?.pool.end().catch(() => undefined);
+      await github.close();
+    };
+    onCleanup(stopPass);
+    progress(`\n=== store: ${store}${store === "postgres" ? ` (PostgreSQL at ${pgServer!.host}:${pgServer!.port}, ATOLL_DATABASE_URL)` : " (SQLite file in the data dir)"}`);
+    if (opts.keep) progress(`  keeping temp dirs (data dir ${dataDir})`);
 
-  results.a = await section("a", `(a)+(f) one project, ${opts.aWarmup} warm-up + ${opts.aIterations} alternations`, () => sectionA(ctx));
-  if (results.a) results.f = sectionF(results.a);
-  results.b = await section("b", `(b) ${opts.bProjects} projects, ${opts.bWarmup} warm-up + ${opts.bIterations} alternations`, () => sectionB(ctx));
-  results.d = await section("d", `(d) webhook acks at ${opts.dRate}/s for ${opts.dSeconds} s while plans run`, () => sectionD(ctx));
-  results.c = await section("c", `(c) checkout on a large history (${opts.cCommits} commits)`, () => sectionC(ctx));
-  results.e = await section("e", `(e) memory: idle and a ${opts.eResources}-resource plan`, () => sectionE(ctx, results.idleFreshMb!));
+    const into: SectionSet = passIndex === 0 ? results : (results.postgres ??= {});
+    const errorKey = (id: string) => (passIndex === 0 ? id : `${store}:${id}`);
+    const section = async <T>(id: string, title: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      if (!opts.only.has(id)) return undefined;
+      progress(`\n${title}${passIndex === 0 ? "" : ` [${store}]`}`);
+      const t = performance.now();
+      try {
+        return await fn();
+      } catch (e) {
+        results.errors[errorKey(id)] = (e as Error).stack ?? String(e);
+        progress(`  ERROR: ${(e as Error).message.split("\n").slice(0, 6).join("\n  ")}`);
+        await waitIdle(ctx, `the failed section ${id}`, 300_000).catch(() => undefined);
+        return undefined;
+      } finally {
+        progress(`  (${id} took ${fmtS(performance.now() - t)})`);
+      }
+    };
 
+    if (passIndex === 0) {
+      // Idle memory of a fresh server (settled for a few seconds after it answered /ping).
+      await sleep(3000);
+      results.idleFreshMb = await idleRss(ctx.atoll.pid);
+      progress(`  idle RSS (fresh): ${results.idleFreshMb.toFixed(0)} MB`);
+    }
+    into.a = await section("a", `(a)+(f) one project, ${opts.aWarmup} warm-up + ${opts.aIterations} alternations`, () => sectionA(ctx));
+    if (into.a && passIndex === 0) results.f = sectionF(into.a);
+    into.b = await section("b", `(b) ${opts.bProjects} projects, ${opts.bWarmup} warm-up + ${opts.bIterations} alternations`, () => sectionB(ctx));
+    into.d = await section("d", `(d) webhook acks at ${opts.dRate}/s for ${opts.dSeconds} s while plans run`, () => sectionD(ctx));
+    if (passIndex === 0) {
+      results.g = await section("g", `(g) monorepo scale: ${opts.gSizes.map(([p, f]) => `${p} projects × ${f} files`).join(", ")}`, () => sectionG(ctx));
+      results.c = await section("c", `(c) checkout on a large history (${opts.cCommits} commits)`, () => sectionC(ctx));
+      results.e = await section("e", `(e) memory: idle and a ${opts.eResources}-resource plan`, () => sectionE(ctx, results.idleFreshMb!));
+    }
+    if (opts.logFile) await writeFile(opts.stores.length > 1 ? `${opts.logFile}.${store}` : opts.logFile, `${ctx.atoll.logs().join("\n")}\n`);
+    results.meta[`fakeGitHub_${store}`] = {
+      violations: github.violations.length,
+      unhandled: github.unhandled.map((u) => `${u.method} ${u.path}`),
+      internalErrors: github.internalErrors.length,
+    };
+    await stopPass();
+  }
   results.targets = targets(results, opts);
   results.meta.durationMs = Date.now() - started;
   results.meta.fakeGitHub = {
-    violations: github.violations.length,
-    unhandled: github.unhandled.map((u) => `${u.method} ${u.path}`),
-    internalErrors: github.internalErrors.length,
+    violations: fakes.reduce((n, g) => n + g.violations.length, 0),
+    unhandled: fakes.flatMap((g) => g.unhandled.map((u) => `${u.method} ${u.path}`)),
+    internalErrors: fakes.reduce((n, g) => n + g.internalErrors.length, 0),
   };
 
-  if (opts.logFile) await writeFile(opts.logFile, `${ctx.atoll.logs().join("\n")}\n`);
   const resultsDir = join(REPO_ROOT, "bench", "results");
   await mkdir(resultsDir, { recursive: true });
   const stamp = new Date(started).toISOString().replace(/[:.]/g, "-");

@@ -39,16 +39,21 @@ export class CheckReporter {
    * the installation's write queue: a result goes before progress, and a newer body for the same
    * run replaces one not sent yet (see `write-queue.ts`).
    */
-  private ensure(name: string, externalId: string, body: Body): Promise<number> {
+  private ensure(name: string, externalId: string, body: Body, opts: { fresh?: boolean } = {}): Promise<number> {
     const priority = body.status === "completed" ? WritePriority.result : WritePriority.progress;
     const key = `check-run:${this.ctx.repo.owner}/${this.ctx.repo.repo}@${this.headSha}:${name}`;
-    return writeQueueOf(this.ctx.github).run(priority, () => this.ensureNow(name, externalId, body), key);
+    return writeQueueOf(this.ctx.github).run(priority, () => this.ensureNow(name, externalId, body, opts), key);
   }
 
-  private async ensureNow(name: string, externalId: string, body: Body): Promise<number> {
+  /**
+   * `fresh`: a new result, so a run completed earlier (by an earlier plan or apply) is not
+   * overwritten but followed by a new one — the old run keeps showing what it showed, and its
+   * buttons no longer match the project's current run.
+   */
+  private async ensureNow(name: string, externalId: string, body: Body, opts: { fresh?: boolean }): Promise<number> {
     const { store } = this.ctx.deps;
     const existing = await store.getCheckRun(this.ctx.repo, this.headSha, name);
-    const reopen = existing?.status === "completed" && body.status !== "completed";
+    const reopen = existing?.status === "completed" && (body.status !== "completed" || opts.fresh === true);
     if (existing && !reopen) {
       await this.ctx.github.updateCheckRun(existing.id, body);
       await store.setCheckRun(this.ctx.repo, this.headSha, name, { id: existing.id, status: body.status });
@@ -72,8 +77,19 @@ export class CheckReporter {
     );
   }
 
+  /**
+   * A project's result. Plan runs are created with their result (there is no "in progress" run
+   * per project), and an apply whose "in progress" write was overtaken by its result has none
+   * either: a run completed before is an earlier result, which a fresh run follows.
+   */
   async projectFinished(kind: CheckKind, result: ProjectResult, readiness?: Readiness): Promise<number> {
     this.open.delete(`${kind}:${projectKey(result.project)}`);
+    const rendered = renderProjectCheck(result, { name: this.ctx.name, ...(readiness ? { readiness } : {}) });
+    return this.ensure(projectCheckName(kind, result.project), this.projectExternalId(kind, result.project), rendered, { fresh: true });
+  }
+
+  /** The same result rendered again in its run (e.g. after a review changed its readiness). */
+  async projectRerendered(kind: CheckKind, result: ProjectResult, readiness?: Readiness): Promise<number> {
     const rendered = renderProjectCheck(result, { name: this.ctx.name, ...(readiness ? { readiness } : {}) });
     return this.ensure(projectCheckName(kind, result.project), this.projectExternalId(kind, result.project), rendered);
   }

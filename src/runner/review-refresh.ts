@@ -37,7 +37,7 @@ export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
       hasChanges: s.hasChanges,
       ...(s.summary ? { plan: s.summary } : {}),
     };
-    await checks.projectFinished("plan", result, r?.readiness);
+    await checks.projectRerendered("plan", result, r?.readiness);
     // An apply that was refused for requirements left a failed apply check run: update it too.
     const applyRun = await store.getCheckRun(ctx.repo, pull.headSha, projectCheckName("apply", s.project));
     if (applyRun && s.apply === "none" && r) {

@@ -172,15 +172,13 @@ describe("peakConcurrency", () => {
 
 describe("cpuShareEnv", () => {
   test("divides the cores between processes running together, at least one each", () => {
-    expect(cpuShareEnv(4, { cores: 2, env: {} })).toEqual({ GOMAXPROCS: "1", GOGC: "200" });
-    expect(cpuShareEnv(4, { cores: 16, env: {} })).toEqual({ GOMAXPROCS: "4", GOGC: "200" });
-    expect(cpuShareEnv(3, { cores: 8, env: {} })).toEqual({ GOMAXPROCS: "2", GOGC: "200" });
+    expect(cpuShareEnv(4, { cores: 2, env: {} })).toEqual({ GOMAXPROCS: "1" });
+    expect(cpuShareEnv(4, { cores: 16, env: {} })).toEqual({ GOMAXPROCS: "4" });
+    expect(cpuShareEnv(3, { cores: 8, env: {} })).toEqual({ GOMAXPROCS: "2" });
   });
-  test("no GOMAXPROCS for a single process; what the operator set is left alone", () => {
-    expect(cpuShareEnv(1, { cores: 2, env: {} })).toEqual({ GOGC: "200" });
-    expect(cpuShareEnv(0, { cores: 2, env: {} })).toEqual({ GOGC: "200" });
-    expect(cpuShareEnv(4, { cores: 2, env: { GOMAXPROCS: "2" } })).toEqual({ GOGC: "200" });
-    expect(cpuShareEnv(4, { cores: 2, env: { GOMAXPROCS: "2", GOGC: "100" } })).toEqual({});
-    expect(cpuShareEnv(4, { cores: 2, env: { GOGC: "off" } })).toEqual({ GOMAXPROCS: "1" });
+  test("nothing for a single process, or when the operator set GOMAXPROCS", () => {
+    expect(cpuShareEnv(1, { cores: 2, env: {} })).toEqual({});
+    expect(cpuShareEnv(0, { cores: 2, env: {} })).toEqual({});
+    expect(cpuShareEnv(4, { cores: 2, env: { GOMAXPROCS: "2" } })).toEqual({});
   });
 });

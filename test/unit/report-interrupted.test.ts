@@ -57,6 +57,7 @@ function fakeGitHub(listed: ListedCheckRun[] | Error) {
     get(target, key) {
       if (key in target) return target[key as keyof typeof target];
       if (key === "then") return undefined; // not a promise
+      if (key === "writeQueue") return undefined; // no own write queue: one per port object
       throw new Error(`unexpected GitHub call: ${String(key)}`);
     },
   }) as unknown as GitHubPort;
