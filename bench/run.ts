@@ -275,6 +275,8 @@ interface AtollSample extends SampleBase {
    * cpuMs: CPU time (user + system) Atoll spent from the webhook to the plan comment: the server
    * process and the git and terraform processes it ran (those exited by then).
    */
+  /** Of cpuMs: the server process alone. */
+  serverCpuMs?: number;
   /** Milliseconds after the webhook: first/last git request, first check-run POST, comment POST. */
   timeline: {
     firstGitMs?: number;
@@ -318,7 +320,10 @@ async function atollAutoplan(
     });
     sample.ms = performance.now() - t0;
     const cpu1 = procCpu(ctx.atoll.pid);
-    if (cpu0 && cpu1) sample.cpuMs = cpu1.selfMs + cpu1.childrenMs - (cpu0.selfMs + cpu0.childrenMs);
+    if (cpu0 && cpu1) {
+      sample.cpuMs = cpu1.selfMs + cpu1.childrenMs - (cpu0.selfMs + cpu0.childrenMs);
+      sample.serverCpuMs = cpu1.selfMs - cpu0.selfMs;
+    }
     await waitIdle(ctx, `${repo.name}#${pull.number}`);
     sample.timeline.idleMs = performance.now() - t0;
     const runs = ctx.github
@@ -1174,7 +1179,7 @@ function details(r: Results): string {
   };
   const cpu = (c: Comparison) =>
     c.atollCpu.n && c.baselineCpu.n
-      ? `CPU time (median): Atoll ${fmtS(c.atollCpu.median)} (server + its git and terraform), baseline ${fmtS(c.baselineCpu.median)}; ` +
+      ? `CPU time (median): Atoll ${fmtS(c.atollCpu.median)} (server ${fmtS(summarize(c.atoll.filter((s) => s.ok && !s.warmup).map((s) => s.serverCpuMs).filter((x): x is number => x !== undefined)).median)} + its git and terraform), baseline ${fmtS(c.baselineCpu.median)}; ` +
         `the baseline's CPU alone over ${cpus().length} cores takes ≥ ${fmtS(c.baselineCpu.median / cpus().length)} = ${c.cpuFloorRatio.toFixed(2)}× its sequential time`
       : "CPU time: not readable (/proc)";
   if (r.a) out.push(`(a) ${timeline(r.a)}`, `    ${baseSteps(r.a)}`, `    ${cpu(r.a)}`);

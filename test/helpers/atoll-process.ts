@@ -108,8 +108,10 @@ export function freePort(): Promise<number> {
 
 /** `npm start`'s entry (it loads `./lib/index.js` from its working directory, like `probot run`). */
 function mainEntry(root: string): string {
-  const entry = join(root, "lib", "main.js");
-  if (!existsSync(join(root, "node_modules", "probot", "package.json"))) throw new Error("probot is not installed: run `npm ci`");
+  // This repository's build; compiled elsewhere (the bench's build/bench), the app root's.
+  const base = existsSync(join(REPO_ROOT, "lib", "main.js")) ? REPO_ROOT : root;
+  const entry = join(base, "lib", "main.js");
+  if (!existsSync(join(base, "node_modules", "probot", "package.json"))) throw new Error("probot is not installed: run `npm ci`");
   if (!existsSync(entry)) throw new Error(`${entry} does not exist: run \`npm run build\` first (end-to-end tests run the built app).`);
   return entry;
 }
