@@ -9,7 +9,6 @@ import type { JobRecord } from "../ports/store.js";
 import { projectFlags, type Project } from "../projects/project.js";
 import { runApply } from "../runner/apply-command.js";
 import { CheckReporter } from "../runner/check-reporter.js";
-import { projectCheckName } from "../runner/check-names.js";
 import { runCloseCleanup } from "../runner/close-cleanup.js";
 import { postComment } from "../runner/comments.js";
 import { findState, runPlan } from "../runner/plan-command.js";
@@ -191,14 +190,13 @@ export async function reportInterrupted(env: ExecutorEnv, job: JobRecord, reason
       ...(kind === "plan" ? { plan: "failed" as const, headline: `Interrupted: ${reason}.` } : { apply: "failed" as const }),
       updatedAt: new Date().toISOString(),
     });
-    const run = await store.getCheckRun(ctx.repo, s.headSha, projectCheckName(kind, s.project));
-    if (run && run.status !== "completed") {
-      await new CheckReporter(ctx, s.headSha).projectReplaced(kind, s.project, {
-        status: "completed",
-        conclusion: "cancelled",
-        output: { title: `Interrupted: ${reason}`, summary: `This ${kind} did not finish. ${retryText(spec)}` },
-      });
-    }
+    // Plans create their project runs with the result, so an interrupted one may have none yet: the
+    // project's run says it was interrupted either way (a run of an earlier result is not reused).
+    await new CheckReporter(ctx, s.headSha).projectEnded(kind, s.project, {
+      status: "completed",
+      conclusion: "cancelled",
+      output: { title: `Interrupted: ${reason}`, summary: `This ${kind} did not finish. ${retryText(spec)}` },
+    });
   }
   for (const sha of shas) await new CheckReporter(ctx, sha).refreshAggregates(await store.listProjects(ctx.repo, ctx.pullNumber));
   await postComment(ctx, `**Interrupted:** ${reason} \`${describeJob(spec)}\` (requested by @${spec.user}). Locks and saved plans are intact.\n\n${retryText(spec)}`);

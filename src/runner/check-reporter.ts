@@ -99,6 +99,15 @@ export class CheckReporter {
     return this.ensure(projectCheckName("plan", project), this.projectExternalId("plan", project), body);
   }
 
+  /**
+   * A final body for work that did not finish (e.g. interrupted): the run left open is completed,
+   * and where there is none — or only an earlier, completed result — a new run says so.
+   */
+  async projectEnded(kind: CheckKind, project: Project, body: Body): Promise<void> {
+    this.open.delete(`${kind}:${projectKey(project)}`);
+    await this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), body, { fresh: true });
+  }
+
   /** Overwrite a completed project run with a final body (e.g. "plan discarded"). */
   async projectReplaced(kind: CheckKind, project: Project, body: Body): Promise<void> {
     await this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), body);

@@ -218,8 +218,8 @@ describe("three replicas on one PostgreSQL database", () => {
       { what: "the running plan job with terraform recorded", context: () => logTails(env) },
     );
     const victim = replicaIndex(running.replica);
-    // Its "in progress" check run is up (written while terraform works), so there is one to complete.
-    await env.github.waitFor(() => latestRun(env, pr.headSha, "atoll/plan: db")?.status === "in_progress" || undefined, {
+    // Its "in progress" check run (the aggregate) is up (written while terraform works), so there is one to complete.
+    await env.github.waitFor(() => latestRun(env, pr.headSha, "atoll/plan")?.status === "in_progress" || undefined, {
       what: "in-progress plan check run",
       context: () => logTails(env),
     });

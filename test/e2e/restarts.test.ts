@@ -94,18 +94,18 @@ describe("kill -9 during a plan", () => {
 
   test("the next start reports the plan interrupted, kills the orphaned terraform, keeps the lock; planning again works", async () => {
     await gate.close();
-    // GitHub creates the plan's "started" check run, but Atoll never reads the answer (it crashes
-    // first), so it never saves the run's id.
+    // GitHub creates the plan's "in progress" check run (the `atoll/plan` aggregate), but Atoll
+    // never reads the answer (it crashes first), so it never saves the run's id.
     const started = env.github.holdResponses(
-      (r) => r.method === "POST" && r.template === "/repos/{owner}/{repo}/check-runs" && (r.body as { name?: string } | undefined)?.name === "atoll/plan: net",
+      (r) => r.method === "POST" && r.template === "/repos/{owner}/{repo}/check-runs" && (r.body as { name?: string } | undefined)?.name === "atoll/plan",
     );
     const pr = await openPull(env, 1, "net-a", { "net/main.tf": tf("crashplan", ["base", "a"]) });
     const pid = await gate.heldPid(env);
     const job = await runningJobWith(env, pid);
     expect(job.spec.kind).toBe("autoplan");
-    // The "started" check run is written while terraform runs (GitHub writes are paced, so they
+    // The "in progress" check run is written while terraform runs (GitHub writes are paced, so they
     // overlap the work instead of delaying it).
-    await env.github.waitFor(() => latestRun(env, pr.headSha, "atoll/plan: net")?.status === "in_progress" || undefined, {
+    await env.github.waitFor(() => latestRun(env, pr.headSha, "atoll/plan")?.status === "in_progress" || undefined, {
       what: "in-progress plan check run",
     });
     expect(started.held()).toBe(1);
@@ -120,9 +120,13 @@ describe("kill -9 during a plan", () => {
     const note = await waitComment(env, 1, /^\*\*Interrupted:\*\* Atoll restarted while this was running/, "interrupted comment");
     expect(note.body).toContain("Locks and saved plans are intact.");
     expect(note.body).toContain("`atoll plan`");
+    // The project's run says so (the plan had not written one yet), and the in-progress aggregate
+    // whose id was never saved is found on GitHub and completed, not left running beside a new one.
     const cancelled = await completedRun(env, pr.headSha, "atoll/plan: net");
     expect(cancelled.conclusion).toBe("cancelled");
     expect(cancelled.output.title).toMatch(/^Interrupted: /);
+    const aggregates = env.github.checkRuns(OWNER, REPO, { headSha: pr.headSha }).filter((r) => r.name === "atoll/plan");
+    expect(aggregates.map((r) => [r.status, r.conclusion])).toEqual([["completed", "failure"]]);
     // The orphan is killed before the PR is told.
     expect(await alive(pid)).toBe(false);
     // The job is finished (interrupted) once its report is out: the PR's next job waits for it.
@@ -139,7 +143,7 @@ describe("kill -9 during a plan", () => {
     await env.atoll.send(env.comment(pr, "alice", "atoll plan -d net"));
     const plan = await waitComment(env, 1, /Ran Plan/, "plan after the restart", before);
     expect(plan.body).toContain("Plan: 2 to add, 0 to change, 0 to destroy.");
-    // The new result replaces the cancelled one (a quick plan updates the run in place).
+    // The new result follows the cancelled one in a new run.
     const run = await env.github.waitFor(
       () => {
         const r = latestRun(env, pr.headSha, "atoll/plan: net");
@@ -186,7 +190,10 @@ describe("kill -9 during an apply", () => {
     const pid = await gate.heldPid(env);
     const job = await runningJobWith(env, pid);
     expect(isCommand(job, "apply", "app")).toBe(true);
-    expect(latestRun(env, pr.headSha, "atoll/apply: app")?.status).toBe("in_progress");
+    // The "in progress" run is queued as terraform starts, and sent within GitHub's pacing.
+    await env.github.waitFor(() => latestRun(env, pr.headSha, "atoll/apply: app")?.status === "in_progress" || undefined, {
+      what: "in-progress apply check run",
+    });
 
     await env.atoll.kill9();
     expect(await alive(pid)).toBe(true);

@@ -119,7 +119,8 @@ describe("walkthrough (real server, git, terraform, PostgreSQL)", () => {
     );
     expect(comment.body).toContain("Apply complete! Resources: 3 added, 0 changed, 0 destroyed.");
 
-    const applyRun = latestRun(env, pull.headSha, "atoll/apply: week2")!;
+    // The comment goes first; the check run follows within GitHub's pacing.
+    const applyRun = await completedRun(env, pull.headSha, "atoll/apply: week2");
     expect(applyRun).toMatchObject({ status: "completed", conclusion: "success" });
     const aggregate = await completedRun(env, pull.headSha, "atoll/apply");
     expect(aggregate.conclusion).toBe("success");
