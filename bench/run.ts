@@ -582,12 +582,14 @@ async function bareDiscovery(ctx: Ctx, repo: FakeRepo, pull: PullRecord): Promis
 }
 
 /** Atoll's "projects chosen" line for PR `n`, with its time (pino's epoch ms). */
-function chosenLine(lines: string[], n: number): { time: number; configMs: number; chooseMs: number; projects: number } | undefined {
+function chosenLine(lines: string[], repo: string, n: number): { time: number; configMs: number; chooseMs: number; projects: number } | undefined {
   for (const line of lines) {
     if (!line.includes('"projects chosen"')) continue;
     try {
-      const o = JSON.parse(line.replace(/^\[stderr\] /, "")) as Record<string, number>;
-      if (o.pull === n) return { time: o.time!, configMs: o.configMs!, chooseMs: o.chooseMs!, projects: o.projects! };
+      const o = JSON.parse(line.replace(/^\[stderr\] /, "")) as Record<string, number | string>;
+      if (o.repo === `${OWNER}/${repo}` && o.pull === n) {
+        return { time: Number(o.time), configMs: Number(o.configMs), chooseMs: Number(o.chooseMs), projects: Number(o.projects) };
+      }
     } catch {
       // not JSON
     }
@@ -630,7 +632,7 @@ async function sectionG(ctx: Ctx): Promise<SectionG> {
       if (res.status !== 200) throw new Error(`webhook answered HTTP ${res.status}`);
       await pollUntil(() => planCommentDone(ctx, repo.name, pull.number), { timeoutMs: 600_000, intervalMs: 20, what: `the plan comment on scale#${pull.number}`, context: logTail(ctx) });
       sample.commentMs = performance.now() - t0;
-      const line = chosenLine(ctx.atoll.logs(), pull.number);
+      const line = chosenLine(ctx.atoll.logs(), repo.name, pull.number);
       if (!line) throw new Error('no "projects chosen" log line (run with --log-level=info or lower)');
       if (line.projects !== touched.length) throw new Error(`Atoll chose ${line.projects} projects, expected ${touched.length}`);
       Object.assign(sample, { chosenMs: line.time - t0Wall, configMs: line.configMs, chooseMs: line.chooseMs });

@@ -185,7 +185,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   if (projects === null) return;
   // Where a monorepo's time goes (README "Performance"): reading the config, then choosing.
   ctx.log.info(
-    { pull: pull.number, projects: projects.length, configured: config.projects.length, configMs: chooseStart - configStart, chooseMs: Date.now() - chooseStart },
+    { repo: `${ctx.repo.owner}/${ctx.repo.repo}`, pull: pull.number, projects: projects.length, configured: config.projects.length, configMs: chooseStart - configStart, chooseMs: Date.now() - chooseStart },
     "projects chosen",
   );
 
