@@ -82,6 +82,8 @@ interface Options {
   cNewCommitsPerPr: number;
   dRate: number;
   dSeconds: number;
+  /** Resources per project of (d)'s plan, so that it outlasts the load. */
+  dResources: number;
   eResources: number;
   only: Set<string>;
   logLevel: string;
@@ -118,6 +120,7 @@ function parseOptions(argv: string[]): Options {
     cNewCommitsPerPr: 10,
     dRate: 200,
     dSeconds: quick ? 3 : 10,
+    dResources: quick ? 150 : 500,
     eResources: 3000,
     only: new Set(["a", "b", "c", "d", "e", "f", "g"]),
     logLevel: "debug",
@@ -853,7 +856,9 @@ async function sectionD(ctx: Ctx): Promise<SectionD> {
   const o = ctx.opts;
   const { repo, dirs } = await monorepo(ctx);
   const files: Record<string, string> = {};
-  for (const d of dirs) files[`${d}/main.tf`] = projectTf(`d-${d}`);
+  // Enough resources per project that terraform is still running when the load ends (a
+  // 20-project plan of one resource each is over in about a second).
+  for (const d of dirs) files[`${d}/main.tf`] = projectTf(`d-${d}`, o.dResources);
   await repo.commit("d-load", files, "d: plans to run during the load", { from: "main" });
   const pull = await ctx.github.createPull(OWNER, repo.name, { head: "d-load", author: "alice" });
   const opened = pullRequestEventFor("opened", pull, ctx.repoOpts(repo));
