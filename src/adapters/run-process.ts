@@ -271,6 +271,23 @@ async function resolveExecutable(file: string, pathEnv: string | undefined): Pro
   return { code: denied ? "EACCES" : "ENOENT" };
 }
 
+/**
+ * Resolved programs by PATH and name: every terraform and git run would otherwise stat the PATH
+ * directories again. A program removed later fails to start with ENOENT, reported as before.
+ */
+const resolved = new Map<string, string>();
+async function resolveCached(file: string, pathEnv: string | undefined): ReturnType<typeof resolveExecutable> {
+  const key = `${pathEnv ?? ""}\u0000${file}`;
+  const hit = resolved.get(key);
+  if (hit) return { path: hit };
+  const r = await resolveExecutable(file, pathEnv);
+  if ("path" in r) {
+    if (resolved.size >= 256) resolved.clear();
+    resolved.set(key, r.path);
+  }
+  return r;
+}
+
 /** `nice(1)` of the server's PATH, looked up once; null when there is none. */
 let niceBinary: Promise<string | null> | undefined;
 function findNice(): Promise<string | null> {
@@ -283,7 +300,7 @@ async function withNiceness(opts: RunProcessOptions): Promise<{ file: string; ar
   const nice = n > 0 ? await findNice() : null;
   if (!nice) return { file: opts.file, args: [...opts.args] };
   // Resolved here, so a missing binary is reported as such and not as nice's exit code 127.
-  const target = await resolveExecutable(opts.file, opts.env.PATH);
+  const target = await resolveCached(opts.file, opts.env.PATH);
   if (!("path" in target)) return target;
   return { file: nice, args: ["-n", String(n), target.path, ...opts.args] };
 }

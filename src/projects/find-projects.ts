@@ -169,6 +169,7 @@ export function configuredProjects(
 ): Project[] {
   const paths = touchedPaths(changedFiles);
   const candidates = config.projects.filter((p) => p.autoplan.enabled || options.includeAutoplanDisabled);
+  const dirOf = new Map(candidates.map((p) => [p, normalizeDir(p.dir)]));
   const byDir = new Map<string, ProjectConfig[]>();
   const reaching: ProjectConfig[] = [];
   for (const p of candidates) {
@@ -176,14 +177,14 @@ export function configuredProjects(
       reaching.push(p);
       continue;
     }
-    const dir = normalizeDir(p.dir);
+    const dir = dirOf.get(p)!;
     const list = byDir.get(dir);
     if (list) list.push(p);
     else byDir.set(dir, [p]);
   }
   const touched = new Set<ProjectConfig>();
   const check = (p: ProjectConfig, path: string) => {
-    if (!touched.has(p) && matchesWhenModified(relativeTo(normalizeDir(p.dir), path), p.autoplan.whenModified)) touched.add(p);
+    if (!touched.has(p) && matchesWhenModified(relativeTo(dirOf.get(p)!, path), p.autoplan.whenModified)) touched.add(p);
   };
   for (const path of paths) {
     for (const dir of ancestorDirs(path)) for (const p of byDir.get(dir) ?? []) check(p, path);

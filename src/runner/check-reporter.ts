@@ -169,9 +169,7 @@ export class CheckReporter {
     this.open.clear();
     await Promise.all(
       runs.map(({ kind, project }) =>
-        project
-          ? this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), body)
-          : this.ensure(aggregateCheckName(kind), encodeExternalId({ pullNumber: this.ctx.pullNumber, kind }), body),
+        project ? this.ensure(projectCheckName(kind, project), this.projectExternalId(kind, project), body) : this.setAggregate(kind, body),
       ),
     );
   }

@@ -137,6 +137,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   filesRead?.catch(() => undefined); // awaited in chooseProjects; unused when the config is invalid
   const changedFiles = () => filesRead ?? ctx.github.listChangedFiles(pull.number);
 
+  const repoName = `${ctx.repo.owner}/${ctx.repo.repo}`;
   const configStart = Date.now();
   let checkoutMs = 0;
   const policy = policyForRepo(configOptions(source, pull));
@@ -190,7 +191,7 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   // (when the repository was checked out before), reading the config, then choosing.
   ctx.log.info(
     {
-      repo: `${ctx.repo.owner}/${ctx.repo.repo}`,
+      repo: repoName,
       pull: pull.number,
       projects: projects.length,
       configured: config.projects.length,
@@ -256,7 +257,6 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   };
   const concurrent = peakConcurrency(runnable, order);
   const timings = ctx.deps.planTimings ?? new PlanTimings();
-  const repoName = `${ctx.repo.owner}/${ctx.repo.repo}`;
   let started: Promise<void> | undefined;
   const startWrites = (): Promise<void> =>
     (started ??= (async () => {
