@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
-import { DEFAULT_BLOCKED_EXTRA_ARGS } from "./commands/parse-comment.js";
+import { DEFAULT_ALLOW_COMMANDS, DEFAULT_BLOCKED_EXTRA_ARGS, KNOWN_COMMANDS } from "./commands/parse-comment.js";
 import { parseRequirements, type Requirement } from "./runner/apply-requirements.js";
 import type { MergeMethod } from "./ports/github.js";
 
@@ -121,8 +121,6 @@ function databaseUrl(value: string | undefined): string | undefined {
   return v;
 }
 
-export const ALL_COMMANDS = ["plan", "apply", "unlock", "version", "help"];
-
 export class SettingsError extends Error {}
 
 function list(value: string | undefined, fallback: string[]): string[] {
@@ -172,10 +170,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
       throw new SettingsError(`ATOLL_COMMAND_NAMES entries must be single words, got "${n}"`);
     }
   }
-  const allowCommands = list(env.ATOLL_ALLOW_COMMANDS, ALL_COMMANDS).map((c) => c.toLowerCase());
+  // `all` allows every command, as Atlantis's `--allow-commands=all` does.
+  let allowCommands = list(env.ATOLL_ALLOW_COMMANDS, [...DEFAULT_ALLOW_COMMANDS]).map((c) => c.toLowerCase());
+  if (allowCommands.includes("all")) allowCommands = [...KNOWN_COMMANDS];
   for (const c of allowCommands) {
-    if (!ALL_COMMANDS.includes(c)) {
-      throw new SettingsError(`ATOLL_ALLOW_COMMANDS: unknown command "${c}" (known: ${ALL_COMMANDS.join(", ")})`);
+    if (!KNOWN_COMMANDS.includes(c)) {
+      throw new SettingsError(`ATOLL_ALLOW_COMMANDS: unknown command "${c}" (known: all, ${KNOWN_COMMANDS.join(", ")})`);
     }
   }
   const repoAllowlist = list(env.ATOLL_REPO_ALLOWLIST, []);

@@ -9,14 +9,17 @@
 import { split, quote } from "shlex";
 import { COMMAND_ORDER, commandUsage, errorBody, fence, helpText } from "./usage.js";
 
-export type CommandName = "plan" | "apply" | "unlock" | "version";
+/** Commands that become jobs (`state rm` is `state_rm`, as its workflow stage is named). */
+export type CommandName = "plan" | "destroy" | "apply" | "unlock" | "version" | "cancel" | "import" | "state_rm";
+export type AutoMergeMethod = "merge" | "squash" | "rebase";
+export const AUTO_MERGE_METHODS: readonly AutoMergeMethod[] = ["merge", "squash", "rebase"];
 
 export interface ParseOptions {
   /** Words that address Atoll (case-insensitive). Default `["atoll", "atlantis"]`. */
   names?: string[];
   /** The app's bot login (`my-app[bot]` or `my-app`); enables `@my-app plan`. */
   botLogin?: string;
-  /** Commands users may run. Default plan, apply, unlock, version, help. */
+  /** Commands users may run (words as typed: `state`, not `state_rm`). Default {@link DEFAULT_ALLOW_COMMANDS}. */
   allowCommands?: string[];
   /** Terraform flags refused after `--` (exact match or `<flag>=...`). */
   blockedExtraArgs?: string[];
@@ -36,6 +39,10 @@ export interface CommandRequest {
   verbose: boolean;
   /** Addressing word to use in suggested commands (`atoll`, `atlantis`, `@my-app`). */
   name: string;
+  /** `import`: `[ADDRESS, ID]`; `state_rm`: the addresses. Absent for other commands. */
+  args?: string[];
+  /** `apply --auto-merge-disabled` / `--auto-merge-method m`; absent when neither was given. */
+  autoMerge?: { disabled: true } | { method: AutoMergeMethod };
 }
 
 export interface ReplyResult {
@@ -48,11 +55,18 @@ export interface ReplyResult {
 export type ParseResult = { kind: "ignore" } | CommandRequest | ReplyResult;
 
 export const DEFAULT_NAMES: readonly string[] = ["atoll", "atlantis"];
-export const DEFAULT_ALLOW_COMMANDS: readonly string[] = ["plan", "apply", "unlock", "version", "help"];
+/**
+ * Allowed unless the operator says otherwise: Atlantis's defaults (`version, plan, apply, unlock,
+ * approve_policies, cancel`) plus `destroy` and `help`. `import` and `state` change state outside
+ * a reviewed plan, so (as in Atlantis) they must be allowed explicitly.
+ */
+export const DEFAULT_ALLOW_COMMANDS: readonly string[] = ["version", "plan", "destroy", "apply", "cancel", "unlock", "approve_policies", "help"];
+/** Every command word this parser knows. */
+export const KNOWN_COMMANDS: readonly string[] = COMMAND_ORDER;
 export const DEFAULT_BLOCKED_EXTRA_ARGS: readonly string[] = ["-chdir", "--chdir", "-plugin-dir", "--plugin-dir"];
 
 /** Command words that make a near-miss first word worth answering (avoids replying to chat). */
-const NEAR_MISS_GATE = new Set(["plan", "apply", "unlock", "version", "help"]);
+const NEAR_MISS_GATE: ReadonlySet<string> = new Set(COMMAND_ORDER);
 const HELP_WORDS = new Set(["help", "-h", "--help"]);
 /** The only characters shlex treats as separators; used for the first/second word too. */
 const LEXER_SPACE = /[ \t\r\n]+/;
@@ -103,16 +117,29 @@ function parse(body: string, options: ParseOptions): ParseResult {
     return lexerError(err, rest, ctx);
   }
 
+  // The bare name (`atlantis`, `@my-app`) shows help, as in Atlantis.
   if (args.length === 0) {
     return allowed.includes("help") ? helpReply(ctx) : IGNORE;
   }
   const commandWord = args[0].toLowerCase();
   if (HELP_WORDS.has(commandWord) && allowed.includes("help")) return helpReply(ctx);
-  if (!allowed.includes(commandWord)) return unknownCommand(args[0], ctx);
-
-  const command = commandWord as CommandName;
-  if (command === "unlock") return parseUnlock(args.slice(1), ctx);
-  return parseTargeted(command, args.slice(1), ctx);
+  if (!allowed.includes(commandWord)) {
+    return KNOWN_COMMANDS.includes(commandWord) && commandWord !== "help" ? notEnabled(commandWord, ctx) : unknownCommand(args[0], ctx);
+  }
+  const rest_ = args.slice(1);
+  switch (commandWord) {
+    case "unlock":
+    case "cancel":
+      return parseBare(commandWord, rest_, ctx);
+    case "approve_policies":
+      return parseApprovePolicies(rest_, ctx);
+    case "state":
+      return parseState(rest_, ctx);
+    case "import":
+      return parseTargeted("import", rest_, ctx);
+    default:
+      return parseTargeted(commandWord as "plan" | "destroy" | "apply" | "version", rest_, ctx);
+  }
 }
 
 /** Trim whitespace, then backticks (GitLab-style copy/paste), then whitespace again. */
@@ -232,89 +259,180 @@ function unknownCommand(word: string, ctx: Context): ReplyResult {
   return errorReply(`unknown command ${show(word)}`, generalHint(ctx));
 }
 
-function parseUnlock(args: string[], ctx: Context): ParseResult {
-  if (args.length === 1 && (args[0] === "-h" || args[0] === "--help")) return usageReply("unlock", ctx);
-  if (args.length > 0) {
-    return errorReply(
-      `unlock does not support arguments or flags (got: ${showArgs(args)})`,
-      commandUsage("unlock", ctx.name),
-    );
-  }
-  return command("unlock", { dir: "", workspace: "", project: "", verbose: false, extraArgs: [] }, ctx);
-}
-
-interface Flags {
-  dir?: string;
-  workspace?: string;
-  project?: string;
-  verbose: boolean;
-}
-
-type FlagParse =
-  | { ok: true; flags: Flags; positionals: string[]; extraArgs: string[] }
-  | { ok: false; help: true }
-  | { ok: false; help: false; message: string };
-
-function parseTargeted(cmd: "plan" | "apply" | "version", args: string[], ctx: Context): ParseResult {
-  const usage = commandUsage(cmd, ctx.name);
-  const parsed = parseFlags(args);
-  if (!parsed.ok) return parsed.help ? usageReply(cmd, ctx) : errorReply(parsed.message, usage);
-  const { flags, positionals, extraArgs } = parsed;
-
-  if (positionals.length > 0) return errorReply(`unknown argument(s) \u2013 ${showArgs(positionals)}`, usage);
-  for (const arg of extraArgs) {
-    const message = checkExtraArg(arg, ctx.blocked);
-    if (message !== undefined) return errorReply(message, usage);
-  }
-
-  let dir = "";
-  if (flags.dir !== undefined) {
-    const result = normaliseDir(flags.dir);
-    if ("error" in result) return errorReply(result.error, usage);
-    dir = result.dir;
-  }
-  if (flags.workspace !== undefined) {
-    const reason = workspaceProblem(flags.workspace);
-    if (reason !== undefined) return errorReply(`invalid workspace ${show(flags.workspace)}: ${reason}`, usage);
-  }
-  if (flags.project !== undefined) {
-    const reason = projectProblem(flags.project);
-    if (reason !== undefined) return errorReply(`invalid project name ${show(flags.project)}: ${reason}`, usage);
-    // Stricter than Atlantis, which cannot tell `-d .` from "not given": any -d/-w conflicts.
-    if (flags.dir !== undefined || flags.workspace !== undefined) {
-      return errorReply("cannot use -p/--project at same time as -d/--dir or -w/--workspace", usage);
-    }
-  }
-
-  return command(
-    cmd,
-    { dir, workspace: flags.workspace ?? "", project: flags.project ?? "", verbose: flags.verbose, extraArgs },
-    ctx,
+/**
+ * A known command the operator has not allowed: say so and how to allow it (Atlantis answers
+ * "unknown command", which sends users looking for typos).
+ */
+function notEnabled(word: string, ctx: Context): ReplyResult {
+  const wanted = [...ctx.allowed, word].join(",");
+  return errorReply(
+    `the ${show(word)} command is not enabled on this Atoll server`,
+    `An operator can enable it by adding it to ATOLL_ALLOW_COMMANDS (for example\nATOLL_ALLOW_COMMANDS=${wanted}) and restarting Atoll.\n${generalHint(ctx)}`,
   );
 }
 
-function command(
-  cmd: CommandName,
-  fields: Pick<CommandRequest, "dir" | "workspace" | "project" | "verbose" | "extraArgs">,
-  ctx: Context,
-): CommandRequest {
-  return { kind: "command", command: cmd, ...fields, name: ctx.name };
+/** `unlock` and `cancel` take nothing; any argument gets Atlantis's fixed usage reply. */
+function parseBare(cmd: "unlock" | "cancel", args: string[], ctx: Context): ParseResult {
+  if (args.length === 1 && (args[0] === "-h" || args[0] === "--help")) return usageReply(cmd, ctx);
+  if (args.length > 0) {
+    return errorReply(`${cmd} does not support arguments or flags (got: ${showArgs(args)})`, commandUsage(cmd, ctx.name));
+  }
+  return command(cmd, { dir: "", workspace: "", project: "", verbose: false, extraArgs: [] }, ctx);
 }
 
+type Values = Record<string, string | boolean | undefined>;
+
+type FlagParse =
+  | { ok: true; values: Values; positionals: string[]; extraArgs: string[] }
+  | { ok: false; help: true }
+  | { ok: false; help: false; message: string };
+
 interface FlagSpec {
-  key: "dir" | "workspace" | "project" | "verbose" | "help";
+  key: string;
   long: string;
   short?: string;
   takesValue: boolean;
 }
 
-const FLAG_SPECS: FlagSpec[] = [
+const TARGET_FLAGS: FlagSpec[] = [
   { key: "dir", long: "dir", short: "d", takesValue: true },
   { key: "workspace", long: "workspace", short: "w", takesValue: true },
   { key: "project", long: "project", short: "p", takesValue: true },
   { key: "verbose", long: "verbose", takesValue: false },
   { key: "help", long: "help", short: "h", takesValue: false },
 ];
+
+const FLAGS_OF: Record<string, FlagSpec[]> = {
+  apply: [
+    ...TARGET_FLAGS,
+    { key: "autoMergeDisabled", long: "auto-merge-disabled", takesValue: false },
+    { key: "autoMergeMethod", long: "auto-merge-method", takesValue: true },
+  ],
+  approve_policies: [
+    ...TARGET_FLAGS,
+    { key: "policySet", long: "policy-set", takesValue: true },
+    { key: "clearPolicyApproval", long: "clear-policy-approval", takesValue: false },
+  ],
+};
+
+/** Positional arguments each command takes (before `--`). */
+const POSITIONALS: Record<string, (args: string[]) => string | undefined> = {
+  import: (args) =>
+    args.length === 2 ? undefined : args.length < 2 ? "import needs two arguments: ADDRESS ID" : `unknown argument(s) \u2013 ${showArgs(args.slice(2))}`,
+  state_rm: (args) => (args.length > 0 ? undefined : "state rm needs at least one ADDRESS"),
+};
+
+type Targeted = "plan" | "destroy" | "apply" | "version" | "import" | "state_rm";
+
+/** Commands with -d/-w/-p: flags, then positionals, extra args, -d, -w, -p, command-specific flags. */
+function parseTargeted(cmd: Targeted, args: string[], ctx: Context, usageWord: string = cmd): ParseResult {
+  const usage = commandUsage(usageWord, ctx.name);
+  const parsed = parseFlags(args, FLAGS_OF[cmd] ?? TARGET_FLAGS);
+  if (!parsed.ok) return parsed.help ? usageReply(usageWord, ctx) : errorReply(parsed.message, usage);
+  const { values, positionals, extraArgs } = parsed;
+
+  const positionalProblem = POSITIONALS[cmd]?.(positionals);
+  if (POSITIONALS[cmd] === undefined && positionals.length > 0) return errorReply(`unknown argument(s) \u2013 ${showArgs(positionals)}`, usage);
+  if (positionalProblem !== undefined) return errorReply(positionalProblem, usage);
+  for (const arg of [...extraArgs, ...positionals]) {
+    const message = checkExtraArg(arg, ctx.blocked);
+    if (message !== undefined) return errorReply(message, usage);
+  }
+  const target = parseTarget(values, usage);
+  if ("reply" in target) return target.reply;
+
+  const fields: CommandFields = { ...target, verbose: values.verbose === true, extraArgs };
+  if (POSITIONALS[cmd] !== undefined) fields.args = positionals;
+  if (cmd === "apply") {
+    const autoMerge = parseAutoMerge(values);
+    if (typeof autoMerge === "string") return errorReply(autoMerge, usage);
+    if (autoMerge !== undefined) fields.autoMerge = autoMerge;
+  }
+  return command(cmd, fields, ctx);
+}
+
+/** `-d`, `-w` and `-p` checked and normalised (Atlantis order: dir, workspace, project). */
+function parseTarget(values: Values, usage: string): Pick<CommandRequest, "dir" | "workspace" | "project"> | { reply: ReplyResult } {
+  const raw = { dir: values.dir as string | undefined, workspace: values.workspace as string | undefined, project: values.project as string | undefined };
+  let dir = "";
+  if (raw.dir !== undefined) {
+    const result = normaliseDir(raw.dir);
+    if ("error" in result) return { reply: errorReply(result.error, usage) };
+    dir = result.dir;
+  }
+  if (raw.workspace !== undefined) {
+    const reason = workspaceProblem(raw.workspace);
+    if (reason !== undefined) return { reply: errorReply(`invalid workspace ${show(raw.workspace)}: ${reason}`, usage) };
+  }
+  if (raw.project !== undefined) {
+    const reason = projectProblem(raw.project);
+    if (reason !== undefined) return { reply: errorReply(`invalid project name ${show(raw.project)}: ${reason}`, usage) };
+    // Stricter than Atlantis, which cannot tell `-d .` from "not given": any -d/-w conflicts.
+    if (raw.dir !== undefined || raw.workspace !== undefined) {
+      return { reply: errorReply("cannot use -p/--project at same time as -d/--dir or -w/--workspace", usage) };
+    }
+  }
+  return { dir, workspace: raw.workspace ?? "", project: raw.project ?? "" };
+}
+
+/** `--auto-merge-disabled` / `--auto-merge-method`: the choice, an error message, or undefined. */
+function parseAutoMerge(values: Values): CommandRequest["autoMerge"] | string {
+  const method = values.autoMergeMethod as string | undefined;
+  if (values.autoMergeDisabled === true && method !== undefined) {
+    return "cannot use --auto-merge-method at the same time as --auto-merge-disabled";
+  }
+  if (values.autoMergeDisabled === true) return { disabled: true };
+  if (method === undefined) return undefined;
+  const lower = method.toLowerCase() as AutoMergeMethod;
+  if (!AUTO_MERGE_METHODS.includes(lower)) {
+    return `invalid --auto-merge-method ${show(method)}: use one of ${AUTO_MERGE_METHODS.join(", ")}`;
+  }
+  return { method: lower };
+}
+
+/**
+ * `state rm ADDRESS...`: the subcommand is the first positional; flags may sit before or after
+ * it (`state -d x rm a`, `state rm -d x a`), as pflag allows.
+ */
+function parseState(args: string[], ctx: Context): ParseResult {
+  const usage = commandUsage("state", ctx.name);
+  const parsed = parseFlags(args, TARGET_FLAGS);
+  if (!parsed.ok) return parsed.help ? usageReply("state", ctx) : errorReply(parsed.message, usage);
+  const sub = parsed.positionals[0];
+  if (sub === undefined) return errorReply("subcommand required (state rm ADDRESS...)", usage);
+  if (sub.toLowerCase() !== "rm") return errorReply(`invalid subcommand ${show(sub, false)} (not rm)`, usage);
+  const index = args.indexOf(sub);
+  return parseTargeted("state_rm", [...args.slice(0, index), ...args.slice(index + 1)], ctx, "state");
+}
+
+/**
+ * `approve_policies`: flags are checked like Atlantis's, then the answer is that this server has
+ * no policy checks to approve (Atoll does not run conftest), instead of an "unknown command".
+ */
+function parseApprovePolicies(args: string[], ctx: Context): ParseResult {
+  const usage = commandUsage("approve_policies", ctx.name);
+  const parsed = parseFlags(args, FLAGS_OF.approve_policies);
+  if (!parsed.ok) return parsed.help ? usageReply("approve_policies", ctx) : errorReply(parsed.message, usage);
+  if (parsed.positionals.length > 0) return errorReply(`unknown argument(s) \u2013 ${showArgs(parsed.positionals)}`, usage);
+  const target = parseTarget(parsed.values, usage);
+  if ("reply" in target) return target.reply;
+  return {
+    kind: "reply",
+    body:
+      "**Policy checks are not configured on this Atoll server**, so there are no failing policies to approve. " +
+      "Atoll does not run conftest policy checks (`policies` in a server policy file has no effect); " +
+      "what an apply needs is set with `apply_requirements` (approved, mergeable, undiverged). " +
+      `\`${ctx.name} apply\` reports any requirement that is not met.`,
+    isError: false,
+  };
+}
+
+type CommandFields = Pick<CommandRequest, "dir" | "workspace" | "project" | "verbose" | "extraArgs"> &
+  Partial<Pick<CommandRequest, "args" | "autoMerge">>;
+
+function command(cmd: CommandName, fields: CommandFields, ctx: Context): CommandRequest {
+  return { kind: "command", command: cmd, ...fields, name: ctx.name };
+}
 
 /** A token that would be parsed as a flag; such a token is never taken as a flag's value. */
 function looksLikeFlag(token: string): boolean {
@@ -328,8 +446,8 @@ function looksLikeFlag(token: string): boolean {
  * taken from a token that looks like a flag, so `-d --verbose` reports the missing value
  * instead of planning a directory called `--verbose` (`--dir=-x` still works).
  */
-function parseFlags(args: string[]): FlagParse {
-  const flags: Flags = { verbose: false };
+function parseFlags(args: string[], specs: FlagSpec[]): FlagParse {
+  const values: Values = {};
   const positionals: string[] = [];
   let i = 0;
 
@@ -339,7 +457,7 @@ function parseFlags(args: string[]): FlagParse {
       const on = value === undefined ? true : parseBool(value);
       if (on === undefined) return `invalid argument ${show(value ?? "")} for "${label}" flag: not a boolean`;
       if (spec.key === "help") return on ? "help" : undefined;
-      flags.verbose = on;
+      values[spec.key] = on;
       return undefined;
     }
     if (value === undefined) {
@@ -348,14 +466,14 @@ function parseFlags(args: string[]): FlagParse {
       value = next;
       i++;
     }
-    flags[spec.key as "dir" | "workspace" | "project"] = value;
+    values[spec.key] = value;
     return undefined;
   };
 
   for (; i < args.length; i++) {
     const token = args[i];
     if (token === "--") {
-      return { ok: true, flags, positionals, extraArgs: args.slice(i + 1) };
+      return { ok: true, values, positionals, extraArgs: args.slice(i + 1) };
     }
     let outcome: string | undefined;
     if (token.startsWith("--")) {
@@ -366,11 +484,11 @@ function parseFlags(args: string[]): FlagParse {
       const eq = body.indexOf("=");
       const flagName = eq === -1 ? body : body.slice(0, eq);
       const value = eq === -1 ? undefined : body.slice(eq + 1);
-      const spec = FLAG_SPECS.find((f) => f.long === flagName);
+      const spec = specs.find((f) => f.long === flagName);
       if (spec === undefined) return { ok: false, help: false, message: `unknown flag: --${show(flagName, false)}` };
       outcome = set(spec, value, `--${flagName}`);
     } else if (looksLikeFlag(token)) {
-      outcome = parseShorthands([...token.slice(1)], set);
+      outcome = parseShorthands([...token.slice(1)], specs, set);
     } else {
       positionals.push(token);
       continue;
@@ -378,7 +496,7 @@ function parseFlags(args: string[]): FlagParse {
     if (outcome === "help") return { ok: false, help: true };
     if (outcome !== undefined) return { ok: false, help: false, message: outcome };
   }
-  return { ok: true, flags, positionals, extraArgs: [] };
+  return { ok: true, values, positionals, extraArgs: [] };
 }
 
 /**
@@ -387,12 +505,13 @@ function parseFlags(args: string[]): FlagParse {
  */
 function parseShorthands(
   chars: string[],
+  specs: FlagSpec[],
   set: (spec: FlagSpec, value: string | undefined, label: string) => string | undefined,
 ): string | undefined {
   for (let k = 0; k < chars.length; k++) {
     const c = chars[k];
     const remaining = chars.slice(k).join("");
-    const spec = FLAG_SPECS.find((f) => f.short === c);
+    const spec = specs.find((f) => f.short === c);
     if (spec === undefined) {
       return `unknown shorthand flag: '${show(c, false)}' in -${show(remaining, false)}`;
     }
@@ -422,21 +541,23 @@ function checkExtraArg(arg: string, blocked: string[]): string | undefined {
 }
 
 /**
- * Normalise `-d` as a POSIX repo-relative path (`./x` → `x`, `a/..` → `.`). Unlike Atlantis,
- * which silently turns `/x` into `x` and maps `..` to an error only after cleaning, absolute
- * and escaping paths are refused with the value named, and globs are refused for now.
+ * Normalise `-d` as a POSIX repo-relative path (`./x` → `x`, `a/..` → `.`). A leading `/` means
+ * the repository root, as in Atlantis (`/` → `.`, `/x` → `x`); paths that leave the repository
+ * are refused with the value named. A value with `*`, `?` or `[` is a glob over project
+ * directories (minimatch syntax, matched in `select-projects.ts`): cleaned the same way, but any
+ * `..` is refused.
  */
 export function normaliseDir(raw: string): { dir: string } | { error: string } {
   const fail = (reason: string) => ({ error: `invalid -d/--dir ${show(raw)}: ${reason}` });
   if (raw === "") return fail('must not be empty (use "." for the repository root)');
   if (CONTROL_CHARS.test(raw)) return fail("must not contain control characters");
   if (raw.includes("\\")) return fail('use "/" as the path separator, not "\\"');
-  if (/[*?[]/.test(raw)) return fail("glob patterns are not supported in -d/--dir yet");
-  if (raw.startsWith("/")) return fail("absolute paths are not allowed; use a path relative to the repository root");
+  const isGlob = GLOB_CHARS.test(raw);
   const parts: string[] = [];
   for (const segment of raw.split("/")) {
     if (segment === "" || segment === ".") continue;
     if (segment === "..") {
+      if (isGlob) return fail("'..' is not allowed in a glob pattern");
       if (parts.length === 0) return fail("the path leads outside the repository");
       parts.pop();
       continue;
@@ -445,6 +566,9 @@ export function normaliseDir(raw: string): { dir: string } | { error: string } {
   }
   return { dir: parts.length === 0 ? "." : parts.join("/") };
 }
+
+/** Characters that make `-d` a glob pattern (as in Atlantis). */
+export const GLOB_CHARS = /[*?[]/;
 
 /** Atlantis's workspace rules (reference §1.4); returns the reason a name is refused. */
 export function workspaceProblem(ws: string): string | undefined {

@@ -25,6 +25,12 @@ export interface SelectionContext {
   config?: RepoConfig;
   /** Projects the pull request modifies (what a bare command runs on). */
   modified: Project[];
+  /**
+   * Directories with Terraform files in the checkout, for a `-d` glob: those that are not
+   * configured projects match too, as unnamed projects (the caller passes them when the repo
+   * has no config or autodiscovery is on).
+   */
+  discovered?: string[];
 }
 
 export type SelectionResult = { ok: true; projects: Project[] } | { ok: false; error: string };
@@ -51,20 +57,24 @@ function byName(name: string, config: RepoConfig | undefined): SelectionResult {
 
 /**
  * `-d` as a glob (Atlantis: `*`, `?`, `[` make it a pattern over project dirs): matches the
- * configured projects, or the modified projects when there is no config.
+ * configured projects and the discovered Terraform directories (or, when neither is known, the
+ * modified projects), in that order, each directory once.
  */
 function byDirGlob(pattern: string, workspace: string, ctx: SelectionContext): SelectionResult {
   const glob = pattern.replace(/^(\.\/|\/)+/, "");
   if (glob.split("/").includes("..")) {
     return { ok: false, error: `using '..' in glob pattern ${JSON.stringify(pattern)} with -d/--dir is not allowed` };
   }
-  const pool = ctx.config ? ctx.config.projects : ctx.modified;
+  const configured = ctx.config?.projects ?? [];
+  const configuredDirs = new Set(configured.map((p) => p.dir));
+  const discovered = (ctx.discovered ?? []).filter((dir) => !configuredDirs.has(dir)).map((dir) => ({ name: "", dir, workspace }));
+  const pool: readonly Project[] = ctx.config || ctx.discovered ? [...configured, ...discovered] : ctx.modified;
   const projects = pool.filter((p) => p.workspace === workspace && minimatch(p.dir, glob, { dot: true }));
   if (projects.length === 0) {
-    const source = ctx.config ? "configured" : "modified";
+    const source = ctx.discovered ? "project or Terraform directory" : ctx.config ? "configured project" : "modified project";
     return {
       ok: false,
-      error: `no ${source} project matches -d ${JSON.stringify(pattern)} in workspace ${JSON.stringify(workspace)}`,
+      error: `no ${source} matches -d ${JSON.stringify(pattern)} in workspace ${JSON.stringify(workspace)}`,
     };
   }
   return { ok: true, projects: projects.map(toProject) };

@@ -1,5 +1,6 @@
 import { quote } from "shlex";
 import {
+  KNOWN_COMMANDS,
   levenshtein,
   normaliseDir,
   parseComment,
@@ -12,6 +13,8 @@ import {
 import { commandUsage, errorBody, fence, helpText } from "../../src/commands/usage.js";
 
 const BOT: ParseOptions = { botLogin: "my-app[bot]" };
+/** Every command allowed (import and state are off by default). */
+const ALL: ParseOptions = { allowCommands: [...KNOWN_COMMANDS] };
 const EN_DASH = "\u2013";
 
 /** Full expected command object: defaults plus the fields a case sets. */
@@ -139,6 +142,34 @@ describe("parseComment: commands", () => {
     ["apply passes extra args through", "atoll apply -- -lock=false", undefined, cmd("apply", { extraArgs: ["-lock=false"] })],
     ["version passes extra args through", "atoll version -- -json", undefined, cmd("version", { extraArgs: ["-json"] })],
     ["custom blocked list replaces defaults", "atoll plan -- -chdir=x", { blockedExtraArgs: ["-var-file"] }, cmd("plan", { extraArgs: ["-chdir=x"] })],
+    // import ADDRESS ID (extra args are kept apart; the runner puts them before ADDRESS ID)
+    ["atlantis import -d dir ADDR ID", "atlantis import -d dir ADDR ID", ALL, cmd("import", { name: "atlantis", dir: "dir", args: ["ADDR", "ID"] })],
+    ["import with flags after the args", "atoll import aws_s3_bucket.b my-bucket -w staging --verbose", ALL, cmd("import", { workspace: "staging", verbose: true, args: ["aws_s3_bucket.b", "my-bucket"] })],
+    ["import with a quoted address and -p", "atoll import -p api 'module.db.x[\"k\"]' id-1", ALL, cmd("import", { project: "api", args: ['module.db.x["k"]', "id-1"] })],
+    ["import with extra args", "atoll import ADDR ID -- -var x=1", ALL, cmd("import", { args: ["ADDR", "ID"], extraArgs: ["-var", "x=1"] })],
+    // state rm ADDRESS...
+    ["atlantis state rm -p proj 'ADDR'", "atlantis state rm -p proj 'ADDR'", ALL, cmd("state_rm", { name: "atlantis", project: "proj", args: ["ADDR"] })],
+    ["state flags before rm", "atoll state -d x rm a.b c.d", ALL, cmd("state_rm", { dir: "x", args: ["a.b", "c.d"] })],
+    ["state RM upper-case", "atoll state RM a.b", ALL, cmd("state_rm", { args: ["a.b"] })],
+    ["state rm with extra args", "atoll state rm a.b -- -lock=false", ALL, cmd("state_rm", { args: ["a.b"], extraArgs: ["-lock=false"] })],
+    // cancel, destroy
+    ["cancel", "atlantis cancel", undefined, cmd("cancel", { name: "atlantis" })],
+    ["destroy", "atoll destroy", undefined, cmd("destroy")],
+    ["destroy -d", "atoll destroy -d envs/dev -w blue", undefined, cmd("destroy", { dir: "envs/dev", workspace: "blue" })],
+    ["destroy -p with extra args", "atoll destroy -p api -- -target=a.b", undefined, cmd("destroy", { project: "api", extraArgs: ["-target=a.b"] })],
+    // -d globs and leading slashes
+    ["glob -d", "atlantis plan -d 'stacks/*'", undefined, cmd("plan", { name: "atlantis", dir: "stacks/*" })],
+    ["glob -d cleaned", "atoll plan -d ./stacks//*/", undefined, cmd("plan", { dir: "stacks/*" })],
+    ["glob ? and [", "atoll apply -d 'env-?/[ab]'", undefined, cmd("apply", { dir: "env-?/[ab]" })],
+    ["glob **", "atoll plan -d '/**/prod'", undefined, cmd("plan", { dir: "**/prod" })],
+    ["-d /network is the repo's network dir", "atlantis plan -d /network", undefined, cmd("plan", { name: "atlantis", dir: "network" })],
+    ["-d / is the repo root", "atoll plan -d /", undefined, cmd("plan", { dir: "." })],
+    ["-d //a/./b", "atoll plan -d //a/./b", undefined, cmd("plan", { dir: "a/b" })],
+    // apply's automerge flags
+    ["--auto-merge-method squash", "atlantis apply --auto-merge-method squash", undefined, cmd("apply", { name: "atlantis", autoMerge: { method: "squash" } })],
+    ["--auto-merge-method=REBASE", "atoll apply -d x --auto-merge-method=REBASE", undefined, cmd("apply", { dir: "x", autoMerge: { method: "rebase" } })],
+    ["--auto-merge-disabled", "atlantis apply -p x --auto-merge-disabled", undefined, cmd("apply", { name: "atlantis", project: "x", autoMerge: { disabled: true } })],
+    ["--auto-merge-disabled=false", "atoll apply --auto-merge-disabled=false", undefined, cmd("apply")],
   ];
 
   test.each(cases)("%s: %j", (_label, body, options, expected) => {
@@ -253,20 +284,16 @@ const replyCases: ReplyCase[] = [
     label: "unknown command",
     body: "atoll foo",
     isError: true,
-    contains: ['Error: unknown command "foo".', 'Run "atoll help" for usage.', "Available commands: version, plan, apply, unlock, help"],
+    contains: ['Error: unknown command "foo".', 'Run "atoll help" for usage.', "Available commands: version, plan, destroy, apply, cancel, unlock, approve_policies, help"],
   },
-  { label: "destroy", body: "atoll destroy", isError: true, contains: ['unknown command "destroy"'] },
-  { label: "cancel is not supported", body: "atoll cancel", isError: true, contains: ['unknown command "cancel"'] },
-  { label: "import is not supported", body: "atoll import aws_s3_bucket.b name", isError: true, contains: ['unknown command "import"'] },
-  { label: "state is not supported", body: "atoll state rm x", isError: true, contains: ['unknown command "state"'] },
   { label: "flag as command", body: "atoll -d x", isError: true, contains: ['unknown command "-d"'] },
-  { label: "command typed as written", body: "atoll Destroy", isError: true, contains: ['unknown command "Destroy"'] },
+  { label: "command typed as written", body: "atoll Destroyer", isError: true, contains: ['unknown command "Destroyer"'] },
   {
-    label: "disallowed apply is unknown and not listed",
+    label: "disallowed apply says how to enable it and is not listed",
     body: "atoll apply",
     options: { allowCommands: ["plan", "unlock", "help"] },
     isError: true,
-    contains: ['unknown command "apply"', "Available commands: plan, unlock, help"],
+    contains: ['Error: the "apply" command is not enabled on this Atoll server.', "ATOLL_ALLOW_COMMANDS=plan,unlock,help,apply", "Available commands: plan, unlock, help"],
     excludes: ["version"],
   },
   {
@@ -279,6 +306,35 @@ const replyCases: ReplyCase[] = [
   },
   { label: "help disallowed: -h", body: "atoll -h", options: { allowCommands: ["plan", "apply"] }, isError: true, contains: ['unknown command "-h"'] },
   { label: "allowCommands is case-insensitive", body: "atoll unlock", options: { allowCommands: ["PLAN", "help"] }, isError: true, contains: ["Available commands: plan, help"] },
+  { label: "import is not enabled by default", body: "atlantis import -d x aws_s3_bucket.b name", isError: true, contains: ['the "import" command is not enabled', "ATOLL_ALLOW_COMMANDS=", ",import"] },
+  { label: "state is not enabled by default", body: "atlantis state rm -p proj 'ADDR'", isError: true, contains: ['the "state" command is not enabled', ",state"] },
+  // import / state / cancel / approve_policies
+  { label: "import with one argument", body: "atoll import aws_s3_bucket.b", options: ALL, isError: true, contains: ["Error: import needs two arguments: ADDRESS ID.", "Usage of import:", "ADDRESS ID"] },
+  { label: "import with three arguments", body: "atoll import a b c", options: ALL, isError: true, contains: [`unknown argument(s) ${EN_DASH} c.`] },
+  { label: "import -h", body: "atoll import -h", options: ALL, isError: false, contains: ["Usage of import:", "-d, --dir"] },
+  { label: "import blocked extra arg", body: "atoll import a b -- -chdir=..", options: ALL, isError: true, contains: ['flag "-chdir=.." is not allowed'] },
+  { label: "state without subcommand", body: "atoll state", options: ALL, isError: true, contains: ["Error: subcommand required (state rm ADDRESS...).", "Usage of state:"] },
+  { label: "state mv", body: "atoll state mv a b", options: ALL, isError: true, contains: ["Error: invalid subcommand mv (not rm)."] },
+  { label: "state rm without an address", body: "atoll state rm -d x", options: ALL, isError: true, contains: ["Error: state rm needs at least one ADDRESS."] },
+  { label: "state rm -h", body: "atoll state rm -h", options: ALL, isError: false, contains: ["Usage of state:", "rm [flags]"] },
+  { label: "state rm -p with -d", body: "atoll state rm -p a -d b x", options: ALL, isError: true, contains: ["cannot use -p/--project"] },
+  { label: "cancel with a flag", body: "atoll cancel -d x", isError: true, contains: ["Error: cancel does not support arguments or flags (got: -d x).", "Usage of cancel:"] },
+  { label: "cancel -h", body: "atoll cancel -h", isError: false, contains: ["Usage of cancel:", "running terraform finishes"] },
+  { label: "approve_policies", body: "atlantis approve_policies", isError: false, contains: ["Policy checks are not configured on this Atoll server", "`atlantis apply`"] },
+  { label: "approve_policies with its flags", body: "atoll approve_policies -p api --policy-set s1 --clear-policy-approval", isError: false, contains: ["not configured"] },
+  { label: "approve_policies bad flag", body: "atoll approve_policies --nope", isError: true, contains: ["unknown flag: --nope.", "Usage of approve_policies:"] },
+  { label: "approve_policies argument", body: "atoll approve_policies now", isError: true, contains: [`unknown argument(s) ${EN_DASH} now.`] },
+  // apply's automerge flags
+  { label: "both automerge flags", body: "atoll apply --auto-merge-disabled --auto-merge-method squash", isError: true, contains: ["Error: cannot use --auto-merge-method at the same time as --auto-merge-disabled."] },
+  { label: "bad automerge method", body: "atoll apply --auto-merge-method fast", isError: true, contains: ['invalid --auto-merge-method "fast": use one of merge, squash, rebase'] },
+  { label: "automerge flags are apply's only", body: "atoll plan --auto-merge-disabled", isError: true, contains: ["unknown flag: --auto-merge-disabled."] },
+  { label: "apply usage lists automerge flags", body: "atoll apply -h", isError: false, contains: ["--auto-merge-method string"] },
+  // Near-misses of the new commands, and the bare name
+  { label: "terraform import", body: "terraform import a b", isError: true, contains: ["Did you mean to use `atoll` instead of `terraform`?"] },
+  { label: "terraform destroy", body: "terraform destroy", isError: true, contains: ["instead of `terraform`"] },
+  { label: "atlantis alone", body: "atlantis", isError: false, contains: ["Usage: atlantis <command>", "  destroy ", "  cancel "], excludes: ["  import "] },
+  { label: "@slug alone", body: "@my-app", options: BOT, isError: false, contains: ["Usage: @my-app <command>"] },
+  { label: "help with everything allowed", body: "atoll help", options: ALL, isError: false, contains: ["  import ", "  state ", "atoll state rm -d envs/prod"] },
   // Flag errors
   { label: "unknown long flag", body: "atoll plan --abc", isError: true, contains: ["```\nError: unknown flag: --abc.\nUsage of plan:"] },
   { label: "unknown long flag with value", body: "atoll plan --abc=1", isError: true, contains: ["Error: unknown flag: --abc."] },
@@ -317,8 +373,6 @@ const replyCases: ReplyCase[] = [
   { label: "custom blocked list", body: "atoll plan -- -var-file=x.tfvars", options: { blockedExtraArgs: ["-var-file"] }, isError: true, contains: ['flag "-var-file=x.tfvars" is not allowed'] },
   { label: "NUL in extra args", body: "atoll plan -- $'a\\x00b'", isError: true, contains: ['extra argument "a\\u0000b" contains a NUL character'] },
   // -d refusals
-  { label: "absolute dir", body: "atoll plan -d /x", isError: true, contains: ['invalid -d/--dir "/x": absolute paths are not allowed'] },
-  { label: "root slash", body: "atoll plan -d /", isError: true, contains: ['"/": absolute paths'] },
   { label: "..", body: "atoll plan -d ..", isError: true, contains: ['invalid -d/--dir "..": the path leads outside the repository'] },
   { label: "../x", body: "atoll plan -d ../x", isError: true, contains: ['"../x": the path leads outside'] },
   { label: "a/../../x", body: "atoll plan --dir=a/../../x", isError: true, contains: ['"a/../../x": the path leads outside'] },
@@ -328,9 +382,8 @@ const replyCases: ReplyCase[] = [
   { label: "backslash in dir", body: "atoll plan -d 'a\\b'", isError: true, contains: ['invalid -d/--dir "a\\\\b"', "path separator"] },
   { label: "control character in dir", body: "atoll plan -d $'a\\tb'", isError: true, contains: ['"a\\tb": must not contain control characters'] },
   { label: "NUL in dir", body: "atoll plan -d $'a\\x00'", isError: true, contains: ["must not contain control characters"] },
-  { label: "glob *", body: "atoll plan -d 'envs/*'", isError: true, contains: ['"envs/*": glob patterns are not supported in -d/--dir yet'] },
-  { label: "glob ?", body: "atoll plan -d a?b", isError: true, contains: ["glob patterns are not supported"] },
-  { label: "glob [", body: "atoll plan -d '[ab]'", isError: true, contains: ["glob patterns are not supported"] },
+  { label: "glob with ..", body: "atoll plan -d 'envs/../*'", isError: true, contains: ['invalid -d/--dir "envs/../*": \'..\' is not allowed in a glob pattern'] },
+  { label: "glob leaving the repo", body: "atoll plan -d '../*'", isError: true, contains: ["'..' is not allowed in a glob pattern"] },
   // Workspace refusals
   { label: "workspace with /", body: "atoll plan -w a/b", isError: true, contains: ['Error: invalid workspace "a/b": must not contain "/".'] },
   { label: "workspace with \\", body: "atoll plan -w 'a\\b'", isError: true, contains: ['invalid workspace "a\\\\b": must not contain "\\"'] },
@@ -347,7 +400,7 @@ const replyCases: ReplyCase[] = [
   { label: "-p with -w", body: "atoll apply -p api -w ws", isError: true, contains: ["cannot use -p/--project"] },
   { label: "--project after --dir", body: "atoll plan --dir x --project api", isError: true, contains: ["cannot use -p/--project"] },
   { label: "-p with an explicit -d .", body: "atoll plan -p api -d .", isError: true, contains: ["cannot use -p/--project"] },
-  { label: "dir error comes before the -p conflict", body: "atoll plan -p api -d /x", isError: true, contains: ["absolute paths"], excludes: ["cannot use"] },
+  { label: "dir error comes before the -p conflict", body: "atoll plan -p api -d ../x", isError: true, contains: ["leads outside"], excludes: ["cannot use"] },
   { label: "empty project", body: "atoll plan -p ''", isError: true, contains: ['invalid project name "": must not be empty'] },
   { label: "whitespace-only project", body: "atoll plan -p '  '", isError: true, contains: ['invalid project name "  ": must not be only whitespace'] },
   { label: "control char in project", body: "atoll plan -p $'a\\nb'", isError: true, contains: ['invalid project name "a\\nb": must not contain control characters'] },
@@ -457,7 +510,8 @@ describe("usage texts", () => {
   test("commandUsage for unlock, help and unknown commands", () => {
     expect(commandUsage("unlock", "atoll")).toContain("Arguments or flags are not supported.");
     expect(commandUsage("help", "atoll")).toContain("atoll help");
-    expect(commandUsage("destroy", "atoll")).toBe('Run "atoll help" for usage.');
+    expect(commandUsage("destroyer", "atoll")).toBe('Run "atoll help" for usage.');
+    expect(commandUsage("cancel", "atoll")).toContain("Arguments or flags are not supported.");
   });
 
   test("fence outgrows backtick runs in its content", () => {

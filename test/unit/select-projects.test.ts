@@ -45,6 +45,9 @@ describe("selectProjects", () => {
     ["-d glob with -w", req({ dir: "ap?", workspace: "prd" }), withConfig, [project("app", "app-prd", "prd")]],
     ["-d glob across levels", req({ dir: "**/net" }), withConfig, [project("net", "net"), project("stacks/net", "net-2")]],
     ["-d glob without config matches modified dirs", req({ dir: "b/*" }), noConfig, [project("b/c")]],
+    ["-d glob without config matches discovered dirs", req({ dir: "stacks/*" }), { ...noConfig, discovered: ["stacks/a", "stacks/b", "stacks/b/x", "net"] }, [project("stacks/a"), project("stacks/b")]],
+    ["-d glob: discovered dirs get the -w workspace", req({ dir: "stacks/*", workspace: "w" }), { ...noConfig, discovered: ["stacks/a"] }, [project("stacks/a", "", "w")]],
+    ["-d glob: configured first, discovered dirs once", req({ dir: "**/net" }), { ...withConfig, discovered: ["net", "stacks/net", "x/net"] }, [project("net", "net"), project("stacks/net", "net-2"), project("x/net")]],
   ])("%s", (_name, request, ctx, expected) => {
     expect(selectProjects(request, ctx)).toEqual({ ok: true, projects: expected });
   });
@@ -57,6 +60,7 @@ describe("selectProjects", () => {
     ["-d escaping the repo", req({ dir: "../x" }), noConfig, /using a relative path "\.\.\/x" with -d\/--dir is not allowed/],
     ["-d glob with ..", req({ dir: "../*" }), withConfig, /using '\.\.' in glob pattern/],
     ["-d glob matching nothing", req({ dir: "zzz*" }), withConfig, /no configured project matches -d "zzz\*"/],
+    ["-d glob matching nothing discovered", req({ dir: "zzz*" }), { ...noConfig, discovered: ["a"] }, /no project or Terraform directory matches -d "zzz\*" in workspace "default"/],
   ])("error: %s", (_name, request, ctx, message) => {
     const result = selectProjects(request, ctx);
     expect(result).toEqual({ ok: false, error: expect.stringMatching(message) });

@@ -14,7 +14,7 @@ describe("readSettings", () => {
       maxQueuedJobs: 500,
       autoplanDrafts: false,
       allowForkPrs: false,
-      allowCommands: ["plan", "apply", "unlock", "version", "help"],
+      allowCommands: ["version", "plan", "destroy", "apply", "cancel", "unlock", "approve_policies", "help"],
       blockedExtraArgs: ["-chdir", "--chdir", "-plugin-dir", "--plugin-dir"],
       appSlug: undefined,
       applyRequirements: [],
@@ -37,6 +37,12 @@ describe("readSettings", () => {
       progressDelayAuto: true,
       processNiceness: 10,
     });
+  });
+
+  test("ATOLL_ALLOW_COMMANDS=all allows every command, import and state too", () => {
+    const s = readSettings({ ATOLL_ALLOW_COMMANDS: "all" }, "/srv/atoll");
+    expect(s.allowCommands).toEqual(expect.arrayContaining(["import", "state", "cancel", "destroy", "plan", "apply"]));
+    expect(readSettings({ ATOLL_ALLOW_COMMANDS: "plan,apply,import" }, "/srv/atoll").allowCommands).toEqual(["plan", "apply", "import"]);
   });
 
   test("every variable is read", () => {
@@ -127,7 +133,7 @@ describe("readSettings", () => {
     [{ ATOLL_AUTOPLAN_DRAFTS: "maybe" }, "ATOLL_AUTOPLAN_DRAFTS"],
     [{ ATOLL_STEP_TIMEOUT: "10 minutes" }, "ATOLL_STEP_TIMEOUT"],
     [{ ATOLL_STEP_TIMEOUT: "0" }, "ATOLL_STEP_TIMEOUT"],
-    [{ ATOLL_ALLOW_COMMANDS: "plan,destroy" }, "ATOLL_ALLOW_COMMANDS"],
+    [{ ATOLL_ALLOW_COMMANDS: "plan,teardown" }, "ATOLL_ALLOW_COMMANDS"],
     [{ ATOLL_COMMAND_NAMES: "atoll,two words" }, "ATOLL_COMMAND_NAMES"],
     [{ ATOLL_REPO_ALLOWLIST: "just-a-name" }, "ATOLL_REPO_ALLOWLIST"],
     [{ ATOLL_APPLY_REQUIREMENTS: "approved,reviewed" }, "ATOLL_APPLY_REQUIREMENTS"],
