@@ -39,7 +39,7 @@
  */
 import { sql, type Kysely, type Generated, type Selectable, type Updateable } from "kysely";
 import type { JobSpec } from "../jobs/job-spec.js";
-import { jobKey } from "../jobs/job-spec.js";
+import { queueKey } from "../jobs/job-spec.js";
 import type { Project } from "../projects/project.js";
 import type { BlobStore } from "../ports/blobs.js";
 import type {
@@ -130,6 +130,7 @@ export interface JobsTable {
   replica: string | null;
   worker: string | null;
   lease_expires_at: string | null;
+  cancel_requested_by: string | null;
 }
 
 export interface DeliveriesTable {
@@ -252,6 +253,7 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
   if (r.started_at !== null) j.startedAt = r.started_at;
   if (r.finished_at !== null) j.finishedAt = r.finished_at;
   if (r.error !== null) j.error = r.error;
+  if (r.cancel_requested_by !== null) j.cancelRequestedBy = r.cancel_requested_by;
   return j;
 }
 
@@ -520,7 +522,7 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
           dedupe_key: dedupeKey ?? null,
           created_at: now(),
           processes: "[]",
-          job_key: jobKey(spec),
+          job_key: queueKey(spec),
         })
         // NULL keys never conflict, so jobs without a dedupe key are always created.
         .onConflict((oc) => oc.column("dedupe_key").doNothing())
@@ -612,6 +614,28 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
         .set({ status: outcome.status, finished_at: outcome.finishedAt, error: outcome.error ?? null, lease_expires_at: null })
         .where("id", "=", id)
         .where("worker", "=", worker)
+        .where("status", "=", "running")
+        .returning("id")
+        .execute();
+      return rows.length === 1;
+    },
+
+    async cancelQueuedJob(id, outcome) {
+      const rows = await db
+        .updateTable("jobs")
+        .set({ status: "cancelled", finished_at: outcome.finishedAt, error: outcome.error })
+        .where("id", "=", id)
+        .where("status", "=", "queued")
+        .returning("id")
+        .execute();
+      return rows.length === 1;
+    },
+
+    async requestJobCancel(id, by) {
+      const rows = await db
+        .updateTable("jobs")
+        .set({ cancel_requested_by: by })
+        .where("id", "=", id)
         .where("status", "=", "running")
         .returning("id")
         .execute();

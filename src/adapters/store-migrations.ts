@@ -42,7 +42,8 @@
  *   never collide), created_at, started_at NULL, finished_at NULL, error NULL, processes (JSON
  *   array of {pid, startTime}), job_key (jobs with the same key — one pull request — run one
  *   after another, in id order), replica NULL (the replica that claimed it), worker NULL (the
- *   process holding its lease) and lease_expires_at NULL. Indexes on status and
+ *   process holding its lease), lease_expires_at NULL and cancel_requested_by NULL (who asked a
+ *   running job to stop before its next execution-order group). Indexes on status and
  *   (job_key, status, id).
  * - `deliveries` — webhook deliveries already accepted. `id` TEXT PK, event, received_at
  *   (indexed, for pruning).
@@ -238,6 +239,13 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
           await sql`CREATE TRIGGER atoll_jobs_finished AFTER UPDATE OF status ON jobs
             FOR EACH ROW WHEN (NEW.status <> 'running' AND NEW.status <> OLD.status) EXECUTE FUNCTION atoll_jobs_notify()`.execute(db);
         }
+      },
+    },
+
+    "0003_cancel": {
+      /** `atoll cancel` asks a running job (on any replica) to stop before its next group. */
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema.alterTable("jobs").addColumn("cancel_requested_by", "text").execute();
       },
     },
   };

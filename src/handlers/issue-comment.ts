@@ -34,7 +34,8 @@ export function registerIssueCommentHandler(app: Probot, env: AppEnv): void {
     } else if (parsed.kind === "reply") {
       await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: parsed.body }, once);
     } else {
-      const backlog = await env.jobs.backlog();
+      // `cancel` is never refused for a full queue: that is when it is needed most.
+      const backlog = parsed.command === "cancel" ? 0 : await env.jobs.backlog();
       if (backlog >= settings.maxQueuedJobs) {
         const busy = `**Atoll is busy** (${backlog} jobs waiting), so \`${parsed.command}\` was not queued. Please try again in a few minutes.`;
         await env.jobs.submit({ ...target, kind: "reply", commentId: comment.id, body: busy }, once);

@@ -28,7 +28,7 @@ export type JobSpec = JobTarget &
         quietRefusal: boolean;
       }
     | {
-        /** A comment command (plan, apply, unlock, version). */
+        /** A comment command (plan, destroy, apply, unlock, version, cancel, import, state rm). */
         kind: "command";
         commentId: number;
         command: CommandRequest;
@@ -77,10 +77,26 @@ export function jobKey(spec: Pick<JobTarget, "owner" | "repo" | "pullNumber">): 
   return `${spec.owner}/${spec.repo}#${spec.pullNumber}`.toLowerCase();
 }
 
+/**
+ * The queue a job waits in (`jobs.job_key`): its pull request's, except `cancel`, which has a
+ * queue of its own next to it so it runs while the command it cancels is still running.
+ */
+export function queueKey(spec: JobSpec): string {
+  const key = jobKey(spec);
+  return spec.kind === "command" && spec.command.command === "cancel" ? `${key} cancel` : key;
+}
+
+/** Jobs `cancel` drops while queued (and asks to stop while running): the ones that run terraform. */
+export function isCancellable(spec: JobSpec): boolean {
+  if (spec.kind === "autoplan" || spec.kind === "lock-released") return true;
+  if (spec.kind === "check-run") return spec.action === "plan" || spec.action === "apply";
+  return spec.kind === "command" && !["unlock", "cancel"].includes(spec.command.command);
+}
+
 export function describeJob(spec: JobSpec): string {
   switch (spec.kind) {
     case "command":
-      return spec.command.command;
+      return spec.command.command === "state_rm" ? "state rm" : spec.command.command;
     case "check-run":
       return `${spec.action} (${spec.via})`;
     default:

@@ -87,7 +87,7 @@ export interface JobProcess {
   host?: string;
 }
 
-export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "interrupted";
+export type JobStatus = "queued" | "running" | "succeeded" | "failed" | "interrupted" | "cancelled";
 
 export interface JobRecord {
   id: number;
@@ -110,6 +110,8 @@ export interface JobRecord {
   worker?: string;
   /** The lease runs out then unless its worker renews it; then another replica reports the job interrupted. */
   leaseExpiresAt?: string;
+  /** Who asked this running job to stop (`cancel`): it starts no further execution-order group. */
+  cancelRequestedBy?: string;
 }
 
 /** Who claims a job: the replica and one run (process) of it. */
@@ -183,6 +185,10 @@ export interface Store {
     worker: string,
     outcome: { status: "succeeded" | "failed" | "interrupted"; finishedAt: string; error?: string },
   ): Promise<boolean>;
+  /** Mark a job that is still queued cancelled (it never runs); false when it is no longer queued. */
+  cancelQueuedJob(id: number, outcome: { finishedAt: string; error: string }): Promise<boolean>;
+  /** Ask a running job to stop before its next execution-order group; false when it is not running. */
+  requestJobCancel(id: number, by: string): Promise<boolean>;
   /**
    * Take over running jobs whose worker is gone (a previous run of this replica, or a lease that
    * ran out): `worker` now holds them, with a lease until `leaseUntil`, so it can report them

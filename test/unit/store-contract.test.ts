@@ -486,6 +486,41 @@ describe.each(STORE_BACKENDS)("%s store", (backendName) => {
       expect(await store.listJobs(["queued", "running", "succeeded", "failed", "interrupted"])).toStrictEqual(before);
     });
 
+    test("cancel has a queue of its own next to its pull request's: it runs while a plan runs", async () => {
+      const store = await open();
+      const me = worker("r1");
+      const plan = (await store.createJob(COMMAND_SPEC))!;
+      const queued = (await store.createJob(AUTOPLAN_SPEC))!;
+      const cancelSpec: JobSpec = { ...TARGET, kind: "command", commentId: 9, command: { kind: "command", command: "cancel", dir: "", workspace: "", project: "", extraArgs: [], verbose: false, name: "atoll" } };
+      const cancel = (await store.createJob(cancelSpec))!;
+      expect(cancel.key).toBe(`${TARGET_KEY} cancel`);
+      expect((await store.claimJob(me, CLAIM_TIMES))!.id).toBe(plan.id);
+      expect((await store.claimJob(me, CLAIM_TIMES))!.id).toBe(cancel.id); // not behind the plan
+      expect(await store.claimJob(me, CLAIM_TIMES)).toBeUndefined(); // the autoplan still is
+      expect((await store.getJob(queued.id))!.status).toBe("queued");
+    });
+
+    test("cancelQueuedJob cancels queued jobs only; requestJobCancel marks running jobs only", async () => {
+      const store = await open();
+      const me = worker("r1");
+      const running = (await store.createJob(pullJob(1)))!;
+      const queued = (await store.createJob(pullJob(1)))!;
+      await store.claimJob(me, CLAIM_TIMES);
+      expect(await store.cancelQueuedJob(running.id, { finishedAt: FINISHED_AT, error: "Cancelled by @bob" })).toBe(false);
+      expect(await store.requestJobCancel(queued.id, "bob")).toBe(false);
+      expect(await store.cancelQueuedJob(queued.id, { finishedAt: FINISHED_AT, error: "Cancelled by @bob" })).toBe(true);
+      expect(await store.cancelQueuedJob(queued.id, { finishedAt: FINISHED_AT, error: "again" })).toBe(false);
+      expect(await store.getJob(queued.id)).toStrictEqual({ ...queued, status: "cancelled", finishedAt: FINISHED_AT, error: "Cancelled by @bob" });
+      expect(await store.requestJobCancel(running.id, "bob")).toBe(true);
+      expect((await store.getJob(running.id))!.cancelRequestedBy).toBe("bob");
+      expect((await store.getJob(running.id))!.status).toBe("running");
+      // A cancelled job never runs and does not hold up its pull request's next job.
+      const next = (await store.createJob(pullJob(1)))!;
+      expect(await store.finishJob(running.id, me.worker, { status: "succeeded", finishedAt: FINISHED_AT })).toBe(true);
+      expect((await store.claimJob(me, CLAIM_TIMES))!.id).toBe(next.id);
+      expect(await store.countJobs(["cancelled"])).toBe(1);
+    });
+
     test("a pull request's jobs are claimed one at a time, in id order; other pull requests' alongside", async () => {
       const store = await open();
       const me = worker("r1");
