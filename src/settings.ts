@@ -28,6 +28,12 @@ export interface Settings {
   autoplanDrafts: boolean;
   /** Plan pull requests whose head is in a fork (ATOLL_ALLOW_FORK_PRS). Off: plan can run code. */
   allowForkPrs: boolean;
+  /**
+   * Apply projects whose Terraform state would stay in Atoll's temporary checkout (no backend, or
+   * a `local` path inside it) (ATOLL_ALLOW_LOCAL_STATE). Off: such plans carry a warning and
+   * their apply is refused, because the state is deleted with the checkout.
+   */
+  allowLocalState: boolean;
   /** Comment commands that are allowed (ATOLL_ALLOW_COMMANDS). */
   allowCommands: string[];
   /** Terraform flags refused after `--` (ATOLL_BLOCKED_EXTRA_ARGS). */
@@ -221,6 +227,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     maxQueuedJobs: positiveInt("ATOLL_MAX_QUEUED_JOBS", env.ATOLL_MAX_QUEUED_JOBS, 500),
     autoplanDrafts: bool("ATOLL_AUTOPLAN_DRAFTS", env.ATOLL_AUTOPLAN_DRAFTS, false),
     allowForkPrs: bool("ATOLL_ALLOW_FORK_PRS", env.ATOLL_ALLOW_FORK_PRS, false),
+    allowLocalState: bool("ATOLL_ALLOW_LOCAL_STATE", env.ATOLL_ALLOW_LOCAL_STATE, false),
     allowCommands,
     blockedExtraArgs: list(env.ATOLL_BLOCKED_EXTRA_ARGS, [...DEFAULT_BLOCKED_EXTRA_ARGS]),
     appSlug,
