@@ -145,6 +145,15 @@ export function createExecaTerraform(opts: ExecaTerraformOptions = {}): Terrafor
       return (await run(["apply", "-input=false", "-no-color", ...(step.extraArgs ?? []), step.planFile], step)).step;
     },
 
+    async import(step) {
+      // As Atlantis: extra args first, then ADDRESS ID (terraform reads its options first).
+      return (await run(["import", "-input=false", "-no-color", ...step.extraArgs, step.address, step.id], step)).step;
+    },
+
+    async stateRm(step) {
+      return (await run(["state", "rm", "-no-color", ...step.extraArgs, ...step.addresses], step)).step;
+    },
+
     async version(step) {
       return (await run(["version", "-no-color"], step)).step;
     },

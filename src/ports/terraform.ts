@@ -50,6 +50,10 @@ export interface TerraformPort {
   showJson(opts: TerraformStepOptions & { planFile: string }): Promise<TerraformStepResult & { json?: unknown }>;
   /** `terraform apply -input=false [extraArgs…] <planFile>` — exactly the saved plan. */
   apply(opts: TerraformStepOptions & { planFile: string; extraArgs?: string[] }): Promise<TerraformStepResult>;
+  /** `terraform import -input=false [extraArgs…] ADDRESS ID` */
+  import(opts: TerraformStepOptions & { extraArgs: string[]; address: string; id: string }): Promise<TerraformStepResult>;
+  /** `terraform state rm [extraArgs…] ADDRESS...` */
+  stateRm(opts: TerraformStepOptions & { extraArgs: string[]; addresses: string[] }): Promise<TerraformStepResult>;
   /** `terraform version` */
   version(opts: TerraformStepOptions): Promise<TerraformStepResult>;
 }

@@ -44,6 +44,8 @@ export async function startAppHarness(opts: {
     ATOLL_APP_SLUG: "atoll-test",
     // Integration tests assert every write, including the "in progress" ones: show them at once.
     ATOLL_PROGRESS_DELAY: "0",
+    // Integration tests keep state in the checkout (no backend); the refusal has its own tests.
+    ATOLL_ALLOW_LOCAL_STATE: "true",
     ...opts.env,
   });
   const store = await openSqliteStore(path.join(dataDir, "atoll.db"));

@@ -132,6 +132,27 @@ describe("createExecaTerraform with real terraform", () => {
     expect(again.output).toContain("No changes.");
   });
 
+  test("import puts extra args before ADDRESS ID; state rm removes; a plan sees the difference", async () => {
+    const cwd = await project({ "main.tf": 'resource "terraform_data" "a" {}\n' });
+    const planFile = path.join(work, "i.tfplan");
+    expect((await tf.init({ cwd, timeoutMs: 60_000 })).exitCode).toBe(0);
+    const imported = await tf.import({ cwd, timeoutMs: 60_000, extraArgs: ["-lock=false"], address: "terraform_data.a", id: "some-id" });
+    expect(imported.args).toEqual(["import", "-input=false", "-no-color", "-lock=false", "terraform_data.a", "some-id"]);
+    expect(imported.exitCode).toBe(0);
+    expect(imported.output).toContain("Import successful!");
+    expect((await tf.plan({ cwd, timeoutMs: 60_000, planFile, extraArgs: [] })).hasChanges).toBe(false);
+
+    const removed = await tf.stateRm({ cwd, timeoutMs: 60_000, extraArgs: [], addresses: ["terraform_data.a"] });
+    expect(removed.args).toEqual(["state", "rm", "-no-color", "terraform_data.a"]);
+    expect(removed.exitCode).toBe(0);
+    expect(removed.output).toContain("Successfully removed 1 resource instance(s).");
+    const replan = await tf.plan({ cwd, timeoutMs: 60_000, planFile, extraArgs: [] });
+    expect(replan.output).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
+
+    const missing = await tf.stateRm({ cwd, timeoutMs: 60_000, extraArgs: [], addresses: ["terraform_data.nope"] });
+    expect(missing.exitCode).not.toBe(0);
+  });
+
   test("a configuration error fails the plan with the error in the output", async () => {
     const cwd = await project({ "main.tf": 'resource "terraform_data" "broken" {\n  input = \n}\n' });
     const plan = await tf.plan({ cwd, timeoutMs: 60_000, planFile: path.join(work, "p.tfplan"), extraArgs: [] });
