@@ -1,5 +1,5 @@
 import type { CheckAction, CheckConclusion, CheckRunOutput, CheckStatus } from "../ports/github.js";
-import { projectLabel, type Project } from "../projects/project.js";
+import { projectFlags, projectLabel, type Project } from "../projects/project.js";
 import type { ProjectCommand, ProjectOutcome, ProjectResult } from "../runner/project-result.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { COMMAND_TITLE, codeBlock, codeFence, describeProject, diffMarkdownFormat, inlineCode, plural, suggestedCommands } from "./pr-comment.js";
@@ -109,11 +109,14 @@ export function checkTitle(text: string): string {
 
 function renderSummary(result: ProjectResult, opts: { name: string; readiness?: Readiness }, actions: CheckAction[]): string {
   const blocks: string[] = [];
+  const destroy = result.command === "plan" && result.outcome === "success" && result.destroyPlan === true && result.plan !== undefined;
+  if (destroy) blocks.push(destroyPlanAlert(result.plan!, opts.name, result.project));
+  blocks.push(...(result.warnings ?? []));
   blocks.push(`**${COMMAND_TITLE[result.command]}** for ${describeProject(result.project)}`);
   // The headline is one line by contract, but refusal reasons are free text: bound it.
   blocks.push(headUtf8(result.headline, 4_000));
   if (result.command === "plan" && result.outcome === "success" && result.plan) {
-    blocks.push(countsTable(result.plan), destroyReplaceWarning(result.plan));
+    blocks.push(countsTable(result.plan), destroy ? "" : destroyReplaceWarning(result.plan));
   }
   if (opts.readiness) blocks.push(readinessLine(opts.readiness));
   blocks.push(nextSteps(result, opts.name, actions));
@@ -166,6 +169,25 @@ export function destroyReplaceWarning(plan: PlanSummary, max = MAX_SUMMARY_ADDRE
       plan.replaced.map((r) => `${inlineCode(shortAddress(r.address))}${r.reason ? ` (${r.reason})` : ""}`),
     );
   }
+  return lines.join("\n");
+}
+
+/** The red banner of a destroy plan, listing what it destroys within the summary's byte budget. */
+export function destroyPlanAlert(plan: PlanSummary, name: string, project: Project): string {
+  const count = plan.destroyed.length;
+  if (count === 0) return "> [!CAUTION]\n> **Destroy plan.** This project has no resources in its state, so applying it destroys nothing.";
+  const lines = ["> [!CAUTION]", `> **Destroy plan.** Applying it destroys ${plural(count, "resource")} of this project:`];
+  let used = 0;
+  let listed = 0;
+  for (const address of plan.destroyed) {
+    const line = `> - ${inlineCode(shortAddress(address))}`;
+    used += Buffer.byteLength(line, "utf8") + 1;
+    if (used > MAX_LIST_BYTES) break;
+    lines.push(line);
+    listed++;
+  }
+  if (count > listed) lines.push(`> - … and ${count - listed} more (all are in the plan output below)`);
+  lines.push(">", `> A bare ${inlineCode(`${name} apply`)} skips destroy plans: apply this one by naming it, ${inlineCode(`${name} apply ${projectFlags(project)}`)}, or with the Apply button.`);
   return lines.join("\n");
 }
 

@@ -81,14 +81,20 @@ function shortSha(sha: string): string {
   return sha.slice(0, 7);
 }
 
-/** Everything rendered for one project below its header. */
+/** Everything rendered for one project below its header: banners first, then the result. */
 function projectBlocks(input: PrCommentInput, result: ProjectResult, ctx: { single: boolean }): string[] {
+  const banner = result.destroyPlan && result.outcome === "success" && result.plan ? destroyPlanBanner(result.plan, input.name, result.project) : "";
+  return [banner, ...(result.warnings ?? []), ...resultBlocks(input, result, ctx)];
+}
+
+function resultBlocks(input: PrCommentInput, result: ProjectResult, ctx: { single: boolean }): string[] {
   const title = COMMAND_TITLE[result.command];
   const isPlan = result.command === "plan";
   switch (result.outcome) {
     case "success": {
       const blocks = [result.headline];
-      if (isPlan && result.plan) blocks.push(destroyWarning(result.plan));
+      // A destroy plan's banner already lists what is destroyed.
+      if (isPlan && result.plan && !result.destroyPlan) blocks.push(destroyWarning(result.plan));
       blocks.push(outputBlock(result.output, { diff: isPlan, fold: result.command !== "version" }));
       if (isPlan && hasChanges(result)) {
         const cmds = suggestedCommands(input.name, result.project, input.extraArgs);
@@ -127,7 +133,11 @@ function summaryBlocks(input: PrCommentInput): string[] {
   const withChanges = ok.filter(hasChanges).length;
   const blocks = ["### Plan Summary", `${n} projects, ${withChanges} with changes, ${ok.length - withChanges} unchanged, ${failed} failed`];
   const bullets: string[] = [];
-  if (withChanges > 0) bullets.push(`* To **apply** all unapplied plans from this pull request, comment: ${inlineCode(`${input.name} apply`)}`);
+  const destroys = ok.filter((r) => r.destroyPlan && hasChanges(r)).length;
+  if (withChanges > destroys) {
+    const except = destroys > 0 ? " (destroy plans are applied only by naming their project)" : "";
+    bullets.push(`* To **apply** all unapplied plans from this pull request${except}, comment: ${inlineCode(`${input.name} apply`)}`);
+  }
   bullets.push(`* To **discard** all plans and locks from this pull request, comment: ${inlineCode(`${input.name} unlock`)}`);
   blocks.push(bullets.join("\n"));
   return blocks;
@@ -161,6 +171,25 @@ export function destroyWarning(plan: PlanSummary, max = MAX_LISTED_ADDRESSES): s
   const lines = ["> [!WARNING]", `> This plan ${counts.join(" and ")}. Check carefully before applying:`];
   for (const entry of entries.slice(0, max)) lines.push(`> - ${entry}`);
   if (entries.length > max) lines.push(`> - and ${entries.length - max} more`);
+  return lines.join("\n");
+}
+
+/**
+ * The red banner a destroy plan opens with: it says that applying destroys the project's
+ * resources, lists every one (the comment is split into parts when long), and says how to apply.
+ */
+export function destroyPlanBanner(plan: PlanSummary, name: string, project: Project): string {
+  const count = plan.destroyed.length;
+  const lines = [
+    "> [!CAUTION]",
+    count > 0
+      ? `> **Destroy plan.** Applying it destroys ${plural(count, "resource")} of this project:`
+      : "> **Destroy plan.** This project has no resources in its state, so applying it destroys nothing.",
+  ];
+  for (const address of plan.destroyed) lines.push(`> - ${inlineCode(address)}`);
+  if (count > 0) {
+    lines.push(">", `> A bare ${inlineCode(`${name} apply`)} skips destroy plans. To apply this one, comment ${inlineCode(`${name} apply ${projectFlags(project)}`)}.`);
+  }
   return lines.join("\n");
 }
 

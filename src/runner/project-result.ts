@@ -29,5 +29,9 @@ export interface ProjectResult {
   plan?: PlanSummary;
   /** Plan commands only: whether the saved plan would change anything. */
   hasChanges?: boolean;
+  /** Plan commands only: a `-destroy` plan (`atoll destroy`, `plan -- -destroy`); applied only when named. */
+  destroyPlan?: boolean;
+  /** Markdown warnings shown above the result (e.g. the state would stay in the checkout). */
+  warnings?: string[];
   durationMs?: number;
 }

@@ -322,3 +322,42 @@ describe("renderAggregateCheck", () => {
     }
   });
 });
+
+describe("destroy plans and warnings", () => {
+  const destroyed = ["terraform_data.a", "terraform_data.b", 'module.m.terraform_data.c["k"]'];
+  const destroy = planResult({
+    destroyPlan: true,
+    headline: "Destroy plan: 3 to destroy.",
+    plan: summary({ destroy: 3, destroyed, hasChanges: true }),
+  });
+
+  test("a destroy plan's summary opens with a red banner listing every resource, and says how to apply it", () => {
+    const { output } = renderProjectCheck(destroy, { name: "atoll" });
+    expect(output.summary.startsWith("> [!CAUTION]\n> **Destroy plan.** Applying it destroys 3 resources of this project:")).toBe(true);
+    for (const a of destroyed) expect(output.summary).toContain(`> - \`${a}\``);
+    expect(output.summary).toContain("A bare `atoll apply` skips destroy plans");
+    expect(output.summary).toContain("`atoll apply -d week2`");
+    // Listed once: the ordinary destroy warning is not repeated below the banner.
+    expect(output.summary.split("terraform_data.a").length).toBe(2);
+  });
+
+  test("a huge destroy plan's list is cut within the summary limit, saying how many more", () => {
+    const many = Array.from({ length: 5000 }, (_, i) => `terraform_data.resource_with_a_long_name_${i}`);
+    const { output } = renderProjectCheck(planResult({ destroyPlan: true, plan: summary({ destroy: many.length, destroyed: many, hasChanges: true }) }), { name: "atoll" });
+    expect(bytes(output.summary)).toBeLessThanOrEqual(MAX_CHECK_OUTPUT_BYTES);
+    expect(output.summary).toMatch(/… and \d+ more \(all are in the plan output below\)/);
+  });
+
+  test("a destroy plan of an empty state says it destroys nothing", () => {
+    const { output } = renderProjectCheck(planResult({ destroyPlan: true, plan: summary() }), { name: "atoll" });
+    expect(output.summary).toContain("has no resources in its state, so applying it destroys nothing");
+  });
+
+  test("warnings come first, on any outcome", () => {
+    const warning = "> [!WARNING]\n> **Local state.** something";
+    for (const outcome of ["success", "failed"] as const) {
+      const { output } = renderProjectCheck(planResult({ outcome, warnings: [warning] }), { name: "atoll" });
+      expect(output.summary.startsWith(warning)).toBe(true);
+    }
+  });
+});

@@ -377,3 +377,41 @@ describe("markdown helpers", () => {
     expect(codeBlock("no fence")).toBe("```\nno fence\n```");
   });
 });
+
+describe("destroy plans in the comment", () => {
+  const destroyed = ["terraform_data.a", "terraform_data.b"];
+  const destroy = planResult({ destroyPlan: true, headline: "Destroy plan: 2 to destroy.", plan: summary({ destroy: 2, destroyed, hasChanges: true }), hasChanges: true });
+
+  test("opens with a red banner listing every resource, and names the project to apply it", () => {
+    const body = single(renderPrComment({ command: "plan", name: "atlantis", results: [destroy], headSha: SHA }));
+    const [title, banner] = body.split("\n\n");
+    expect(title).toMatch(/^Ran Plan for dir: `week2`/);
+    expect(banner).toBe(
+      [
+        "> [!CAUTION]",
+        "> **Destroy plan.** Applying it destroys 2 resources of this project:",
+        "> - `terraform_data.a`",
+        "> - `terraform_data.b`",
+        ">",
+        "> A bare `atlantis apply` skips destroy plans. To apply this one, comment `atlantis apply -d week2`.",
+      ].join("\n"),
+    );
+    expect(body).not.toContain("[!WARNING]");
+  });
+
+  test("every resource is listed, however many (the comment is split into parts)", () => {
+    const many = Array.from({ length: 3000 }, (_, i) => `terraform_data.r${i}`);
+    const parts = renderPrComment({ command: "plan", name: "atoll", results: [planResult({ destroyPlan: true, plan: summary({ destroy: many.length, destroyed: many, hasChanges: true }) })], headSha: SHA });
+    const all = parts.join("\n");
+    for (const a of [many[0], many[1500], many[2999]]) expect(all).toContain(`\`${a}\``);
+    for (const p of parts) expect(p.length).toBeLessThanOrEqual(65536);
+  });
+
+  test("the summary of several projects says a bare apply skips destroy plans", () => {
+    const other = planResult({ project: { name: "", dir: "b", workspace: "default" } });
+    const body = renderPrComment({ command: "plan", name: "atoll", results: [destroy, other], headSha: SHA }).join("\n");
+    expect(body).toContain("To **apply** all unapplied plans from this pull request (destroy plans are applied only by naming their project), comment: `atoll apply`");
+    const onlyDestroy = renderPrComment({ command: "plan", name: "atoll", results: [destroy, { ...destroy, project: { name: "", dir: "c", workspace: "default" } }], headSha: SHA }).join("\n");
+    expect(onlyDestroy).not.toContain("To **apply** all unapplied plans");
+  });
+});
