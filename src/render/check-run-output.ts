@@ -1,6 +1,6 @@
 import type { CheckAction, CheckConclusion, CheckRunOutput, CheckStatus } from "../ports/github.js";
 import { projectLabel, type Project } from "../projects/project.js";
-import type { ProjectCommand, ProjectOutcome, ProjectResult } from "../runner/project-result.js";
+import type { ProjectCommand, ProjectOutcome, ProjectResult } from "../runner/reporting/project-result.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { COMMAND_TITLE, codeBlock, codeFence, describeProject, diffMarkdownFormat, inlineCode, plural, suggestedCommands } from "./pr-comment.js";
 import { headUtf8, truncateUtf8 } from "./truncate-utf8.js";

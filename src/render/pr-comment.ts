@@ -1,6 +1,6 @@
 import { join as shellJoin } from "shlex";
 import { projectFlags, type Project } from "../projects/project.js";
-import type { ProjectCommand, ProjectResult } from "../runner/project-result.js";
+import type { ProjectCommand, ProjectResult } from "../runner/reporting/project-result.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { splitMarkdown } from "./split-markdown.js";
 

@@ -8,7 +8,7 @@ import type { Store, RepoRef } from "../ports/store.js";
 import type { TerraformPort } from "../ports/terraform.js";
 import type { WorkspacePort } from "../ports/workspace.js";
 import type { Settings } from "../settings.js";
-import type { PlanTimings } from "./progress-timing.js";
+import type { PlanTimings } from "./reporting/progress-timing.js";
 
 /** The pino subset Atoll uses (Probot's `context.log` satisfies it). */
 export interface Logger {

@@ -8,16 +8,16 @@
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { projectFlags, projectKey, projectLabel, type Project } from "../projects/project.js";
-import { parseStateLockError, renderStateLockError } from "../terraform/state-lock-error.js";
-import type { Workflow, WorkflowStep } from "../config/config-types.js";
-import { defaultWorkflow } from "../config/default-workflow.js";
-import type { TerraformStepResult } from "../ports/terraform.js";
-import type { Checkout } from "../ports/workspace.js";
-import { summarizePlan } from "../terraform/plan-summary.js";
-import type { PlanSummary } from "../terraform/plan-summary-types.js";
-import type { ProjectResult } from "./project-result.js";
-import type { RunnerDeps } from "./runner-deps.js";
+import { projectFlags, projectKey, projectLabel, type Project } from "../../projects/project.js";
+import { parseStateLockError, renderStateLockError } from "../../terraform/state-lock-error.js";
+import type { Workflow, WorkflowStep } from "../../config/config-types.js";
+import { defaultWorkflow } from "../../config/default-workflow.js";
+import type { TerraformStepResult } from "../../ports/terraform.js";
+import type { Checkout } from "../../ports/workspace.js";
+import { summarizePlan } from "../../terraform/plan-summary.js";
+import type { PlanSummary } from "../../terraform/plan-summary-types.js";
+import type { ProjectResult } from "../reporting/project-result.js";
+import type { RunnerDeps } from "../runner-deps.js";
 import { runStage, type StageFailure, type StageResult } from "./workflow-runner.js";
 
 const TERRAFORM_FILE = /\.(tf|tofu)(\.json)?$/;

@@ -3,28 +3,28 @@
  * re-plans silently — when there is no plan, when the plan was made for an older commit, or when
  * the user lacks write access.
  */
-import type { ProjectState } from "../ports/store.js";
-import type { Checkout } from "../ports/workspace.js";
-import { DEFAULT_WORKSPACE, projectFlags, projectKey, projectLabel } from "../projects/project.js";
-import { renderPrComment } from "../render/pr-comment.js";
-import { CheckReporter } from "./check-reporter.js";
-import { postComment, postParts } from "./comments.js";
-import { pullCheckout } from "./pull-checkout.js";
-import { discardPlans, restorePlan } from "./saved-plans.js";
-import type { ProjectResult } from "./project-result.js";
-import { applyProject } from "./project-steps.js";
-import { renderUnmet } from "./apply-requirements.js";
-import { Interrupted, throwIfInterrupted } from "./interrupted.js";
-import { pullGate } from "./pull-gate.js";
-import { projectsReadiness } from "./readiness.js";
-import { fetchRepoConfig } from "../config/repo-config-source.js";
-import { projectSettings, type ProjectSettings } from "../config/apply-policy.js";
-import { renderConfigIssues } from "../render/config-errors.js";
-import type { CommandContext } from "./runner-deps.js";
-import { cpuShareEnv } from "./cpu-share.js";
-import { keyedSerializer, peakConcurrency, runInExecutionOrder } from "./execution-order.js";
-import { projectRun } from "./project-run.js";
-import { hookNotes, hooksFor, runWorkflowHooks } from "./workflow-hooks.js";
+import type { ProjectState } from "../../ports/store.js";
+import type { Checkout } from "../../ports/workspace.js";
+import { DEFAULT_WORKSPACE, projectFlags, projectKey, projectLabel } from "../../projects/project.js";
+import { renderPrComment } from "../../render/pr-comment.js";
+import { CheckReporter } from "../reporting/check-reporter.js";
+import { postComment, postParts } from "../reporting/comments.js";
+import { pullCheckout } from "../pull-checkout.js";
+import { discardPlans, restorePlan } from "../saved-plans.js";
+import type { ProjectResult } from "../reporting/project-result.js";
+import { applyProject } from "../workflow/project-steps.js";
+import { renderUnmet } from "../gates/apply-requirements.js";
+import { Interrupted, throwIfInterrupted } from "../interrupted.js";
+import { pullGate } from "../gates/pull-gate.js";
+import { projectsReadiness } from "../gates/readiness.js";
+import { fetchRepoConfig } from "../../config/repo-config-source.js";
+import { projectSettings, type ProjectSettings } from "../../config/apply-policy.js";
+import { renderConfigIssues } from "../../render/config-errors.js";
+import type { CommandContext } from "../runner-deps.js";
+import { cpuShareEnv } from "../workflow/cpu-share.js";
+import { keyedSerializer, peakConcurrency, runInExecutionOrder } from "../execution-order.js";
+import { projectRun } from "../project-run.js";
+import { hookNotes, hooksFor, runWorkflowHooks } from "../workflow/workflow-hooks.js";
 import { automergeAfterApply } from "./automerge.js";
 
 export interface ApplyRequest {

@@ -3,12 +3,12 @@
  * plus the project's own) with whether it is met. Shown on plan check runs, refreshed when a
  * review arrives, and enforced by apply.
  */
-import type { PullRequestInfo } from "../ports/github.js";
-import { projectKey, type Project } from "../projects/project.js";
-import { projectSettings, type ResolvedRepoConfig } from "../config/apply-policy.js";
+import type { PullRequestInfo } from "../../ports/github.js";
+import { projectKey, type Project } from "../../projects/project.js";
+import { projectSettings, type ResolvedRepoConfig } from "../../config/apply-policy.js";
 import { evaluateRequirements, gatherPullFacts, type PullFacts, type Requirement } from "./apply-requirements.js";
 import { readinessFromReviews, type Readiness } from "./review-readiness.js";
-import type { CommandContext } from "./runner-deps.js";
+import type { CommandContext } from "../runner-deps.js";
 
 const ORDER: Requirement[] = ["approved", "mergeable", "undiverged"];
 

@@ -3,15 +3,15 @@
  * the plan check runs of the head commit — and on an apply check run that was refused for unmet
  * requirements, so the Checks tab says when apply is possible.
  */
-import { projectFlags } from "../projects/project.js";
-import { projectKey } from "../projects/project.js";
-import { renderUnmet } from "./apply-requirements.js";
-import { CheckReporter } from "./check-reporter.js";
-import { projectCheckName } from "./check-names.js";
-import type { ProjectResult } from "./project-result.js";
-import { projectsReadiness } from "./readiness.js";
-import { fetchRepoConfig } from "../config/repo-config-source.js";
-import type { CommandContext } from "./runner-deps.js";
+import { projectFlags } from "../../projects/project.js";
+import { projectKey } from "../../projects/project.js";
+import { renderUnmet } from "../gates/apply-requirements.js";
+import { CheckReporter } from "../reporting/check-reporter.js";
+import { projectCheckName } from "../reporting/check-names.js";
+import type { ProjectResult } from "../reporting/project-result.js";
+import { projectsReadiness } from "../gates/readiness.js";
+import { fetchRepoConfig } from "../../config/repo-config-source.js";
+import type { CommandContext } from "../runner-deps.js";
 
 export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
   const { store } = ctx.deps;

@@ -1,5 +1,5 @@
-import type { Project } from "../projects/project.js";
-import type { PlanSummary } from "../terraform/plan-summary-types.js";
+import type { Project } from "../../projects/project.js";
+import type { PlanSummary } from "../../terraform/plan-summary-types.js";
 
 export type ProjectCommand = "plan" | "apply" | "version";
 

@@ -41,13 +41,13 @@
  * output `show` adds a line `multienv: set A, B`. A failing step always shows its output (a hidden
  * `run`/`multienv` step only its exit code), so the reason is visible.
  */
-import { goRegExp } from "../config/yaml-reader.js";
+import { goRegExp } from "../../config/yaml-reader.js";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import type { StageName, WorkflowStep } from "../config/config-types.js";
-import { DEFAULT_WORKSPACE } from "../projects/project.js";
-import type { ShellPort, ShellRunResult } from "../ports/shell.js";
-import type { TerraformPort, TerraformStepOptions, TerraformStepResult } from "../ports/terraform.js";
+import type { StageName, WorkflowStep } from "../../config/config-types.js";
+import { DEFAULT_WORKSPACE } from "../../projects/project.js";
+import type { ShellPort, ShellRunResult } from "../../ports/shell.js";
+import type { TerraformPort, TerraformStepOptions, TerraformStepResult } from "../../ports/terraform.js";
 
 export interface StageRun {
   steps: WorkflowStep[];

@@ -14,12 +14,12 @@
  *   `delete_source_branch_on_merge` is true (a project's own allowed value, otherwise the repo's or
  *   server's), and never for a fork, whose branch is not in this repository.
  */
-import { projectSettings, type ResolvedRepoConfig } from "../config/apply-policy.js";
-import type { PullRequestInfo } from "../ports/github.js";
-import type { ProjectState } from "../ports/store.js";
-import type { Settings } from "../settings.js";
-import { postComment } from "./comments.js";
-import type { CommandContext } from "./runner-deps.js";
+import { projectSettings, type ResolvedRepoConfig } from "../../config/apply-policy.js";
+import type { PullRequestInfo } from "../../ports/github.js";
+import type { ProjectState } from "../../ports/store.js";
+import type { Settings } from "../../settings.js";
+import { postComment } from "../reporting/comments.js";
+import type { CommandContext } from "../runner-deps.js";
 
 /** What automerge needs of a command: the PR's GitHub, its log, and the merge method setting. */
 export type AutomergeContext = Pick<CommandContext, "github" | "pullNumber" | "log"> & {
