@@ -14,10 +14,13 @@ import type { ShellPort } from "../../src/ports/shell.js";
 import type { TerraformPort } from "../../src/ports/terraform.js";
 import type { Checkout } from "../../src/ports/workspace.js";
 import type { Project } from "../../src/projects/project.js";
-import { applyProject, planFilePath, planProject } from "../../src/runner/workflow/project-steps.js";
+import { planFilePath } from "../../src/runner/workflow/project-paths.js";
+import { applyProject, planProject } from "../../src/runner/workflow/project-steps.js";
 import type { RunnerDeps } from "../../src/runner/runner-deps.js";
 import { workflowEnv } from "../../src/runner/workflow/workflow-env.js";
-import { expandVars, parseMultienv, runStage, stripRefreshing, type StageRun } from "../../src/runner/workflow/workflow-runner.js";
+import { parseMultienv } from "../../src/runner/workflow/shell-steps.js";
+import { expandVars, stripRefreshing } from "../../src/runner/workflow/step-text.js";
+import { runStage, type StageRun } from "../../src/runner/workflow/workflow-runner.js";
 import { readSettings } from "../../src/settings.js";
 import { MAIN_TF, TERRAFORM, terraformTestEnv } from "../helpers/terraform-fixture.js";
 

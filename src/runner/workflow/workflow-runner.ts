@@ -41,13 +41,12 @@
  * output `show` adds a line `multienv: set A, B`. A failing step always shows its output (a hidden
  * `run`/`multienv` step only its exit code), so the reason is visible.
  */
-import { goRegExp } from "../../config/yaml-reader.js";
-import { promises as fs } from "node:fs";
-import path from "node:path";
 import type { StageName, WorkflowStep } from "../../config/config-types.js";
-import { DEFAULT_WORKSPACE } from "../../projects/project.js";
-import type { ShellPort, ShellRunResult } from "../../ports/shell.js";
-import type { TerraformPort, TerraformStepOptions, TerraformStepResult } from "../../ports/terraform.js";
+import type { ShellPort } from "../../ports/shell.js";
+import type { TerraformPort, TerraformStepResult } from "../../ports/terraform.js";
+import { runEnvStep, runMultienvStep, runRunStep } from "./shell-steps.js";
+import { Stage, type StepEnd } from "./stage.js";
+import { runBuiltinStep } from "./terraform-steps.js";
 
 export interface StageRun {
   steps: WorkflowStep[];
@@ -114,312 +113,32 @@ export interface StageResult {
   env: Record<string, string>;
 }
 
-/** Expand `$VAR` and `${VAR}` from `vars` (unknown → ""); a `$` not starting a name stays as is. */
-export function expandVars(text: string, vars: Record<string, string>): string {
-  return text.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (_m, braced: string | undefined, bare: string | undefined) => {
-    const name = (braced ?? bare)!;
-    return Object.prototype.hasOwnProperty.call(vars, name) ? vars[name] : "";
-  });
-}
-
-const REFRESHING_LINE = /^.*: Refreshing state\.\.\./;
-const REFRESH_PREAMBLE = [
-  "Refreshing Terraform state in-memory prior to plan...",
-  "The refreshed state will be used to calculate this plan, but will not be",
-  "persisted to local or remote state storage.",
-];
-
-/**
- * Drop terraform's refresh noise: `x.y: Refreshing state... [id=…]` lines and the old (< 0.15)
- * "Refreshing Terraform state in-memory prior to plan..." preamble, then leading blank lines.
- */
-export function stripRefreshing(text: string): string {
-  const lines = text.split("\n").filter((l) => {
-    const t = l.trimEnd();
-    return !REFRESHING_LINE.test(t) && !REFRESH_PREAMBLE.includes(t.trim());
-  });
-  while (lines.length > 1 && lines[0].trim() === "") lines.shift();
-  return lines.join("\n");
-}
-
-type RunOutput = { hidden: boolean; render: (text: string) => string } | { error: string };
-
-function runOutput(step: Extract<WorkflowStep, { kind: "run" }>): RunOutput {
-  const modes = step.output.length > 0 ? step.output : [{ mode: "show" as const }];
-  const hidden = modes.some((m) => m.mode === "hide");
-  const strip = modes.some((m) => m.mode === "strip_refreshing");
-  const regexes: RegExp[] = [];
-  for (const m of modes) {
-    if (m.mode !== "filter_regex") continue;
-    try {
-      regexes.push(goRegExp(m.regex, "g"));
-    } catch (error) {
-      return { error: `filter_regex ${JSON.stringify(m.regex)} is not a valid regular expression: ${(error as Error).message}` };
-    }
-  }
-  return {
-    hidden,
-    render: (text) => {
-      let out = strip ? stripRefreshing(text) : text;
-      for (const re of regexes) out = out.replace(re, "<redacted>");
-      return out;
-    },
-  };
-}
-
-function firstLine(command: string): string {
-  const trimmed = command.trim();
-  const nl = trimmed.indexOf("\n");
-  return nl < 0 ? trimmed : `${trimmed.slice(0, nl).trimEnd()} …`;
-}
-
-const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** Parse multienv output into pairs, or say what is wrong (without echoing values). */
-export function parseMultienv(stdout: string): { ok: true; vars: [string, string][] } | { ok: false; error: string } {
-  const text = stdout.replace(/\r\n/g, "\n").replace(/\n+$/, "");
-  if (text.trim() === "") return { ok: true, vars: [] };
-  const pieces = text.includes("\n") ? text.split("\n").filter((l) => l.trim() !== "") : text.split(",");
-  const vars: [string, string][] = [];
-  for (const [i, piece] of pieces.entries()) {
-    const eq = piece.indexOf("=");
-    if (eq < 0) return { ok: false, error: `pair ${i + 1} of the output has no "=" (expected NAME=value pairs like A=1,B=2)` };
-    const name = piece.slice(0, eq).trim();
-    if (!NAME_RE.test(name)) {
-      return { ok: false, error: `pair ${i + 1} of the output has an invalid variable name ${JSON.stringify(name.slice(0, 64))}` };
-    }
-    vars.push([name, piece.slice(eq + 1)]);
-  }
-  return { ok: true, vars };
-}
-
-interface Section {
-  text: string;
-  /** Line shown before the text when more than one step shows output. */
-  heading?: string;
-}
-
-function layout(sections: Section[]): string {
-  const shown = sections.filter((s) => s.text.trim() !== "");
-  if (shown.length === 1) return shown[0].text;
-  return shown
-    .map((s) => {
-      const body = s.text.replace(/\n+$/, "");
-      return s.heading ? `${s.heading}\n${body}` : body;
-    })
-    .join("\n\n")
-    .concat(shown.length > 0 ? "\n" : "");
-}
-
-const BUILTIN_UNSUPPORTED = new Set(["import", "state_rm", "policy_check"]);
-
 /** Run one stage; see the module comment. Never rejects. */
 export async function runStage(run: StageRun): Promise<StageResult> {
-  const env: Record<string, string> = {
-    ...run.env,
-    WORKSPACE: run.workspace,
-    DIR: run.cwd,
-    PLANFILE: run.planFile,
-    SHOWFILE: run.showFile,
-  };
-  const steps: StageStepLog[] = [];
-  const sections: Section[] = [];
-  let hasChanges: boolean | undefined;
-  let planStepRan = false;
-  const program = path.basename(run.binary ?? "terraform");
-  const pathPrefix =
-    run.binary && path.isAbsolute(run.binary) && /^(terraform|tofu)$/.test(path.basename(run.binary)) ? [path.dirname(run.binary)] : [];
-
-  const tfOpts = (): TerraformStepOptions => ({
-    cwd: run.cwd,
-    env: { ...env },
-    timeoutMs: run.timeoutMs,
-    ...(run.redact ? { redact: run.redact } : {}),
-    ...(run.onSpawn ? { onSpawn: run.onSpawn } : {}),
-    ...(run.binary ? { binary: run.binary } : {}),
-  });
-
-  const logTf = (label: string, r: TerraformStepResult) =>
-    steps.push({ label, display: `${program} ${r.args.join(" ")}`, args: r.args, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
-
-  /** End the stage: the failed step's (shown) output is the last section. */
-  const fail = (failure: StageFailure, heading?: string): StageResult => {
-    const text = failure.result.output === "" && failure.message ? `${failure.message}\n` : failure.result.output;
-    sections.push({ text, ...(heading ? { heading } : {}) });
-    return { ok: false, output: layout(sections), ...(hasChanges !== undefined ? { hasChanges } : {}), planStepRan, failed: failure, steps, env };
-  };
-
-  /** A failure that is not a process exit: nothing ran, or its output was unusable. */
-  const failWithMessage = (label: string, message: string, terraform = false, base?: Partial<TerraformStepResult>): StageResult =>
-    fail({
-      step: label,
-      terraform,
-      message,
-      result: { args: [], exitCode: 1, timedOut: false, durationMs: 0, ...base, output: `${message}\n` },
-    });
-
-  const tfFailed = (r: TerraformStepResult) => r.exitCode !== 0 || r.timedOut;
-
-  const selectWorkspace = async (): Promise<TerraformStepResult | null> => {
-    if (run.workspace === DEFAULT_WORKSPACE) return null;
-    const ws = await run.terraform.selectWorkspace({ ...tfOpts(), workspace: run.workspace });
-    logTf("workspace select", ws);
-    return ws;
-  };
-
-  const shellResultToStep = (r: ShellRunResult, args: string[], output: string): TerraformStepResult => ({
-    args,
-    exitCode: r.exitCode,
-    output,
-    timedOut: r.timedOut,
-    durationMs: r.durationMs,
-  });
-
-  const runShell = (shell: string, shellArgs: string[], command: string, captureStdout: boolean) =>
-    run.shell.run({
-      shell,
-      shellArgs,
-      command,
-      cwd: run.cwd,
-      env: { ...env },
-      ...(pathPrefix.length ? { pathPrefix } : {}),
-      timeoutMs: run.timeoutMs,
-      ...(run.redact ? { redact: run.redact } : {}),
-      ...(run.onSpawn ? { onSpawn: run.onSpawn } : {}),
-      captureStdout,
-    });
-
+  const stage = new Stage(run);
   for (const step of run.steps) {
-    try {
-      switch (step.kind) {
-        case "builtin": {
-          const extraArgs = step.extraArgs.map((a) => expandVars(a, env));
-          if (BUILTIN_UNSUPPORTED.has(step.name)) {
-            return failWithMessage(
-              step.name,
-              `Atoll cannot run the built-in "${step.name}" step${run.stage ? ` in the ${run.stage} stage` : ""}: ` +
-                `Atoll does not support import, state_rm or policy checks yet. Remove the step from the workflow.`,
-            );
-          }
-          if (step.name === "init") {
-            const r = await run.terraform.init({ ...tfOpts(), extraArgs });
-            logTf("init", r);
-            if (tfFailed(r)) return fail({ step: "init", terraform: true, result: r });
-          } else if (step.name === "plan") {
-            const ws = await selectWorkspace();
-            if (ws && tfFailed(ws)) return fail({ step: "workspace select", terraform: true, result: ws });
-            const varFile = path.join("env", `${run.workspace}.tfvars`);
-            const varFileArgs = (await isFileInside(run.cwd, varFile)) ? [`-var-file=${varFile}`] : [];
-            planStepRan = true;
-            const r = await run.terraform.plan({
-              ...tfOpts(),
-              planFile: run.planFile,
-              extraArgs: [...varFileArgs, ...extraArgs, ...run.commentArgs],
-            });
-            logTf("plan", r);
-            if (!r.ok) return fail({ step: "plan", terraform: true, result: r });
-            hasChanges = r.hasChanges;
-            sections.push({ text: r.output });
-          } else if (step.name === "apply") {
-            const ws = await selectWorkspace();
-            if (ws && tfFailed(ws)) return fail({ step: "workspace select", terraform: true, result: ws });
-            const r = await run.terraform.apply({ ...tfOpts(), planFile: run.planFile, extraArgs });
-            logTf("apply", r);
-            if (tfFailed(r)) return fail({ step: "apply", terraform: true, result: r });
-            sections.push({ text: r.output });
-          } else if (step.name === "show") {
-            // A plan file carries its workspace: no selection needed.
-            const r = await run.terraform.showJson({ ...tfOpts(), planFile: run.planFile });
-            logTf("show", r);
-            if (tfFailed(r)) return fail({ step: "show", terraform: true, result: r });
-            if (r.json === undefined) {
-              return fail({ step: "show", terraform: true, message: `${program} show -json did not print a JSON document.`, result: r });
-            }
-            await fs.writeFile(run.showFile, JSON.stringify(r.json));
-          }
-          break;
-        }
-
-        case "run": {
-          const modes = runOutput(step);
-          const display = `${step.shell} ${[...step.shellArgs, step.command].join(" ")}`;
-          if ("error" in modes) return failWithMessage("run", `run step: ${modes.error}`);
-          const r = await runShell(step.shell, step.shellArgs, step.command, false);
-          const args = [...step.shellArgs, step.command];
-          steps.push({ label: "run", display, args, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
-          const shown = modes.hidden ? "" : modes.render(r.output);
-          if (r.exitCode !== 0 || r.timedOut) {
-            const text = modes.hidden
-              ? r.spawnError
-                ? `run step could not start: ${r.spawnError}\n`
-                : `run step ${r.timedOut ? "timed out" : `failed (exit ${r.exitCode})`}\n`
-              : shown;
-            return fail({ step: "run", terraform: false, result: shellResultToStep(r, args, text) }, `$ ${firstLine(step.command)}`);
-          }
-          if (!modes.hidden) sections.push({ text: shown, heading: `$ ${firstLine(step.command)}` });
-          break;
-        }
-
-        case "env": {
-          const label = `env ${step.name}`;
-          if (step.command === undefined) {
-            env[step.name] = step.value ?? "";
-            steps.push({ label, display: `env ${step.name} (value)`, exitCode: 0, timedOut: false, durationMs: 0 });
-            break;
-          }
-          const r = await runShell(step.shell, step.shellArgs, step.command, true);
-          const args = [...step.shellArgs, step.command];
-          steps.push({ label, display: `env ${step.name}: ${step.shell} ${args.join(" ")}`, args, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
-          if (r.exitCode !== 0 || r.timedOut) {
-            // The value was not set, so the output is an error message, not a value.
-            return fail({ step: label, terraform: false, result: shellResultToStep(r, args, r.output) }, `$ ${firstLine(step.command)}`);
-          }
-          if (r.stdout === undefined) {
-            return failWithMessage(label, `env step ${step.name}: the command printed too much to be a variable value.`, false, { durationMs: r.durationMs });
-          }
-          env[step.name] = r.stdout.replace(/\r?\n$/, "");
-          break;
-        }
-
-        case "multienv": {
-          const r = await runShell(step.shell, step.shellArgs, step.command, true);
-          const args = [...step.shellArgs, step.command];
-          steps.push({ label: "multienv", display: `multienv: ${step.shell} ${args.join(" ")}`, args, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
-          if (r.exitCode !== 0 || r.timedOut) {
-            const text = step.output === "hide" ? `multienv step ${r.timedOut ? "timed out" : `failed (exit ${r.exitCode})`}\n` : r.output;
-            return fail({ step: "multienv", terraform: false, result: shellResultToStep(r, args, text) }, `$ ${firstLine(step.command)}`);
-          }
-          if (r.stdout === undefined) {
-            return failWithMessage("multienv", "multienv step: the command printed too much to be variables.", false, { durationMs: r.durationMs });
-          }
-          const parsed = parseMultienv(r.stdout);
-          if (!parsed.ok) return failWithMessage("multienv", `multienv step: ${parsed.error}.`, false, { durationMs: r.durationMs });
-          for (const [name, value] of parsed.vars) env[name] = value;
-          if (step.output === "show") {
-            const names = parsed.vars.map(([n]) => n);
-            sections.push({ text: names.length > 0 ? `multienv: set ${names.join(", ")}\n` : "multienv: set no variables\n" });
-          }
-          break;
-        }
-      }
-    } catch (error) {
-      // Not a step's exit: something around it (a file that could not be written, …).
-      const label = step.kind === "builtin" ? step.name : step.kind === "env" ? `env ${step.name}` : step.kind;
-      return failWithMessage(label, `${label} step failed: ${(error as Error).message}`, step.kind === "builtin");
-    }
+    const end = await runStep(stage, step);
+    if (end) return end;
   }
-  return { ok: true, output: layout(sections), ...(hasChanges !== undefined ? { hasChanges } : {}), planStepRan, steps, env };
+  return stage.succeeded();
 }
 
-/** Whether `rel` is a regular file inside `dir` (no escaping through `..` or symlinks). */
-async function isFileInside(dir: string, rel: string): Promise<boolean> {
-  const file = path.resolve(dir, rel);
-  if (!file.startsWith(path.resolve(dir) + path.sep)) return false;
+/** One step: the stage's failed result when the stage ends here, undefined to go on. */
+async function runStep(stage: Stage, step: WorkflowStep): Promise<StepEnd> {
   try {
-    const [real, realDir] = await Promise.all([fs.realpath(file), fs.realpath(dir)]);
-    if (!real.startsWith(realDir + path.sep)) return false;
-    return (await fs.stat(real)).isFile();
-  } catch {
-    return false;
+    switch (step.kind) {
+      case "builtin":
+        return await runBuiltinStep(stage, step);
+      case "run":
+        return await runRunStep(stage, step);
+      case "env":
+        return await runEnvStep(stage, step);
+      case "multienv":
+        return await runMultienvStep(stage, step);
+    }
+  } catch (error) {
+    // Not a step's exit: something around it (a file that could not be written, …).
+    const label = step.kind === "builtin" ? step.name : step.kind === "env" ? `env ${step.name}` : step.kind;
+    return stage.failWithMessage(label, `${label} step failed: ${(error as Error).message}`, step.kind === "builtin");
   }
 }
