@@ -3,9 +3,9 @@
  * the plan check runs of the head commit — and on an apply check run that was refused for unmet
  * requirements, so the Checks tab says when apply is possible.
  */
-import { projectFlags } from "../../projects/project.js";
-import { projectKey } from "../../projects/project.js";
-import { renderUnmet } from "../gates/apply-requirements.js";
+import type { ProjectState } from "../../ports/store.js";
+import { projectFlags, projectKey } from "../../projects/project.js";
+import { renderUnmet, type UnmetRequirement } from "../gates/apply-requirements.js";
 import { CheckReporter } from "../reporting/check-reporter.js";
 import { projectCheckName } from "../reporting/check-names.js";
 import type { ProjectResult } from "../reporting/project-result.js";
@@ -38,25 +38,28 @@ export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
       ...(s.summary ? { plan: s.summary } : {}),
     };
     await checks.projectRerendered("plan", result, r?.readiness);
-    // An apply that was refused for requirements left a failed apply check run: update it too.
-    const applyRun = await store.getCheckRun(ctx.repo, pull.headSha, projectCheckName("apply", s.project));
-    if (applyRun && s.apply === "none" && r) {
-      const command = `\`${ctx.name} apply ${projectFlags(s.project)}\``;
-      await checks.projectReplaced(
-        "apply",
-        s.project,
-        r.unmet.length
-          ? {
-              status: "completed",
-              conclusion: "failure",
-              output: { title: "Apply requirements not met", summary: `${renderUnmet(r.unmet)}\n\nNothing was applied.` },
-            }
-          : {
-              status: "completed",
-              conclusion: "neutral",
-              output: { title: "Apply requirements met: ready to apply", summary: `Every apply requirement is met now. Comment ${command} or use the Apply button on the plan check run.` },
-            },
-      );
-    }
+    await refreshRefusedApply(ctx, checks, s, r?.unmet);
   }
+}
+
+/** An apply that was refused for requirements left a failed apply check run: update it too. */
+async function refreshRefusedApply(ctx: CommandContext, checks: CheckReporter, s: ProjectState, unmet: UnmetRequirement[] | undefined): Promise<void> {
+  const applyRun = await ctx.deps.store.getCheckRun(ctx.repo, checks.headSha, projectCheckName("apply", s.project));
+  if (!applyRun || s.apply !== "none" || !unmet) return;
+  const command = `\`${ctx.name} apply ${projectFlags(s.project)}\``;
+  await checks.projectReplaced(
+    "apply",
+    s.project,
+    unmet.length
+      ? {
+          status: "completed",
+          conclusion: "failure",
+          output: { title: "Apply requirements not met", summary: `${renderUnmet(unmet)}\n\nNothing was applied.` },
+        }
+      : {
+          status: "completed",
+          conclusion: "neutral",
+          output: { title: "Apply requirements met: ready to apply", summary: `Every apply requirement is met now. Comment ${command} or use the Apply button on the plan check run.` },
+        },
+  );
 }
