@@ -1,3 +1,4 @@
+/** What one project's plan, apply or version came to: the shape every report (comment, check run) renders. */
 import type { Project } from "../../projects/project.js";
 import type { PlanSummary } from "../../terraform/plan-summary-types.js";
 

@@ -40,6 +40,9 @@
  * can tell the pieces apart; a single shown step's output is included as is. A `multienv` step with
  * output `show` adds a line `multienv: set A, B`. A failing step always shows its output (a hidden
  * `run`/`multienv` step only its exit code), so the reason is visible.
+ *
+ * Code: built-in steps in `terraform-steps.ts`, `run`/`env`/`multienv` in `shell-steps.ts`, the
+ * running stage's state (env, step log, shown sections) in `stage.ts`, text helpers in `step-text.ts`.
  */
 import type { StageName, WorkflowStep } from "../../config/config-types.js";
 import type { ShellPort } from "../../ports/shell.js";
