@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { DEFAULT_ALLOW_COMMANDS, DEFAULT_BLOCKED_EXTRA_ARGS, KNOWN_COMMANDS } from "./commands/parse-comment.js";
-import { parseRequirements, type Requirement } from "./runner/apply-requirements.js";
+import { parseRequirements, type Requirement } from "./runner/gates/apply-requirements.js";
 import type { MergeMethod } from "./ports/github.js";
 
 export interface Settings {

@@ -14,7 +14,7 @@ import type {
   PullRequestInfo,
   Review,
 } from "../ports/github.js";
-import type { WriteQueue } from "../runner/write-queue.js";
+import type { WriteQueue } from "../runner/reporting/write-queue.js";
 import type { CloneTokenCache, MintedToken } from "./clone-token-cache.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;

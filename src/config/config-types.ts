@@ -9,7 +9,7 @@
  * matters — a repo that writes `apply_requirements: []` has *set* the key (that is how it opts
  * out of a server default, if the server allows the override), a repo that leaves it out has not.
  */
-import type { Requirement } from "../runner/apply-requirements.js";
+import type { Requirement } from "../runner/gates/apply-requirements.js";
 
 export type { Requirement };
 

@@ -54,7 +54,7 @@ import { readRequirements } from "./repo-config.js";
 import { readShell, readWorkflows } from "./workflow-config.js";
 import type { YamlPath } from "./yaml-lines.js";
 import { describe, goRegExp, isMapping, openDocument, type ConfigReader, type Obj, type Read } from "./yaml-reader.js";
-import type { Requirement } from "../runner/apply-requirements.js";
+import type { Requirement } from "../runner/gates/apply-requirements.js";
 
 export type ParseServerPolicyResult =
   | { ok: true; policy: ServerPolicy; warnings: ConfigIssue[] }

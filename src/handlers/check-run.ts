@@ -4,7 +4,7 @@
  */
 import type { Probot } from "probot";
 import { APPLY_ACTION, PLAN_ACTION, UNLOCK_ACTION } from "../render/check-run-output.js";
-import { decodeExternalId } from "../runner/check-names.js";
+import { decodeExternalId } from "../runner/reporting/check-names.js";
 import { firstDelivery, jobTarget, type AppEnv, repoAdmitted } from "./app-env.js";
 
 export function registerCheckRunHandlers(app: Probot, env: AppEnv): void {

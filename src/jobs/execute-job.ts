@@ -7,17 +7,21 @@ import { quote } from "shlex";
 import type { GitHubPort } from "../ports/github.js";
 import type { JobRecord } from "../ports/store.js";
 import { projectFlags, type Project } from "../projects/project.js";
-import { runApply } from "../runner/apply-command.js";
-import { CheckReporter } from "../runner/check-reporter.js";
-import { runCloseCleanup } from "../runner/close-cleanup.js";
-import { postComment } from "../runner/comments.js";
-import { findState, runPlan } from "../runner/plan-command.js";
-import { wakeWaiters } from "../runner/project-locks.js";
+import { runApply } from "../runner/commands/apply-command.js";
+import { CheckReporter } from "../runner/reporting/check-reporter.js";
+import { runCloseCleanup } from "../runner/commands/close-cleanup.js";
+import { postComment } from "../runner/reporting/comments.js";
+import { findState, runPlan } from "../runner/commands/plan-command.js";
+import { wakeWaiters } from "../runner/gates/project-locks.js";
 import { Interrupted, throwIfInterrupted } from "../runner/interrupted.js";
-import { runReviewRefresh } from "../runner/review-refresh.js";
+import { runReviewRefresh } from "../runner/commands/review-refresh.js";
 import type { CommandContext, Logger, RunnerDeps } from "../runner/runner-deps.js";
-import { runUnlock } from "../runner/unlock-command.js";
-import { runVersion } from "../runner/version-command.js";
+import { runUnlock } from "../runner/commands/unlock-command.js";
+import { runVersion } from "../runner/commands/version-command.js";
+import { runCancel } from "../runner/commands/cancel-command.js";
+import { runStateCommand } from "../runner/commands/state-command.js";
+import { destroyArgs } from "../runner/gates/destroy-guard.js";
+import type { CommandRequest } from "../commands/parse-comment.js";
 import { describeJob, type JobSpec } from "./job-spec.js";
 import type { JobRun } from "./job-service.js";
 
@@ -40,6 +44,8 @@ async function contextFor(env: ExecutorEnv, job: JobRecord, run?: JobRun): Promi
     name: s.name,
     log: env.log.child?.({ job: job.id, pull: s.pullNumber }) ?? env.log,
     ...(run ? { signal: run.signal, onSpawn: run.onSpawn } : {}),
+    // `cancel` (on any replica) marks the job in the store; asked before each execution-order group.
+    cancelRequested: async () => (await env.deps.store.getJob(job.id))?.cancelRequestedBy,
   };
 }
 
@@ -53,14 +59,8 @@ async function run(ctx: CommandContext, spec: JobSpec): Promise<void> {
   switch (spec.kind) {
     case "autoplan":
       return runPlan(ctx, { trigger: "autoplan", dir: "", workspace: "", project: "", extraArgs: [], verbose: false, pull: spec.pull, quietRefusal: spec.quietRefusal });
-    case "command": {
-      const c = spec.command;
-      const target = { dir: c.dir, workspace: c.workspace, project: c.project };
-      if (c.command === "plan") return runPlan(ctx, { trigger: "comment", ...target, extraArgs: c.extraArgs, verbose: c.verbose });
-      if (c.command === "apply") return runApply(ctx, { ...target, verbose: c.verbose });
-      if (c.command === "unlock") return runUnlock(ctx);
-      return runVersion(ctx, target);
-    }
+    case "command":
+      return runCommand(ctx, spec.command);
     case "reply":
       return postComment(ctx, spec.body);
     case "react":
@@ -108,6 +108,28 @@ async function run(ctx: CommandContext, spec: JobSpec): Promise<void> {
   }
 }
 
+/** A comment command. */
+function runCommand(ctx: CommandContext, c: CommandRequest): Promise<void> {
+  const target = { dir: c.dir, workspace: c.workspace, project: c.project };
+  switch (c.command) {
+    case "plan":
+      return runPlan(ctx, { trigger: "comment", ...target, extraArgs: c.extraArgs, verbose: c.verbose });
+    case "destroy":
+      return runPlan(ctx, { trigger: "comment", ...target, extraArgs: destroyArgs(c.extraArgs), verbose: c.verbose });
+    case "apply":
+      return runApply(ctx, { ...target, verbose: c.verbose, ...(c.autoMerge ? { autoMerge: c.autoMerge } : {}) });
+    case "unlock":
+      return runUnlock(ctx);
+    case "cancel":
+      return runCancel(ctx);
+    case "version":
+      return runVersion(ctx, target);
+    case "import":
+    case "state_rm":
+      return runStateCommand(ctx, { command: c.command, ...target, args: c.args ?? [], extraArgs: c.extraArgs, verbose: c.verbose });
+  }
+}
+
 export async function executeJob(env: ExecutorEnv, job: JobRecord, jobRun?: JobRun): Promise<void> {
   const signal = jobRun?.signal;
   const ctx = await contextFor(env, job, jobRun);
@@ -144,9 +166,11 @@ export function retryCommand(spec: JobSpec): string | undefined {
         c.dir ? `-d ${quote(c.dir)}` : "",
         c.workspace ? `-w ${quote(c.workspace)}` : "",
         c.verbose ? "--verbose" : "",
+        c.autoMerge ? ("disabled" in c.autoMerge ? "--auto-merge-disabled" : `--auto-merge-method ${c.autoMerge.method}`) : "",
+        ...(c.args ?? []).map((a) => quote(a)),
       ].filter(Boolean);
       const extra = c.extraArgs.length ? ` -- ${c.extraArgs.map((a) => quote(a)).join(" ")}` : "";
-      return [n, c.command, ...flags].join(" ") + extra;
+      return [n, c.command === "state_rm" ? "state rm" : c.command, ...flags].join(" ") + extra;
     }
     case "check-run":
       if (spec.action === "refresh") return undefined;

@@ -2,7 +2,7 @@
  * GitHubPort: everything Atoll asks of GitHub for one repository of one installation.
  * The real implementation is `src/adapters/octokit-github.ts`; tests use it behind nock, or a fake.
  */
-import type { WriteQueue } from "../runner/write-queue.js";
+import type { WriteQueue } from "../runner/reporting/write-queue.js";
 
 export interface PullRequestInfo {
   number: number;

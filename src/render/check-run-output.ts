@@ -1,6 +1,6 @@
 import type { CheckAction, CheckConclusion, CheckRunOutput, CheckStatus } from "../ports/github.js";
 import { projectFlags, projectLabel, type Project } from "../projects/project.js";
-import type { ProjectCommand, ProjectOutcome, ProjectResult } from "../runner/project-result.js";
+import type { ProjectCommand, ProjectOutcome, ProjectResult } from "../runner/reporting/project-result.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { COMMAND_TITLE, codeBlock, codeFence, describeProject, diffMarkdownFormat, inlineCode, plural, suggestedCommands } from "./pr-comment.js";
 import { headUtf8, truncateUtf8 } from "./truncate-utf8.js";
@@ -55,6 +55,7 @@ const CONCLUSION: Record<ProjectOutcome, CheckConclusion> = {
   timed_out: "timed_out",
   // Refusals (stale plan, lock held, approval missing…) block the PR until acted on.
   refused: "failure",
+  cancelled: "cancelled",
 };
 
 /** The completed check of one project's plan, apply or version run. */
@@ -83,6 +84,8 @@ function defaultHeadline(result: ProjectResult): string {
       return `${title} timed out`;
     case "refused":
       return `${title} not run`;
+    case "cancelled":
+      return `${title} cancelled`;
   }
 }
 

@@ -1,6 +1,6 @@
 import { join as shellJoin } from "shlex";
 import { projectFlags, type Project } from "../projects/project.js";
-import type { ProjectCommand, ProjectResult } from "../runner/project-result.js";
+import type { ProjectCommand, ProjectResult } from "../runner/reporting/project-result.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { splitMarkdown } from "./split-markdown.js";
 
@@ -26,7 +26,7 @@ export interface PrCommentInput {
 /** How many destroyed/replaced addresses are listed before "and N more". */
 export const MAX_LISTED_ADDRESSES = 20;
 
-export const COMMAND_TITLE: Record<ProjectCommand, string> = { plan: "Plan", apply: "Apply", version: "Version" };
+export const COMMAND_TITLE: Record<ProjectCommand, string> = { plan: "Plan", apply: "Apply", version: "Version", import: "Import", state_rm: "State rm" };
 
 /** Render the comment; returns the parts to post in order (one unless the output is too long). */
 export function renderPrComment(input: PrCommentInput): string[] {
@@ -115,6 +115,7 @@ function resultBlocks(input: PrCommentInput, result: ProjectResult, ctx: { singl
       ];
     case "timed_out": // the headline says which step timed out; the output is what it printed so far
     case "refused": // the headline is the reason; usually nothing ran, so there is no output block
+    case "cancelled": // the headline says who cancelled
       return [result.headline, outputBlock(result.output, { diff: false, fold: true })];
   }
 }
@@ -126,12 +127,14 @@ function hasChanges(result: ProjectResult): boolean {
 function summaryBlocks(input: PrCommentInput): string[] {
   const n = input.results.length;
   const ok = input.results.filter((r) => r.outcome === "success");
-  const failed = n - ok.length;
+  const cancelled = input.results.filter((r) => r.outcome === "cancelled").length;
+  const failed = n - ok.length - cancelled;
+  const cancelledNote = cancelled > 0 ? `, ${cancelled} cancelled` : "";
   if (input.command === "apply") {
-    return ["### Apply Summary", `${n} projects, ${ok.length} applied, ${failed} failed`];
+    return ["### Apply Summary", `${n} projects, ${ok.length} applied, ${failed} failed${cancelledNote}`];
   }
   const withChanges = ok.filter(hasChanges).length;
-  const blocks = ["### Plan Summary", `${n} projects, ${withChanges} with changes, ${ok.length - withChanges} unchanged, ${failed} failed`];
+  const blocks = ["### Plan Summary", `${n} projects, ${withChanges} with changes, ${ok.length - withChanges} unchanged, ${failed} failed${cancelledNote}`];
   const bullets: string[] = [];
   const destroys = ok.filter((r) => r.destroyPlan && hasChanges(r)).length;
   if (withChanges > destroys) {

@@ -4,6 +4,9 @@
  * to `poolSize` at a time. With `abort_on_execution_order_fail`, a failure in one group skips
  * every later group. Results come back in input order.
  */
+import { projectFlags, type Project } from "../projects/project.js";
+import type { ProjectResult } from "./reporting/project-result.js";
+import type { CommandContext } from "./runner-deps.js";
 
 /** Run `fn` over `items` with at most `limit` running at once; results in input order. */
 export async function runPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -51,13 +54,24 @@ export interface OrderOptions<T, R> {
   failed: (result: R) => boolean;
   /** The result for an item skipped because an earlier group failed. */
   skipped: (item: T) => R;
+  /** Asked before each group after the first: who cancelled the run (`cancel`), if anyone did. */
+  cancelledBy?: () => Promise<string | undefined>;
+  /** The result for an item not started because `by` cancelled the run. */
+  cancelled?: (item: T, by: string) => R;
 }
 
 /** Run every item in execution order; results in input order. */
 export async function runInExecutionOrder<T, R>(items: readonly T[], opts: OrderOptions<T, R>, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Map<T, R>();
   let aborted = false;
-  for (const group of executionGroups(items, opts.groupOf)) {
+  let cancelledBy: string | undefined;
+  const groups = executionGroups(items, opts.groupOf);
+  for (const [index, group] of groups.entries()) {
+    if (!aborted && index > 0 && cancelledBy === undefined && opts.cancelled) cancelledBy = await opts.cancelledBy?.();
+    if (cancelledBy !== undefined && opts.cancelled) {
+      for (const item of group) results.set(item, opts.cancelled(item, cancelledBy));
+      continue;
+    }
     if (aborted) {
       for (const item of group) results.set(item, opts.skipped(item));
       continue;
@@ -79,5 +93,40 @@ export function keyedSerializer(): <T>(key: string, fn: () => Promise<T>) => Pro
     const run = (tails.get(key) ?? Promise.resolve()).then(fn, fn);
     tails.set(key, run.catch(() => undefined));
     return run;
+  };
+}
+
+/**
+ * The `cancel` hooks of a command's execution order: asks the context who cancelled (before each
+ * group after the first) and gives the projects not started a "cancelled" result (`onCancelled`
+ * sees each, e.g. to write its check run).
+ */
+export function cancellation<T extends { project: Project } | Project>(
+  ctx: Pick<CommandContext, "cancelRequested" | "name" | "log">,
+  command: "plan" | "apply",
+  onCancelled?: (result: ProjectResult) => void,
+): Pick<OrderOptions<T, ProjectResult>, "cancelledBy" | "cancelled"> {
+  return {
+    cancelledBy: async () => {
+      try {
+        return await ctx.cancelRequested?.();
+      } catch (error) {
+        ctx.log.warn({ err: error }, "could not ask whether the command was cancelled; going on");
+        return undefined;
+      }
+    },
+    cancelled: (item, by) => {
+      const project: Project = "project" in item ? (item as { project: Project }).project : (item as Project);
+      const verb = command === "plan" ? "planned" : "applied";
+      const result: ProjectResult = {
+        project,
+        command,
+        outcome: "cancelled",
+        headline: `Not ${verb}: cancelled by @${by} (\`${ctx.name} cancel\`) before it started. Comment \`${ctx.name} ${command} ${projectFlags(project)}\` to run it.`,
+        output: "",
+      };
+      onCancelled?.(result);
+      return result;
+    },
   };
 }

@@ -9,9 +9,10 @@ import type { PullRequestInfo } from "../ports/github.js";
 import type { Checkout } from "../ports/workspace.js";
 import type { Project } from "../projects/project.js";
 import { resolveTerraformBinary } from "../terraform/terraform-binary.js";
-import { planFilePath, projectDirPath, showFilePath, type StepOptions } from "./project-steps.js";
+import { planFilePath, projectDirPath, showFilePath } from "./workflow/project-paths.js";
+import type { StepOptions } from "./workflow/project-steps.js";
 import type { CommandContext } from "./runner-deps.js";
-import { workflowEnv } from "./workflow-env.js";
+import { workflowEnv } from "./workflow/workflow-env.js";
 
 export type ProjectRun =
   | { ok: true; settings: ProjectSettings; options: Pick<StepOptions, "workflow" | "binary" | "env"> }

@@ -8,7 +8,7 @@ import type { Store, RepoRef } from "../ports/store.js";
 import type { TerraformPort } from "../ports/terraform.js";
 import type { WorkspacePort } from "../ports/workspace.js";
 import type { Settings } from "../settings.js";
-import type { PlanTimings } from "./progress-timing.js";
+import type { PlanTimings } from "./reporting/progress-timing.js";
 
 /** The pino subset Atoll uses (Probot's `context.log` satisfies it). */
 export interface Logger {
@@ -51,4 +51,6 @@ export interface CommandContext {
   signal?: AbortSignal;
   /** Record a process group this command started (crash recovery kills leftovers). */
   onSpawn?: (process: { pid: number; startTime: string }) => void;
+  /** Who cancelled this command with `cancel`, if anyone (asked before each execution-order group). */
+  cancelRequested?: () => Promise<string | undefined>;
 }

@@ -10,7 +10,7 @@ import path from "node:path";
 import type { ProjectState, RepoRef } from "../ports/store.js";
 import type { Checkout } from "../ports/workspace.js";
 import type { Project } from "../projects/project.js";
-import { planFilePath } from "./project-steps.js";
+import { planFilePath } from "./workflow/project-paths.js";
 import type { RunnerDeps } from "./runner-deps.js";
 
 const enc = encodeURIComponent;

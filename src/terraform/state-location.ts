@@ -36,10 +36,10 @@ function localStateFile(projectDir: string, workspace: string, statePath: string
  * The local state of a project in a checkout, or null when its state lives elsewhere (a remote
  * backend, or a local path outside the checkout). Call it after `init` ran in `projectDir`.
  */
-export async function findLocalState(checkoutDir: string, projectDir: string, workspace: string): Promise<LocalState | null> {
+export async function findLocalState(checkoutDir: string, projectDir: string, workspace: string, dataDir = ".terraform"): Promise<LocalState | null> {
   let recorded: BackendFile | undefined;
   try {
-    recorded = JSON.parse(await readFile(path.join(projectDir, ".terraform", "terraform.tfstate"), "utf8")) as BackendFile;
+    recorded = JSON.parse(await readFile(path.resolve(projectDir, dataDir, "terraform.tfstate"), "utf8")) as BackendFile;
   } catch {
     recorded = undefined; // no backend initialised: the implicit local backend
   }

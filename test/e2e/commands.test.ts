@@ -122,7 +122,7 @@ describe("every command", () => {
     expect(banner).toContain("> - `terraform_data.a`");
     expect(banner).toContain("> - `terraform_data.b`");
     const run = latestRun(env, pr.headSha, "atoll/plan: des")!;
-    expect(run.output.summary.startsWith("> [!CAUTION]")).toBe(true);
+    expect(run.output.summary?.startsWith("> [!CAUTION]")).toBe(true);
     expect(run.output.title).toMatch(/^Destroy plan: 2 to destroy/);
 
     const skipped = await say(pr, "atoll apply", /Ran Apply/, "bare apply skips the destroy plan");

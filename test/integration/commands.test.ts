@@ -135,9 +135,9 @@ describe("comment commands", () => {
     gh.reaction(7);
     gh.reaction(8);
     const comments = gh.comments(1, 2);
-    await h.deliver(issueCommentEvent({ body: "atoll destroy -d week2", number: 1, commentId: 7 }));
+    await h.deliver(issueCommentEvent({ body: "atoll teardown -d week2", number: 1, commentId: 7 }));
     await h.deliver(issueCommentEvent({ body: "atlants plan", number: 1, commentId: 8 }));
-    expect(comments[0].body).toContain('unknown command "destroy"');
+    expect(comments[0].body).toContain('unknown command "teardown"');
     expect(comments[1].body).toMatch(/Did you mean to use `atlantis` instead of `atlants`\?/);
   });
 

@@ -6,7 +6,7 @@ import {
   renderUnmet,
   type PullFacts,
   type Requirement,
-} from "../../src/runner/apply-requirements.js";
+} from "../../src/runner/gates/apply-requirements.js";
 import type {
   CommitComparison,
   GitHubPort,

@@ -7,7 +7,7 @@ import { parseServerPolicy } from "../../src/config/server-policy.js";
 import type { ResolvedRepoConfig } from "../../src/config/apply-policy.js";
 import type { GitHubPort, MergeMethod, MergeResult } from "../../src/ports/github.js";
 import type { ProjectState } from "../../src/ports/store.js";
-import { automergeAfterApply, type AutomergeContext } from "../../src/runner/automerge.js";
+import { automergeAfterApply, type AutomergeContext } from "../../src/runner/commands/automerge.js";
 
 const HEAD = "a".repeat(40);
 const OLD = "0".repeat(40);

@@ -1,4 +1,4 @@
-import { decodeExternalId, encodeExternalId, projectCheckName } from "../../src/runner/check-names.js";
+import { decodeExternalId, encodeExternalId, projectCheckName } from "../../src/runner/reporting/check-names.js";
 
 describe("check names and external ids", () => {
   test("project check names", () => {

@@ -10,7 +10,7 @@ import {
   renderProjectCheck,
   type AggregateProjectState,
 } from "../../src/render/check-run-output.js";
-import type { ProjectOutcome, ProjectResult } from "../../src/runner/project-result.js";
+import type { ProjectOutcome, ProjectResult } from "../../src/runner/reporting/project-result.js";
 import { emptyPlanSummary, type PlanSummary } from "../../src/terraform/plan-summary-types.js";
 
 const bytes = (s: string): number => Buffer.byteLength(s, "utf8");

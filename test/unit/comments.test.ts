@@ -1,5 +1,5 @@
 import type { GitHubPort } from "../../src/ports/github.js";
-import { postParts } from "../../src/runner/comments.js";
+import { postParts } from "../../src/runner/reporting/comments.js";
 
 function recorder() {
   const posted: string[] = [];

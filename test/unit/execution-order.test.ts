@@ -1,4 +1,4 @@
-import { cpuShareEnv } from "../../src/runner/cpu-share.js";
+import { cpuShareEnv } from "../../src/runner/workflow/cpu-share.js";
 import { executionGroups, keyedSerializer, peakConcurrency, runInExecutionOrder, runPool } from "../../src/runner/execution-order.js";
 
 /** A task that records when it starts and ends, and finishes when released. */

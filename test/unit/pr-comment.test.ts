@@ -1,6 +1,6 @@
 import type { Project } from "../../src/projects/project.js";
 import { codeBlock, diffMarkdownFormat, inlineCode, renderPrComment, suggestedCommands } from "../../src/render/pr-comment.js";
-import type { ProjectResult } from "../../src/runner/project-result.js";
+import type { ProjectResult } from "../../src/runner/reporting/project-result.js";
 import { emptyPlanSummary, type PlanSummary } from "../../src/terraform/plan-summary-types.js";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";

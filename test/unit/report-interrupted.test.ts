@@ -11,7 +11,7 @@ import { reportInterrupted, type ExecutorEnv } from "../../src/jobs/execute-job.
 import type { JobSpec } from "../../src/jobs/job-spec.js";
 import type { CheckRunInput, GitHubPort, ListedCheckRun } from "../../src/ports/github.js";
 import type { JobRecord, Store } from "../../src/ports/store.js";
-import { encodeExternalId } from "../../src/runner/check-names.js";
+import { encodeExternalId } from "../../src/runner/reporting/check-names.js";
 import type { RunnerDeps } from "../../src/runner/runner-deps.js";
 
 const REPO = { owner: "acme", repo: "infra" };

@@ -1,4 +1,4 @@
-import { readinessFromReviews } from "../../src/runner/review-readiness.js";
+import { readinessFromReviews } from "../../src/runner/gates/review-readiness.js";
 
 const r = (user: string, state: string) => ({ user, state });
 

@@ -1,4 +1,4 @@
-import { escapeCommentArgs, workflowEnv, type WorkflowEnvInput } from "../../src/runner/workflow-env.js";
+import { escapeCommentArgs, workflowEnv, type WorkflowEnvInput } from "../../src/runner/workflow/workflow-env.js";
 
 const input: WorkflowEnvInput = {
   projectName: "web",

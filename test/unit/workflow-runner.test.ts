@@ -14,10 +14,13 @@ import type { ShellPort } from "../../src/ports/shell.js";
 import type { TerraformPort } from "../../src/ports/terraform.js";
 import type { Checkout } from "../../src/ports/workspace.js";
 import type { Project } from "../../src/projects/project.js";
-import { applyProject, planFilePath, planProject } from "../../src/runner/project-steps.js";
+import { planFilePath } from "../../src/runner/workflow/project-paths.js";
+import { applyProject, planProject, stateProject } from "../../src/runner/workflow/project-steps.js";
 import type { RunnerDeps } from "../../src/runner/runner-deps.js";
-import { workflowEnv } from "../../src/runner/workflow-env.js";
-import { expandVars, parseMultienv, runStage, stripRefreshing, type StageRun } from "../../src/runner/workflow-runner.js";
+import { workflowEnv } from "../../src/runner/workflow/workflow-env.js";
+import { parseMultienv } from "../../src/runner/workflow/shell-steps.js";
+import { expandVars, stripRefreshing } from "../../src/runner/workflow/step-text.js";
+import { runStage, type StageRun } from "../../src/runner/workflow/workflow-runner.js";
 import { readSettings } from "../../src/settings.js";
 import { MAIN_TF, TERRAFORM, terraformTestEnv } from "../helpers/terraform-fixture.js";
 
@@ -359,8 +362,11 @@ describe("failures that are not a step's exit", () => {
     const imp = await stage(cwd, [builtin("import"), run("touch after")], { stage: "plan" });
     expect(imp.ok).toBe(false);
     expect(imp.failed!.step).toBe("import");
-    expect(imp.failed!.message).toContain('Atoll cannot run the built-in "import" step in the plan stage');
-    expect(imp.output).toContain("does not support import, state_rm or policy checks");
+    expect(imp.failed!.message).toBe('The built-in "import" step in the plan stage has nothing to work on: it runs only for a `import ADDRESS ID` comment.');
+    expect(await exists(path.join(cwd, "after"))).toBe(false);
+    const policy = await stage(cwd, [builtin("policy_check"), run("touch after")], { stage: "plan" });
+    expect(policy.failed!.message).toContain('Atoll cannot run the built-in "policy_check" step in the plan stage');
+    expect(policy.output).toContain("Atoll has no policy checks");
     expect(await exists(path.join(cwd, "after"))).toBe(false);
 
     const noTf = await stage(cwd, [builtin("init")], { binary: path.join(work, "bin", "terraform") });
@@ -411,9 +417,10 @@ describe("planProject / applyProject with workflows", () => {
   let checkout: Checkout;
   const proj: Project = { name: "", dir: "a", workspace: "default" };
 
-  function deps(): RunnerDeps {
+  /** These projects keep their state in the checkout: allowed unless a test says otherwise. */
+  function deps(env: Record<string, string> = { ATOLL_ALLOW_LOCAL_STATE: "true" }): RunnerDeps {
     return {
-      settings: readSettings({ ATOLL_DATA_DIR: path.join(work, "data") }, work),
+      settings: readSettings({ ATOLL_DATA_DIR: path.join(work, "data"), ...env }, work),
       terraform: tf,
       shell,
       workspaces: {} as RunnerDeps["workspaces"],
@@ -447,6 +454,49 @@ describe("planProject / applyProject with workflows", () => {
     // Nothing saved: the default apply stage refuses.
     const none = await applyProject(deps(), checkout, proj, undefined);
     expect(none).toMatchObject({ outcome: "refused", headline: "There is no saved plan to apply. Plan again." });
+  });
+
+  test("local state: the plan warns, the apply is refused unless ATOLL_ALLOW_LOCAL_STATE; a destroy plan is marked", async () => {
+    const strict = deps({});
+    const plan = await planProject(strict, checkout, proj, [], { binary: TERRAFORM });
+    expect(plan.result.outcome).toBe("success");
+    expect(plan.result.warnings).toEqual([expect.stringContaining("**Local state.** This project configures no backend, so Terraform keeps its state in the checkout (`a/terraform.tfstate`)")]);
+    expect(plan.result.warnings![0]).toContain("**apply is refused**");
+    expect(plan.result.destroyPlan).toBeUndefined();
+    const refused = await applyProject(strict, checkout, proj, plan.planFile, { planDigest: plan.planDigest, binary: TERRAFORM });
+    expect(refused.outcome).toBe("refused");
+    expect(refused.headline).toMatch(/^Not applied: this project's Terraform state would stay in Atoll's temporary checkout \(`a\/terraform.tfstate`\)/);
+    expect(refused.headline).toContain("ATOLL_ALLOW_LOCAL_STATE=true");
+    expect(await exists(path.join(checkout.dir, "a", "terraform.tfstate"))).toBe(false);
+
+    // Allowed: a warning that says so, and the apply runs.
+    const allowed = await planProject(deps(), checkout, proj, [], { binary: TERRAFORM });
+    expect(allowed.result.warnings![0]).toContain("The operator allows this");
+    expect((await applyProject(deps(), checkout, proj, allowed.planFile, { planDigest: allowed.planDigest, binary: TERRAFORM })).outcome).toBe("success");
+
+    const destroy = await planProject(deps(), checkout, proj, ["-destroy"], { binary: TERRAFORM });
+    expect(destroy.result).toMatchObject({ outcome: "success", destroyPlan: true, headline: "Destroy plan: 1 to destroy." });
+    expect(destroy.result.plan!.destroyed).toEqual(["terraform_data.a"]);
+  });
+
+  test("a remote backend: no warning, and the apply is not refused for local state", async () => {
+    const shared = await mkdtemp(path.join(work, "shared-state-"));
+    await writeFile(path.join(checkout.dir, "a", "backend.tf"), `terraform {\n  backend "local" {\n    path = "${shared}/terraform.tfstate"\n  }\n}\n`);
+    const plan = await planProject(deps({}), checkout, proj, [], { binary: TERRAFORM });
+    expect(plan.result.warnings).toBeUndefined();
+    expect((await applyProject(deps({}), checkout, proj, plan.planFile, { planDigest: plan.planDigest, binary: TERRAFORM })).outcome).toBe("success");
+  });
+
+  test("import and state rm run their stages with the addresses last", async () => {
+    await writeFile(path.join(checkout.dir, "a", "extra.tf"), 'resource "terraform_data" "b" {}\n');
+    const imported = await stateProject(deps(), checkout, proj, "import", { args: ["terraform_data.b", "the-id"], extraArgs: ["-var=v=x"] }, { binary: TERRAFORM, verbose: true });
+    expect(imported).toMatchObject({ command: "import", outcome: "success", headline: "Import successful!" });
+    expect(imported.output).toMatch(/\$ terraform import -input=false -no-color -var=v=x terraform_data.b the-id/);
+    const removed = await stateProject(deps(), checkout, proj, "state_rm", { args: ["terraform_data.b"], extraArgs: [] }, { binary: TERRAFORM });
+    expect(removed).toMatchObject({ command: "state_rm", outcome: "success", headline: "Successfully removed 1 resource instance(s)." });
+    const missing = await stateProject(deps(), checkout, proj, "state_rm", { args: ["terraform_data.nope"], extraArgs: [] }, { binary: TERRAFORM });
+    expect(missing).toMatchObject({ command: "state_rm", outcome: "failed" });
+    expect(missing.headline).toMatch(/state_rm.*exit code 1/);
   });
 
   test("a pure run workflow: success with its output, no plan file; apply runs without one", async () => {

@@ -1,5 +1,5 @@
-import { WritePriority, WriteQueue, writeQueueOf } from "../../src/runner/write-queue.js";
-import { DEFAULT_ROUND_MS, EARLY_PROGRESS_AFTER_MS, PlanTimings, progressDelay } from "../../src/runner/progress-timing.js";
+import { WritePriority, WriteQueue, writeQueueOf } from "../../src/runner/reporting/write-queue.js";
+import { DEFAULT_ROUND_MS, EARLY_PROGRESS_AFTER_MS, PlanTimings, progressDelay } from "../../src/runner/reporting/progress-timing.js";
 
 /** A queue whose first write is held until released, so later writes pile up behind it. */
 function heldQueue() {

@@ -8,7 +8,7 @@
  * reply says to plan again.
  */
 import { fetchRepoConfig } from "../../config/repo-config-source.js";
-import type { ResolvedRepoConfig } from "../../config/apply-policy.js";
+import { projectSettings, type ResolvedRepoConfig } from "../../config/apply-policy.js";
 import type { PullRequestInfo } from "../../ports/github.js";
 import type { ProjectState } from "../../ports/store.js";
 import { projectFlags, projectLabel, sameProject, type Project } from "../../projects/project.js";
@@ -91,8 +91,11 @@ async function targetProject(ctx: CommandContext, req: StateRequest, pull: PullR
 /** Gates (lock, import_requirements), then the workflow stage; the result to report. */
 async function runOn(ctx: CommandContext, req: StateRequest, pull: PullRequestInfo, config: ResolvedRepoConfig, project: Project): Promise<ProjectResult> {
   const refused = (headline: string, outcome: ProjectResult["outcome"] = "refused"): ProjectResult => ({ project, command: req.command, outcome, headline, output: "" });
-  const [lock] = await acquireLocks(ctx, pull, [project]);
-  if (lock && !lock.acquired) return refused(blockedHeadline(ctx, lock));
+  // The project's lock, as a plan takes it (unless the repo config disables locking for it).
+  if (projectSettings(config, project).repoLocks !== "disabled") {
+    const [lock] = await acquireLocks(ctx, pull, [project]);
+    if (lock && !lock.acquired) return refused(blockedHeadline(ctx, lock));
+  }
   const required = effectiveRequirements(config, project, "import");
   if (required.length) {
     const unmet = evaluateRequirements(required, await gatherPullFacts(ctx.github, pull, required)).unmet;

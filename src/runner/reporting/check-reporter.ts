@@ -3,15 +3,15 @@
  * that is still open is updated; work that starts again after a run completed gets a fresh run
  * (GitHub shows the latest run of a name), so a completed run never moves backwards.
  */
-import type { CheckRunInput } from "../ports/github.js";
-import type { ProjectState } from "../ports/store.js";
-import { projectKey, type Project } from "../projects/project.js";
+import type { CheckRunInput } from "../../ports/github.js";
+import type { ProjectState } from "../../ports/store.js";
+import { projectKey, type Project } from "../../projects/project.js";
 import {
   renderAggregateCheck,
   renderInProgressCheck,
   renderProjectCheck,
-} from "../render/check-run-output.js";
-import type { Readiness } from "./review-readiness.js";
+} from "../../render/check-run-output.js";
+import type { Readiness } from "../gates/review-readiness.js";
 import {
   aggregateCheckName,
   decodeExternalId,
@@ -20,7 +20,7 @@ import {
   type CheckKind,
 } from "./check-names.js";
 import type { ProjectResult } from "./project-result.js";
-import type { CommandContext } from "./runner-deps.js";
+import type { CommandContext } from "../runner-deps.js";
 import { WritePriority, writeQueueOf } from "./write-queue.js";
 
 type Body = Omit<CheckRunInput, "name" | "headSha" | "externalId">;

@@ -1,6 +1,6 @@
 /** Refusals that apply to a whole pull request before any project is looked at. */
-import type { PullRequestInfo } from "../ports/github.js";
-import type { Settings } from "../settings.js";
+import type { PullRequestInfo } from "../../ports/github.js";
+import type { Settings } from "../../settings.js";
 
 export const FORK_REFUSAL =
   "Atoll does not run Terraform for pull requests from forks: `terraform plan` can execute code " +

@@ -3,22 +3,22 @@
  * plus the project's own) with whether it is met. Shown on plan check runs, refreshed when a
  * review arrives, and enforced by apply.
  */
-import type { PullRequestInfo } from "../ports/github.js";
-import { projectKey, type Project } from "../projects/project.js";
-import { projectSettings, type ResolvedRepoConfig } from "../config/apply-policy.js";
+import type { PullRequestInfo } from "../../ports/github.js";
+import { projectKey, type Project } from "../../projects/project.js";
+import { projectSettings, type ResolvedRepoConfig } from "../../config/apply-policy.js";
 import { evaluateRequirements, gatherPullFacts, type PullFacts, type Requirement } from "./apply-requirements.js";
 import { readinessFromReviews, type Readiness } from "./review-readiness.js";
-import type { CommandContext } from "./runner-deps.js";
+import type { CommandContext } from "../runner-deps.js";
 
 const ORDER: Requirement[] = ["approved", "mergeable", "undiverged"];
 
 /**
- * A project's apply (or plan) requirements: its own list when the server policy lets the repo
+ * A project's apply (or plan, or import — `import` and `state rm`) requirements: its own list when the server policy lets the repo
  * override them, otherwise the server's (policy file, or ATOLL_APPLY_REQUIREMENTS).
  */
-export function effectiveRequirements(config: ResolvedRepoConfig, project: Project, command: "apply" | "plan" = "apply"): Requirement[] {
+export function effectiveRequirements(config: ResolvedRepoConfig, project: Project, command: "apply" | "plan" | "import" = "apply"): Requirement[] {
   const settings = projectSettings(config, project);
-  const list = command === "plan" ? settings.planRequirements : settings.applyRequirements;
+  const list = command === "plan" ? settings.planRequirements : command === "import" ? settings.importRequirements : settings.applyRequirements;
   return ORDER.filter((r) => list.includes(r));
 }
 

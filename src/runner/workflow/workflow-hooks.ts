@@ -7,10 +7,10 @@
  * As in Atlantis, a failing hook does not stop the command; unlike Atlantis (which only sets a
  * commit status), its output is shown in the command's comment so the failure is not invisible.
  */
-import type { WorkflowHook } from "../config/config-types.js";
-import type { PullRequestInfo } from "../ports/github.js";
-import type { Checkout } from "../ports/workspace.js";
-import type { CommandContext } from "./runner-deps.js";
+import type { WorkflowHook } from "../../config/config-types.js";
+import type { PullRequestInfo } from "../../ports/github.js";
+import type { Checkout } from "../../ports/workspace.js";
+import type { CommandContext } from "../runner-deps.js";
 import { escapeCommentArgs } from "./workflow-env.js";
 
 export interface HookOutcome {

@@ -6,11 +6,11 @@
  * A lock whose holder PR turns out to be closed (Atoll missed the close event) is released on the
  * spot when another PR hits it, and by a periodic sweep.
  */
-import type { PullRequestInfo } from "../ports/github.js";
-import type { LockRecord, ProjectState } from "../ports/store.js";
-import { projectKey, projectLabel, type Project } from "../projects/project.js";
-import type { CommandContext } from "./runner-deps.js";
-import { discardPlans, discardPullPlans } from "./saved-plans.js";
+import type { PullRequestInfo } from "../../ports/github.js";
+import type { LockRecord, ProjectState } from "../../ports/store.js";
+import { projectKey, projectLabel, type Project } from "../../projects/project.js";
+import type { CommandContext } from "../runner-deps.js";
+import { discardPlans, discardPullPlans } from "../saved-plans.js";
 
 export type LockOutcome =
   | { project: Project; acquired: true }

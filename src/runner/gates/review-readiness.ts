@@ -3,8 +3,8 @@
  * (a later approval replaces an earlier "changes requested", a dismissal clears it); the PR author
  * never counts.
  */
-import type { Review } from "../ports/github.js";
-import type { Readiness } from "../render/check-run-output.js";
+import type { Review } from "../../ports/github.js";
+import type { Readiness } from "../../render/check-run-output.js";
 
 export type { Readiness };
 

@@ -1,16 +1,16 @@
 /** `version`: `terraform version` in each targeted (or modified) project of the PR. */
-import { selectProjects } from "../projects/select-projects.js";
-import { renderPrComment } from "../render/pr-comment.js";
-import { postComment, postParts } from "./comments.js";
-import { pullCheckout } from "./pull-checkout.js";
-import { pullGate } from "./pull-gate.js";
-import type { ProjectResult } from "./project-result.js";
-import { versionProject } from "./project-steps.js";
-import type { CommandContext } from "./runner-deps.js";
-import { projectSettings } from "../config/apply-policy.js";
-import { fetchRepoConfig } from "../config/repo-config-source.js";
-import { renderConfigIssues } from "../render/config-errors.js";
-import { resolveTerraformBinary } from "../terraform/terraform-binary.js";
+import { selectProjects } from "../../projects/select-projects.js";
+import { renderPrComment } from "../../render/pr-comment.js";
+import { postComment, postParts } from "../reporting/comments.js";
+import { pullCheckout } from "../pull-checkout.js";
+import { pullGate } from "../gates/pull-gate.js";
+import type { ProjectResult } from "../reporting/project-result.js";
+import { versionProject } from "../workflow/project-steps.js";
+import type { CommandContext } from "../runner-deps.js";
+import { projectSettings } from "../../config/apply-policy.js";
+import { fetchRepoConfig } from "../../config/repo-config-source.js";
+import { renderConfigIssues } from "../../render/config-errors.js";
+import { resolveTerraformBinary } from "../../terraform/terraform-binary.js";
 
 export interface VersionRequest {
   dir: string;

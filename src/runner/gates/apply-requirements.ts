@@ -28,8 +28,8 @@
  * - `undiverged` — the base branch is contained in the PR head: GitHub's compare of
  *   `base...head` says `ahead` or `identical`. `behind` or `diverged` is unmet: merge or rebase.
  */
-import type { CommitComparison, GitHubPort, MergeBlockers, PullRequestInfo, Review } from "../ports/github.js";
-import { APPLY_CHECK } from "./check-names.js";
+import type { CommitComparison, GitHubPort, MergeBlockers, PullRequestInfo, Review } from "../../ports/github.js";
+import { APPLY_CHECK } from "../reporting/check-names.js";
 import { readinessFromReviews } from "./review-readiness.js";
 
 export type Requirement = "approved" | "mergeable" | "undiverged";

@@ -1,7 +1,8 @@
-import type { Project } from "../projects/project.js";
-import type { PlanSummary } from "../terraform/plan-summary-types.js";
+/** What one project's plan, apply or version came to: the shape every report (comment, check run) renders. */
+import type { Project } from "../../projects/project.js";
+import type { PlanSummary } from "../../terraform/plan-summary-types.js";
 
-export type ProjectCommand = "plan" | "apply" | "version";
+export type ProjectCommand = "plan" | "apply" | "version" | "import" | "state_rm";
 
 /**
  * How one project's command ended.
@@ -9,8 +10,9 @@ export type ProjectCommand = "plan" | "apply" | "version";
  * - failed: terraform (or the checkout/init/workspace step before it) failed.
  * - timed_out: a step exceeded the configured step timeout and was killed.
  * - refused: Atoll did not run terraform (no plan, stale plan, lock held, …); `headline` says why.
+ * - cancelled: `cancel` stopped the command before this project started; `headline` says who.
  */
-export type ProjectOutcome = "success" | "failed" | "timed_out" | "refused";
+export type ProjectOutcome = "success" | "failed" | "timed_out" | "refused" | "cancelled";
 
 export interface ProjectResult {
   project: Project;

@@ -7,6 +7,8 @@
  *   plan had no changes (and its apply did not fail). Anything else — a failed, queued, pending or
  *   older-commit plan, a failed or missing apply — means no merge, silently: applying project by
  *   project is normal, and the last apply merges.
+ * - `apply --auto-merge-disabled` skips it for that apply; `apply --auto-merge-method m` merges
+ *   with `m` instead of ATOLL_AUTOMERGE_METHOD (both only matter when automerge is on).
  * - The merge names the head sha it checked, so GitHub refuses when someone pushed meanwhile.
  * - GitHub's refusal (conflicts, branch protection, a method the repo disallows, a moved head) or
  *   any other error is reported as "Automerging failed: <message>", and nothing else changes.
@@ -14,12 +16,13 @@
  *   `delete_source_branch_on_merge` is true (a project's own allowed value, otherwise the repo's or
  *   server's), and never for a fork, whose branch is not in this repository.
  */
-import { projectSettings, type ResolvedRepoConfig } from "../config/apply-policy.js";
-import type { PullRequestInfo } from "../ports/github.js";
-import type { ProjectState } from "../ports/store.js";
-import type { Settings } from "../settings.js";
-import { postComment } from "./comments.js";
-import type { CommandContext } from "./runner-deps.js";
+import { projectSettings, type ResolvedRepoConfig } from "../../config/apply-policy.js";
+import type { PullRequestInfo } from "../../ports/github.js";
+import type { MergeMethod } from "../../ports/github.js";
+import type { ProjectState } from "../../ports/store.js";
+import type { Settings } from "../../settings.js";
+import { postComment } from "../reporting/comments.js";
+import type { CommandContext } from "../runner-deps.js";
 
 /** What automerge needs of a command: the PR's GitHub, its log, and the merge method setting. */
 export type AutomergeContext = Pick<CommandContext, "github" | "pullNumber" | "log"> & {
@@ -44,15 +47,20 @@ export async function automergeAfterApply(
   pull: Pick<PullRequestInfo, "number" | "headSha" | "headRef" | "isFork">,
   config: ResolvedRepoConfig,
   states: readonly ProjectState[],
+  choice?: { disabled: true } | { method: MergeMethod },
 ): Promise<"merged" | "failed" | "skipped"> {
   if (!config.automerge) return "skipped";
+  if (choice && "disabled" in choice) {
+    ctx.log.info({ pull: pull.number }, "automerge: disabled for this apply (--auto-merge-disabled)");
+    return "skipped";
+  }
   const waiting = states.filter((s) => !done(s, pull.headSha));
   if (states.length === 0 || waiting.length > 0) {
     ctx.log.debug({ pull: pull.number, waiting: waiting.map((s) => s.project) }, "automerge: not every project is applied");
     return "skipped";
   }
 
-  const method = ctx.deps.settings.automergeMethod;
+  const method = choice && "method" in choice ? choice.method : ctx.deps.settings.automergeMethod;
   let result: { merged: boolean; message: string };
   try {
     result = await ctx.github.mergePull(pull.number, { method, sha: pull.headSha });

@@ -3,12 +3,12 @@
  * nothing from it can be applied until it is planned again; the PRs waiting for those locks are
  * planned automatically.
  */
-import { projectLabel } from "../projects/project.js";
-import { CheckReporter } from "./check-reporter.js";
-import { postComment } from "./comments.js";
-import { wakeWaiters } from "./project-locks.js";
-import { discardPlans } from "./saved-plans.js";
-import type { CommandContext } from "./runner-deps.js";
+import { projectLabel } from "../../projects/project.js";
+import { CheckReporter } from "../reporting/check-reporter.js";
+import { postComment } from "../reporting/comments.js";
+import { wakeWaiters } from "../gates/project-locks.js";
+import { discardPlans } from "../saved-plans.js";
+import type { CommandContext } from "../runner-deps.js";
 
 export async function runUnlock(ctx: CommandContext): Promise<void> {
   const { store } = ctx.deps;

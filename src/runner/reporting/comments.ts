@@ -1,6 +1,6 @@
 /** Posting Atoll's PR comments. */
-import { splitMarkdown } from "../render/split-markdown.js";
-import type { CommandContext } from "./runner-deps.js";
+import { splitMarkdown } from "../../render/split-markdown.js";
+import type { CommandContext } from "../runner-deps.js";
 import { WritePriority, writeQueueOf } from "./write-queue.js";
 
 /**

@@ -2,7 +2,7 @@
  * Names and external ids of the check runs Atoll owns. The PR number lives in `external_id`
  * because check-run payloads of fork PRs carry no pull request list.
  */
-import { projectLabel, type Project } from "../projects/project.js";
+import { projectLabel, type Project } from "../../projects/project.js";
 
 export const PLAN_CHECK = "atoll/plan";
 export const APPLY_CHECK = "atoll/apply";

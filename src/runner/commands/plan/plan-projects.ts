@@ -1,0 +1,211 @@
+/**
+ * Planning the runnable projects, in execution order: terraform in the PR's checkout (one
+ * project per directory at a time), plan requirements checked first, each result recorded as
+ * soon as it is known — state first (a click on Apply finds the plan), its check run later
+ * (after the comment). The "in progress" write (`plan-progress.ts`) runs meanwhile.
+ */
+import type { ResolvedRepoConfig } from "../../../config/apply-policy.js";
+import type { ProjectState } from "../../../ports/store.js";
+import type { Checkout } from "../../../ports/workspace.js";
+import { projectKey, projectLabel, type Project } from "../../../projects/project.js";
+import { truncateUtf8 } from "../../../render/truncate-utf8.js";
+import { cancellation, keyedSerializer, peakConcurrency, runInExecutionOrder, type OrderOptions } from "../../execution-order.js";
+import { renderUnmet } from "../../gates/apply-requirements.js";
+import { blockedHeadline } from "../../gates/project-locks.js";
+import { projectsReadiness, type ProjectReadiness } from "../../gates/readiness.js";
+import { throwIfInterrupted } from "../../interrupted.js";
+import { projectRun } from "../../project-run.js";
+import { PlanTimings, progressDelay } from "../../reporting/progress-timing.js";
+import type { ProjectResult } from "../../reporting/project-result.js";
+import { savePlan } from "../../saved-plans.js";
+import { cpuShareEnv } from "../../workflow/cpu-share.js";
+import { planProject } from "../../workflow/project-steps.js";
+import type { LockedProjects } from "./lock-projects.js";
+import { PlanProgress } from "./plan-progress.js";
+import { CheckoutFailed, type PlanScope } from "./plan-scope.js";
+
+/** Output kept per project to re-render its check run later (GitHub's check-run text limit). */
+export const KEPT_OUTPUT_BYTES = 60_000;
+
+/** Headline of projects not planned because an earlier execution order group failed. */
+const SKIPPED =
+  "Not planned: a project in an earlier execution order group failed, and the repo config sets `abort_on_execution_order_fail: true`.";
+
+export interface PlannedProjects {
+  /** Blocked projects' refusals, then the planned projects' results. */
+  results: ProjectResult[];
+  /** Check-run writes of the results, sent after the comment. */
+  reports: (() => Promise<unknown>)[];
+  /** The checkout planned in (undefined when nothing ran or it failed). */
+  checkout: Checkout | undefined;
+  /** The "in progress" write, when it started. */
+  progress: Promise<void> | undefined;
+}
+
+interface PlanOutcomeLike {
+  result: ProjectResult;
+  planFile?: string;
+  planDigest?: string;
+}
+
+/** One plan's planning, shared by its projects. */
+interface Planning {
+  scope: PlanScope;
+  config: ResolvedRepoConfig;
+  locked: LockedProjects;
+  checkout: Checkout | undefined;
+  checkoutError: string;
+  /** Whether any project has plan requirements (then readiness is needed before planning). */
+  withPlan: boolean;
+  readiness: Promise<Map<string, ProjectReadiness>>;
+  serialPerDir: ReturnType<typeof keyedSerializer>;
+  cpuShare: Record<string, string>;
+  reports: (() => Promise<unknown>)[];
+}
+
+/** Plan `locked.runnable`, with the plan's "in progress" write on its timer meanwhile. */
+export async function planLocked(scope: PlanScope, config: ResolvedRepoConfig, locked: LockedProjects): Promise<PlannedProjects> {
+  const { ctx, repoName } = scope;
+  const { runnable, settingsOf } = locked;
+  const order: PlanOrder = {
+    groupOf: (p: Project) => settingsOf.get(projectKey(p))!.executionOrderGroup,
+    parallel: config.parallelPlan,
+    poolSize: ctx.deps.settings.parallelPoolSize,
+  };
+  const concurrent = peakConcurrency(runnable, order);
+  const timings = ctx.deps.planTimings ?? new PlanTimings();
+  const { progressDelayMs, progressDelayAuto } = ctx.deps.settings;
+  const delay = progressDelayAuto ? progressDelay(timings.expectedMs(repoName, runnable.length, concurrent), progressDelayMs) : progressDelayMs;
+  const progress = new PlanProgress(scope, delay);
+  const planStart = Date.now();
+  const results: ProjectResult[] = locked.blocked.map((b) => ({
+    project: b.project,
+    command: "plan" as const,
+    outcome: "refused" as const,
+    headline: blockedHeadline(ctx, b),
+    output: "",
+  }));
+  let planning: Planning;
+  try {
+    planning = await startPlanning(scope, config, locked, concurrent);
+    results.push(...(await planInOrder(planning, order)));
+    if (planning.checkout) timings.record(repoName, runnable.length, concurrent, Date.now() - planStart);
+  } catch (error) {
+    // Failed or interrupted: let "in progress" writes already under way land first, so whoever
+    // reports the failure (failOpenRuns, the interruption report) sees and completes them.
+    progress.stop();
+    if (progress.write) await progress.write.catch(() => undefined);
+    throw error;
+  } finally {
+    progress.stop();
+  }
+  return { results, reports: planning.reports, checkout: planning.checkout, progress: progress.write };
+}
+
+/** Readiness read and checkout made: what every project's plan needs. */
+async function startPlanning(scope: PlanScope, config: ResolvedRepoConfig, locked: LockedProjects, concurrent: number): Promise<Planning> {
+  const { ctx, pull } = scope;
+  const { runnable, settingsOf } = locked;
+  // One GitHub round for readiness (apply) and plan requirements of every project, read while the
+  // checkout is made and terraform runs: only plan requirements are needed before planning.
+  const withPlan = runnable.some((p) => settingsOf.get(projectKey(p))!.planRequirements.length > 0);
+  const readiness = runnable.length ? projectsReadiness(ctx, pull, config, runnable, { withPlan }) : Promise.resolve(new Map());
+  readiness.catch(() => undefined);
+  let checkout: Checkout | undefined;
+  let checkoutError = "";
+  if (runnable.length) {
+    try {
+      checkout = await scope.checkout();
+    } catch (error) {
+      if (!(error instanceof CheckoutFailed)) throw error;
+      checkoutError = error.message;
+    }
+  }
+  // Projects sharing a directory never run at the same time (one .terraform dir, one selected workspace).
+  const serialPerDir = keyedSerializer();
+  const cpuShare = cpuShareEnv(concurrent);
+  return { scope, config, locked, checkout, checkoutError, withPlan, readiness, serialPerDir, cpuShare, reports: [] };
+}
+
+type PlanOrder = Pick<OrderOptions<Project, ProjectResult>, "groupOf" | "parallel" | "poolSize">;
+
+async function planInOrder(planning: Planning, order: PlanOrder): Promise<ProjectResult[]> {
+  const { config } = planning;
+  const planned = await runInExecutionOrder<Project, ProjectResult>(
+    planning.locked.runnable,
+    {
+      ...order,
+      abortOnFailure: config.abortOnExecutionOrderFail,
+      failed: (r) => r.outcome !== "success",
+      skipped: (p): ProjectResult => ({ project: p, command: "plan", outcome: "refused", headline: SKIPPED, output: "" }),
+      ...cancellation(planning.scope.ctx, "plan"),
+    },
+    (project) => planOne(planning, project),
+  );
+  for (const r of planned) {
+    if (r.headline === SKIPPED || r.outcome === "cancelled") await recordPlan(planning, r.project, { result: r });
+  }
+  return planned;
+}
+
+function refusal(project: Project, headline: string, outcome: ProjectResult["outcome"] = "refused", output = ""): PlanOutcomeLike {
+  return { result: { project, command: "plan", outcome, headline, output } };
+}
+
+async function planOne(planning: Planning, project: Project): Promise<ProjectResult> {
+  const { scope, checkout: co } = planning;
+  const { ctx, req, pull } = scope;
+  if (!co) return recordPlan(planning, project, refusal(project, "Could not check out the pull request.", "failed", planning.checkoutError));
+  const unmetPlan = planning.withPlan ? ((await planning.readiness).get(projectKey(project))?.unmetPlan ?? []) : [];
+  if (unmetPlan.length) {
+    return recordPlan(planning, project, refusal(project, `Plan requirements not met for ${projectLabel(project)}:\n${renderUnmet(unmetPlan)}`));
+  }
+  const run = await projectRun(ctx, { config: planning.config, pull, checkout: co, project, commentArgs: req.extraArgs });
+  if (!run.ok) return recordPlan(planning, project, refusal(project, `Cannot plan: ${run.error}`, "failed"));
+  const outcome = await planning.serialPerDir(project.dir, () =>
+    planProject(ctx.deps, co, project, req.extraArgs, {
+      verbose: req.verbose,
+      name: ctx.name,
+      ...run.options,
+      env: { ...planning.cpuShare, ...run.options.env },
+      ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
+    }),
+  );
+  // Killed by a shutdown: not a result; the interruption is reported instead.
+  throwIfInterrupted(ctx);
+  return recordPlan(planning, project, outcome);
+}
+
+/**
+ * Record a project's result: state first (a click on Apply finds the plan); its check run is
+ * written after the comment (`reports`), and then the state learns the run's id.
+ */
+async function recordPlan(planning: Planning, project: Project, outcome: PlanOutcomeLike): Promise<ProjectResult> {
+  const { ctx, req, pull, checks } = planning.scope;
+  const { store } = ctx.deps;
+  const { result, planFile, planDigest } = outcome;
+  const readinessOf = result.hasChanges ? (await planning.readiness).get(projectKey(project))?.readiness : undefined;
+  // Saved where every replica can read it: the apply may run elsewhere.
+  const planBlob = planFile ? await savePlan(ctx.deps, { repo: ctx.repo, pullNumber: pull.number, headSha: pull.headSha, project }, planFile) : undefined;
+  const state: ProjectState = {
+    project,
+    headSha: pull.headSha,
+    baseSha: pull.baseSha,
+    plan: result.outcome === "success" ? "success" : "failed",
+    hasChanges: result.hasChanges ?? false,
+    apply: "none",
+    ...(planBlob ? { planBlob } : {}),
+    ...(planDigest ? { planDigest } : {}),
+    extraArgs: req.extraArgs,
+    ...(result.plan ? { summary: result.plan } : {}),
+    headline: result.headline,
+    output: truncateUtf8(result.output, KEPT_OUTPUT_BYTES),
+    updatedAt: new Date().toISOString(),
+  };
+  await store.upsertProject(ctx.repo, pull.number, state);
+  planning.reports.push(async () => {
+    const id = await checks.projectFinished("plan", result, readinessOf);
+    if (id !== state.planCheckRunId) await store.upsertProject(ctx.repo, pull.number, { ...state, planCheckRunId: id });
+  });
+  return result;
+}
