@@ -45,7 +45,7 @@ describe("every command", () => {
       "main",
       {
         "atoll.yaml": CONFIG,
-        "imp/main.tf": pgTf("imp", ["base"]),
+        "imp/main.tf": pgTf("imp", []),
         "srm/main.tf": pgTf("srm", []),
         "des/main.tf": pgTf("des", []),
         "stacks/one/main.tf": pgTf("gone", []),
@@ -82,8 +82,9 @@ describe("every command", () => {
   }
 
   test("import ADDRESS ID, then a re-plan shows no change", async () => {
-    const pr = await openPull(1, { "imp/main.tf": pgTf("imp", ["base", "imported"]) });
-    expect((await completedRun(env, pr.headSha, "atoll/plan: imp")).output.title).toContain("2 to add");
+    // An existing object, declared in the PR: the plan would create it.
+    const pr = await openPull(1, { "imp/main.tf": `${pgTf("imp", [])}\nresource "terraform_data" "imported" {}\n` });
+    expect((await completedRun(env, pr.headSha, "atoll/plan: imp")).output.title).toContain("1 to add");
 
     const reply = await say(pr, "atlantis import -p imp terraform_data.imported an-id", /Ran Import/, "import reply");
     expect(reply).toContain("Import successful!");
@@ -93,8 +94,7 @@ describe("every command", () => {
     expect(await say(pr, "atoll apply -p imp", /Nothing applied|no plan/i, "apply after import")).toMatch(/no plan for project `imp`/i);
 
     const plan = await say(pr, "atoll plan -p imp", /Ran Plan/, "re-plan after import");
-    expect(plan).toContain("Plan: 1 to add, 0 to change, 0 to destroy.");
-    expect(plan).not.toContain("terraform_data.imported will be created");
+    expect(plan).toContain("No changes. Your infrastructure matches the configuration.");
   }, 180_000);
 
   test("state rm ADDRESS, then a re-plan shows a create", async () => {
@@ -121,16 +121,20 @@ describe("every command", () => {
     expect(banner).toMatch(/^> \[!CAUTION\]\n> \*\*Destroy plan\.\*\* Applying it destroys 2 resources of this project:/);
     expect(banner).toContain("> - `terraform_data.a`");
     expect(banner).toContain("> - `terraform_data.b`");
-    const run = latestRun(env, pr.headSha, "atoll/plan: des")!;
-    expect(run.output.summary?.startsWith("> [!CAUTION]")).toBe(true);
-    expect(run.output.title).toMatch(/^Destroy plan: 2 to destroy/);
+    // The project's check run is written after the comment.
+    const run = await env.github.waitFor(() => {
+      const r = latestRun(env, pr.headSha, "atoll/plan: des");
+      return r && /^Destroy plan/.test(r.output.title ?? "") ? r : undefined;
+    }, { what: "the destroy plan's check run" });
+    expect(run.output.title).toBe("Destroy plan: 2 to destroy.");
+    expect(run.output.summary?.startsWith("> [!CAUTION]\n> **Destroy plan.** Applying it destroys 2 resources")).toBe(true);
 
     const skipped = await say(pr, "atoll apply", /Ran Apply/, "bare apply skips the destroy plan");
     expect(skipped).toMatch(/destroy plan.*only applied when named.*`atoll apply -p des`/is);
     expect(await stateAddresses(env, "des")).toEqual(["terraform_data.a", "terraform_data.b"]);
 
     const applied = await say(pr, "atoll apply -p des", /Ran Apply/, "named apply of the destroy plan");
-    expect(applied).toContain("Destroy complete! Resources: 2 destroyed.");
+    expect(applied).toContain("Apply complete! Resources: 0 added, 0 changed, 2 destroyed.");
     expect(await stateAddresses(env, "des")).toEqual([]);
   }, 180_000);
 
