@@ -4,6 +4,8 @@
  * and of a running plan's later execution-order group, `-d` globs and `-d /x`, `destroy` with its
  * guarded apply, and the local-state warning and refusal.
  */
+import { promises as fs } from "node:fs";
+import path from "node:path";
 import type { PullRecord } from "../fake-github/state.js";
 import {
   Gate,
@@ -31,6 +33,7 @@ projects:
   - {name: c1, dir: cancel/one, execution_order_group: 1}
   - {name: c2, dir: cancel/two, execution_order_group: 2}
   - {name: loc, dir: loc}
+  - {name: impreq, dir: impreq, import_requirements: [approved]}
 `;
 
 const noBackend = (resources: string[]) => resources.map((r) => `resource "terraform_data" "${r}" {\n  input = "${r}"\n}\n`).join("\n");
@@ -40,7 +43,10 @@ describe("every command", () => {
   let gate: Gate;
   beforeAll(async () => {
     gate = await Gate.create();
-    env = await startE2eEnv({ env: { ATOLL_ALLOW_COMMANDS: "all", ...gate.env("plan") } });
+    // Per-project import_requirements are an override the operator must allow (as in Atlantis).
+    const policyFile = path.join(gate.file, "..", "policy.yaml");
+    await fs.writeFile(policyFile, "repos:\n  - id: acme/infra\n    allowed_overrides: [import_requirements]\n");
+    env = await startE2eEnv({ env: { ATOLL_ALLOW_COMMANDS: "all", ATOLL_POLICY_FILE: policyFile, ...gate.env("plan") } });
     await env.repo.commit(
       "main",
       {
@@ -54,6 +60,7 @@ describe("every command", () => {
         "cancel/one/main.tf": pgTf("cone", []),
         "cancel/two/main.tf": pgTf("ctwo", []),
         "loc/main.tf": noBackend(["x"]),
+        "impreq/main.tf": pgTf("impreq", []),
       },
       "initial",
     );
@@ -95,6 +102,25 @@ describe("every command", () => {
 
     const plan = await say(pr, "atoll plan -p imp", /Ran Plan/, "re-plan after import");
     expect(plan).toContain("No changes. Your infrastructure matches the configuration.");
+  }, 180_000);
+
+  test("import needs write access and the project's import_requirements", async () => {
+    const pr = await openPull(7, { "impreq/main.tf": `${pgTf("impreq", [])}\nresource "terraform_data" "imported" {}\n` });
+    await completedRun(env, pr.headSha, "atoll/plan: impreq");
+    const before = appComments(env, 7).length;
+    await env.atoll.send(env.comment(pr, "alice", "atoll import -p impreq terraform_data.imported an-id"));
+    const noWrite = await waitComment(env, 7, /import refused/, "import without write access", before);
+    expect(noWrite.body).toContain("@alice does not have write access");
+
+    const unmet = await say(pr, "atoll import -p impreq terraform_data.imported an-id", /Ran Import/, "import with requirements unmet");
+    expect(unmet).toContain("Import requirements not met for impreq");
+    expect(unmet).toContain("approved");
+    expect(await stateAddresses(env, "impreq")).toEqual([]);
+
+    await env.atoll.send(await env.review(pr, "carol", "approved"));
+    const done = await say(pr, "atoll import -p impreq terraform_data.imported an-id", /Ran Import/, "import once approved");
+    expect(done).toContain("Import successful!");
+    expect(await stateAddresses(env, "impreq")).toEqual(["terraform_data.imported"]);
   }, 180_000);
 
   test("state rm ADDRESS, then a re-plan shows a create", async () => {

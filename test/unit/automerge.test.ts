@@ -78,6 +78,19 @@ describe("automergeAfterApply", () => {
     ]);
   });
 
+  test("apply --auto-merge-method overrides the setting; --auto-merge-disabled skips the merge", async () => {
+    const a = fakeGitHub();
+    expect(await automergeAfterApply(a.ctx("merge"), PULL, AUTOMERGE, [state("net")], { method: "rebase" })).toBe("merged");
+    expect(a.calls[0]).toEqual({ op: "merge", method: "rebase", sha: HEAD });
+    const b = fakeGitHub();
+    expect(await automergeAfterApply(b.ctx("merge"), PULL, AUTOMERGE, [state("net")], { disabled: true })).toBe("skipped");
+    expect(b.calls).toEqual([]);
+    // Without automerge in the repo config the flags change nothing.
+    const c = fakeGitHub();
+    expect(await automergeAfterApply(c.ctx(), PULL, config("version: 3\n"), [state("net")], { method: "squash" })).toBe("skipped");
+    expect(c.calls).toEqual([]);
+  });
+
   test("a project whose plan had no changes counts without an apply; one that was applied counts too", async () => {
     const { calls, ctx } = fakeGitHub();
     const states = [state("net"), state("noop", { hasChanges: false, apply: "none" }), state("noop2", { hasChanges: false, apply: "success" })];

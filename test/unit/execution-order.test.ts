@@ -79,6 +79,36 @@ describe("runPool", () => {
   });
 });
 
+describe("runInExecutionOrder: cancel", () => {
+  const base = { groupOf: (x: { g: number }) => x.g, poolSize: 4, parallel: false, abortOnFailure: false, failed: () => false, skipped: (x: { n: string }) => `skipped ${x.n}` };
+
+  test("asked before each group after the first; once cancelled, no later group starts", async () => {
+    const ran: string[] = [];
+    let asked = 0;
+    let by: string | undefined;
+    const items = [{ n: "a", g: 1 }, { n: "b", g: 2 }, { n: "c", g: 3 }, { n: "a2", g: 1 }];
+    const results = await runInExecutionOrder(
+      items,
+      { ...base, cancelledBy: async () => (asked++, by), cancelled: (x, who) => `cancelled ${x.n} by ${who}` },
+      async (x) => {
+        ran.push(x.n);
+        if (x.n === "b") by = "bob"; // cancel arrives while group 2 runs
+        return `ran ${x.n}`;
+      },
+    );
+    expect(ran).toEqual(["a", "a2", "b"]);
+    expect(results).toEqual(["ran a", "ran b", "cancelled c by bob", "ran a2"]);
+    expect(asked).toBe(2); // before groups 2 and 3, never before the first
+  });
+
+  test("without the cancelled hook nothing is asked", async () => {
+    let asked = 0;
+    const results = await runInExecutionOrder([{ n: "a", g: 1 }, { n: "b", g: 2 }], { ...base, cancelledBy: async () => (asked++, "bob") }, async (x) => x.n);
+    expect(results).toEqual(["a", "b"]);
+    expect(asked).toBe(0);
+  });
+});
+
 describe("runInExecutionOrder", () => {
   const base = { groupOf: (x: { g: number }) => x.g, poolSize: 4, failed: (r: string) => r.startsWith("fail"), skipped: (x: { n: string }) => `skipped ${x.n}` };
 

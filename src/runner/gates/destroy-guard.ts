@@ -26,7 +26,7 @@ export function destroyArgs(extraArgs: readonly string[]): string[] {
 export function destroySkipReason(state: ProjectState, name: string): string | undefined {
   if (!isDestroyPlanArgs(state.extraArgs)) return undefined;
   return (
-    `Skipped: the plan of ${projectLabel(state.project)} is a destroy plan, which is only applied when named. ` +
+    `Skipped: the plan of \`${projectLabel(state.project)}\` is a destroy plan, which is only applied when named. ` +
     `Comment \`${name} apply ${projectFlags(state.project)}\` (or use its check run's Apply button) to destroy its resources.`
   );
 }
