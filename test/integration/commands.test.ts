@@ -141,6 +141,33 @@ describe("comment commands", () => {
     expect(comments[1].body).toMatch(/Did you mean to use `atlantis` instead of `atlants`\?/);
   });
 
+  test("cancel is queued even when the queue is full; other commands are told Atoll is busy", async () => {
+    const full = await startAppHarness({ files: {}, env: { ATOLL_MAX_QUEUED_JOBS: "1" } });
+    try {
+      // Another PR's job runs (as far as the store knows) and one waits behind it: the queue is full.
+      const target = { installationId: 1, owner: REPO.owner, repo: REPO.repo, pullNumber: 9, user: "x", name: "atoll" };
+      const running = (await full.store.createJob({ ...target, kind: "review" }))!;
+      await full.store.updateJob(running.id, { status: "running" });
+      const waiting = (await full.store.createJob({ ...target, kind: "review" }))!;
+      const gh = new GitHubNock().tokens(1);
+      gh.reaction(20);
+      gh.reaction(21);
+      const comments = gh.comments(1, 2);
+      await full.probot.receive(issueCommentEvent({ body: "atoll plan", number: 1, commentId: 20 }) as Parameters<typeof full.probot.receive>[0]);
+      await full.probot.receive(issueCommentEvent({ body: "atlantis cancel", number: 1, commentId: 21 }) as Parameters<typeof full.probot.receive>[0]);
+      for (let i = 0; i < 200 && comments.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(comments.map((c) => c.body).sort()).toEqual([
+        "**Atoll is busy** (1 jobs waiting), so `plan` was not queued. Please try again in a few minutes.",
+        "**Nothing to cancel:** no command of this pull request is queued or running.",
+      ]);
+      await full.store.updateJob(running.id, { status: "succeeded" });
+      await full.store.updateJob(waiting.id, { status: "succeeded" });
+    } finally {
+      await full.dispose();
+    }
+    expect(full.jobErrors).toEqual([]);
+  });
+
   test("ordinary comments, plain-issue comments and Atoll's own comments are ignored without a single request", async () => {
     await h.deliver(issueCommentEvent({ body: "LGTM, let's apply after lunch", number: 1 }));
     await h.deliver(issueCommentEvent({ body: "atoll plan", number: 9, onPullRequest: false }));
