@@ -190,7 +190,10 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       if (works) {
         setInterval(() => void sweep(), settings.lockSweepIntervalMs).unref();
         setInterval(
-          () => void store.prune(new Date(Date.now() - RETENTION_MS)).catch((error: unknown) => app.log.warn({ err: error }, "pruning old jobs failed")),
+          () => {
+            void store.prune(new Date(Date.now() - RETENTION_MS)).catch((error: unknown) => app.log.warn({ err: error }, "pruning old jobs failed"));
+            void store.pruneJobLogs(new Date(Date.now() - settings.jobLogRetentionMs)).catch((error: unknown) => app.log.warn({ err: error }, "pruning old job logs failed"));
+          },
           HOUSEKEEPING_INTERVAL_MS,
         ).unref();
       }

@@ -34,6 +34,10 @@ export interface Settings {
    * their apply is refused, because the state is deleted with the checkout.
    */
   allowLocalState: boolean;
+  /** Bytes of a job's log kept (ATOLL_JOB_LOG_MAX_BYTES); beyond it the log says it was cut. */
+  jobLogMaxBytes: number;
+  /** Job logs are deleted this long after they were written (ATOLL_JOB_LOG_RETENTION). */
+  jobLogRetentionMs: number;
   /** Comment commands that are allowed (ATOLL_ALLOW_COMMANDS). */
   allowCommands: string[];
   /** Terraform flags refused after `--` (ATOLL_BLOCKED_EXTRA_ARGS). */
@@ -228,6 +232,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     autoplanDrafts: bool("ATOLL_AUTOPLAN_DRAFTS", env.ATOLL_AUTOPLAN_DRAFTS, false),
     allowForkPrs: bool("ATOLL_ALLOW_FORK_PRS", env.ATOLL_ALLOW_FORK_PRS, false),
     allowLocalState: bool("ATOLL_ALLOW_LOCAL_STATE", env.ATOLL_ALLOW_LOCAL_STATE, false),
+    jobLogMaxBytes: positiveInt("ATOLL_JOB_LOG_MAX_BYTES", env.ATOLL_JOB_LOG_MAX_BYTES, 2 * 1024 * 1024),
+    jobLogRetentionMs: parseDuration("ATOLL_JOB_LOG_RETENTION", env.ATOLL_JOB_LOG_RETENTION?.trim() || "336h"),
     allowCommands,
     blockedExtraArgs: list(env.ATOLL_BLOCKED_EXTRA_ARGS, [...DEFAULT_BLOCKED_EXTRA_ARGS]),
     appSlug,

@@ -80,6 +80,8 @@ export function createExecaTerraform(opts: ExecaTerraformOptions = {}): Terrafor
       redact: step.redact,
       maxOutputBytes: opts.maxOutputBytes,
       captureStdout,
+      // Into the job log, as the comment shows it — but never `show -json` (every value of the plan).
+      ...(captureStdout ? {} : { live: `${path.basename(file)} ${args.join(" ")}` }),
       ...(opts.niceness ? { niceness: opts.niceness } : {}),
     });
     return {

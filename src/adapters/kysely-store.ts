@@ -154,6 +154,14 @@ export interface StoreTables {
   jobs: JobsTable;
   deliveries: DeliveriesTable;
   blobs: BlobsTable;
+  job_logs: JobLogsTable;
+}
+
+export interface JobLogsTable {
+  job_id: number;
+  seq: number;
+  text: string;
+  created_at: string;
 }
 
 export interface StoreOptions {
@@ -678,6 +686,32 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
         .where("status", "in", FINISHED)
         .where((eb) => eb(eb.fn.coalesce("finished_at", "created_at"), "<", cutoff))
         .execute();
+    },
+
+    async appendJobLog(jobId, seq, text) {
+      // A repeated (jobId, seq) — a retried write — keeps the first.
+      await db.insertInto("job_logs").values({ job_id: jobId, seq, text, created_at: now() }).onConflict((oc) => oc.columns(["job_id", "seq"]).doNothing()).execute();
+    },
+
+    async readJobLog(jobId, afterSeq = 0, maxChunks = 1000) {
+      const rows = await db
+        .selectFrom("job_logs")
+        .select(["seq", "text"])
+        .where("job_id", "=", jobId)
+        .where("seq", ">", afterSeq)
+        .orderBy("seq")
+        .limit(maxChunks)
+        .execute();
+      return rows;
+    },
+
+    async pruneJobLogs(olderThan) {
+      await db.deleteFrom("job_logs").where("created_at", "<", olderThan.toISOString()).execute();
+    },
+
+    async recentJobs(limit) {
+      const rows = await db.selectFrom("jobs").selectAll().orderBy("id", "desc").limit(limit).execute();
+      return rows.map(toJob);
     },
 
     async deletePull(repo, pullNumber) {

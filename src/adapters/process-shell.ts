@@ -55,6 +55,7 @@ export function createProcessShell(opts: ProcessShellOptions = {}): ShellPort {
         redact: call.redact,
         maxOutputBytes: opts.maxOutputBytes,
         captureStdout: call.captureStdout ?? false,
+        ...(call.live ? { live: `${call.shell} ${call.shellArgs.join(" ")} ${call.command.trim().split("\n")[0]}` } : {}),
         ...(opts.niceness ? { niceness: opts.niceness } : {}),
       });
       return {

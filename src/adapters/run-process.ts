@@ -21,6 +21,7 @@ import { access, readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { longestSecretLength, redact } from "./redact.js";
+import { currentJobLog } from "../logs/job-log.js";
 
 /** Default in-memory cap for the interleaved output. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 20 * 1024 * 1024;
@@ -66,6 +67,11 @@ export interface RunProcessOptions {
    * `nice(1)`; without it the program runs at the server's priority.
    */
   niceness?: number;
+  /**
+   * Stream the output, redacted, to the running job's log (`logs/job-log.ts`) under this header
+   * (the command line; redacted too). Absent: nothing is streamed.
+   */
+  live?: string;
 }
 
 /** A process group leader, identified beyond its pid (pids are reused) by its start time. */
@@ -349,11 +355,16 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
     windowsHide: true,
   });
 
+  const tap = opts.live !== undefined ? currentJobLog()?.process(opts.live, opts.redact) : undefined;
   subprocess.stdout?.on("data", (chunk: Buffer) => {
     output.push(chunk);
     stdout?.push(chunk);
+    tap?.write(chunk);
   });
-  subprocess.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
+  subprocess.stderr?.on("data", (chunk: Buffer) => {
+    output.push(chunk);
+    tap?.write(chunk);
+  });
 
   const pid = subprocess.pid;
   if (pid !== undefined) {
@@ -402,6 +413,7 @@ export async function runProcess(opts: RunProcessOptions): Promise<RunProcessRes
   // Callers that only look at the exit code must not mistake a killed run for a success.
   if (timedOut && (exitCode === 0 || exitCode === 2)) exitCode = EXIT_TIMED_OUT;
 
+  tap?.end(timedOut ? `timed out after ${opts.timeoutMs} ms and was killed` : `exit ${exitCode}, ${(elapsed() / 1000).toFixed(1)} s`);
   let text = renderTail(output, opts.redact);
   if (timedOut) {
     text += `${text === "" || text.endsWith("\n") ? "" : "\n"}[${name} timed out after ${opts.timeoutMs} ms and was killed]\n`;

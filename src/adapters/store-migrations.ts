@@ -45,6 +45,8 @@
  *   process holding its lease), lease_expires_at NULL and cancel_requested_by NULL (who asked a
  *   running job to stop before its next execution-order group). Indexes on status and
  *   (job_key, status, id).
+ * - `job_logs` — what a job's terraform printed (the web UI's job page). PK (job_id, seq); text,
+ *   created_at (indexed, for the retention cut). Not a foreign key: a log may outlive its job row.
  * - `deliveries` — webhook deliveries already accepted. `id` TEXT PK, event, received_at
  *   (indexed, for pruning).
  * - `blobs` — files a later job needs, whichever replica runs it (saved plan files).
@@ -246,6 +248,21 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
       /** `atoll cancel` asks a running job (on any replica) to stop before its next group. */
       async up(db: Kysely<any>): Promise<void> {
         await db.schema.alterTable("jobs").addColumn("cancel_requested_by", "text").execute();
+      },
+    },
+
+    "0004_job_logs": {
+      /** Job logs in the shared database: any replica serves them, and they survive restarts. */
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema
+          .createTable("job_logs")
+          .addColumn("job_id", "integer", (c) => c.notNull())
+          .addColumn("seq", "integer", (c) => c.notNull())
+          .addColumn("text", "text", (c) => c.notNull())
+          .addColumn("created_at", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("job_logs_pk", ["job_id", "seq"])
+          .execute();
+        await db.schema.createIndex("job_logs_created_at").on("job_logs").column("created_at").execute();
       },
     },
   };

@@ -22,7 +22,8 @@ import { runCancel } from "../runner/commands/cancel-command.js";
 import { runStateCommand } from "../runner/commands/state-command.js";
 import { destroyArgs } from "../runner/gates/destroy-guard.js";
 import type { CommandRequest } from "../commands/parse-comment.js";
-import { describeJob, type JobSpec } from "./job-spec.js";
+import { describeJob, isCancellable, type JobSpec } from "./job-spec.js";
+import { JobLog, runWithJobLog } from "../logs/job-log.js";
 import type { JobRun } from "./job-service.js";
 
 export interface ExecutorEnv {
@@ -134,7 +135,11 @@ export async function executeJob(env: ExecutorEnv, job: JobRecord, jobRun?: JobR
   const signal = jobRun?.signal;
   const ctx = await contextFor(env, job, jobRun);
   try {
-    await run(ctx, job.spec);
+    // Jobs that run terraform keep a log (served live by the web UI).
+    const log = isCancellable(job.spec)
+      ? new JobLog(env.deps.store, job.id, { maxBytes: env.deps.settings.jobLogMaxBytes, onError: (e) => ctx.log.warn({ err: e }, "could not store a job log chunk") })
+      : undefined;
+    await (log ? runWithJobLog(log, () => run(ctx, job.spec)) : run(ctx, job.spec));
     throwIfInterrupted(ctx);
   } catch (error) {
     // An interrupted job is reported by the job service (reportInterrupted), not as a failure.

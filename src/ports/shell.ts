@@ -29,6 +29,8 @@ export interface ShellRunOptions {
   onSpawn?: (process: { pid: number; startTime: string }) => void;
   /** Also return stdout alone (for `env`/`multienv` steps, whose stdout is a value). */
   captureStdout?: boolean;
+  /** Stream the output to the running job's log (only output a comment would show unchanged). */
+  live?: boolean;
 }
 
 export interface ShellRunResult {

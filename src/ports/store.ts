@@ -209,6 +209,16 @@ export interface Store {
   /** Forget deliveries and finished jobs older than this (housekeeping). */
   prune(olderThan: Date): Promise<void>;
 
+  // --- job logs (what terraform printed, for the web UI) ---
+  /** Store one chunk of a job's log; chunks are numbered from 1 by the writer. */
+  appendJobLog(jobId: number, seq: number, text: string): Promise<void>;
+  /** A job's log chunks after `afterSeq` (default 0: from the start), oldest first, at most `maxChunks`. */
+  readJobLog(jobId: number, afterSeq?: number, maxChunks?: number): Promise<{ seq: number; text: string }[]>;
+  /** Forget log chunks written before this (ATOLL_JOB_LOG_RETENTION). */
+  pruneJobLogs(olderThan: Date): Promise<void>;
+  /** The newest jobs, newest first (the web UI's job list). */
+  recentJobs(limit: number): Promise<JobRecord[]>;
+
   /** Forget everything about the PR except locks and queues (callers release those explicitly). */
   deletePull(repo: RepoRef, pullNumber: number): Promise<void>;
 

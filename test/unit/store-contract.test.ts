@@ -486,6 +486,30 @@ describe.each(STORE_BACKENDS)("%s store", (backendName) => {
       expect(await store.listJobs(["queued", "running", "succeeded", "failed", "interrupted"])).toStrictEqual(before);
     });
 
+    test("job logs: appended in order, read after a sequence number, a repeated chunk kept once, pruned by age", async () => {
+      let clock = new Date("2025-01-01T00:00:00.000Z");
+      const store = await open(() => clock);
+      await store.appendJobLog(1, 1, "one\n");
+      await store.appendJobLog(1, 2, "two\n");
+      await store.appendJobLog(1, 2, "again\n"); // a retried write
+      await store.appendJobLog(2, 1, "other job\n");
+      expect(await store.readJobLog(1)).toEqual([{ seq: 1, text: "one\n" }, { seq: 2, text: "two\n" }]);
+      expect(await store.readJobLog(1, 1)).toEqual([{ seq: 2, text: "two\n" }]);
+      expect(await store.readJobLog(1, 0, 1)).toEqual([{ seq: 1, text: "one\n" }]);
+      clock = new Date("2025-01-03T00:00:00.000Z");
+      await store.appendJobLog(1, 3, "three\n");
+      await store.pruneJobLogs(new Date("2025-01-02T00:00:00.000Z"));
+      expect(await store.readJobLog(1)).toEqual([{ seq: 3, text: "three\n" }]);
+      expect(await store.readJobLog(2)).toEqual([]);
+    });
+
+    test("recentJobs: newest first, at most the limit", async () => {
+      const store = await open();
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await store.createJob(pullJob(i)))!.id);
+      expect((await store.recentJobs(3)).map((j) => j.id)).toEqual([ids[4], ids[3], ids[2]]);
+    });
+
     test("cancel has a queue of its own next to its pull request's: it runs while a plan runs", async () => {
       const store = await open();
       const me = worker("r1");

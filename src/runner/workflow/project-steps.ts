@@ -17,6 +17,7 @@ import type { PlanSummary } from "../../terraform/plan-summary-types.js";
 import type { ProjectResult } from "../reporting/project-result.js";
 import type { RunnerDeps } from "../runner-deps.js";
 import { isDestroyPlanArgs } from "../gates/destroy-guard.js";
+import { currentJobLog } from "../../logs/job-log.js";
 import { findLocalState, LOCAL_STATE_FIX, localStateWarning, type LocalState } from "../../terraform/state-location.js";
 import { planFilePath, projectDirPath, projectDirProblem, showFilePath } from "./project-paths.js";
 import { destroyHeadline, failedResult, lastLine, planHeadline, stageFailedResult, tfLogLine, verboseSection, type LogLine } from "./step-results.js";
@@ -68,6 +69,7 @@ interface ProjectStep {
 }
 
 function projectStep(deps: RunnerDeps, checkout: Checkout, project: Project, opts: StepOptions, started: number): ProjectStep {
+  currentJobLog()?.note(`\n── ${project.name ? `project ${project.name}: ` : ""}dir ${project.dir}, workspace ${project.workspace} ──`);
   return {
     deps,
     project,

@@ -7,12 +7,19 @@ import { goRegExp } from "../../config/yaml-reader.js";
 import type { WorkflowStep } from "../../config/config-types.js";
 import { shellStepResult, type Stage, type StepEnd } from "./stage.js";
 import { commandHeading, stripRefreshing } from "./step-text.js";
+import { currentJobLog } from "../../logs/job-log.js";
+
+/** First line of a command, for log headers. */
+function firstLine(command: string): string {
+  const lines = command.trim().split("\n");
+  return lines.length > 1 ? `${lines[0]} …` : lines[0];
+}
 
 type RunStep = Extract<WorkflowStep, { kind: "run" }>;
 type EnvStep = Extract<WorkflowStep, { kind: "env" }>;
 type MultienvStep = Extract<WorkflowStep, { kind: "multienv" }>;
 
-type RunOutput = { hidden: boolean; render: (text: string) => string } | { error: string };
+type RunOutput = { hidden: boolean; filtered: boolean; render: (text: string) => string } | { error: string };
 
 /** How a `run` step's output is shown (its output modes; hide wins). */
 function runOutput(step: RunStep): RunOutput {
@@ -30,6 +37,7 @@ function runOutput(step: RunStep): RunOutput {
   }
   return {
     hidden,
+    filtered: regexes.length > 0,
     render: (text) => {
       let out = strip ? stripRefreshing(text) : text;
       for (const re of regexes) out = out.replace(re, "<redacted>");
@@ -42,10 +50,14 @@ export async function runRunStep(stage: Stage, step: RunStep): Promise<StepEnd> 
   const modes = runOutput(step);
   const display = `${step.shell} ${[...step.shellArgs, step.command].join(" ")}`;
   if ("error" in modes) return stage.failWithMessage("run", `run step: ${modes.error}`);
-  const r = await stage.runShell(step.shell, step.shellArgs, step.command, false);
+  // The job log streams what the comment would show unchanged; filtered or hidden output is
+  // logged after the step, as the comment shows it.
+  const live = !modes.hidden && !modes.filtered;
+  const r = await stage.runShell(step.shell, step.shellArgs, step.command, false, live);
   const args = [...step.shellArgs, step.command];
   stage.steps.push({ label: "run", display, args, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
   const shown = modes.hidden ? "" : modes.render(r.output);
+  if (!live) currentJobLog()?.note(`$ ${firstLine(step.command)}\n${modes.hidden ? "[output hidden by the workflow]" : shown}`);
   if (r.exitCode !== 0 || r.timedOut) {
     const text = modes.hidden
       ? r.spawnError

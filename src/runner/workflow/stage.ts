@@ -48,7 +48,7 @@ export class Stage {
   }
 
   /** Run a shell step's command in the project dir with the stage env. */
-  runShell(shell: string, shellArgs: string[], command: string, captureStdout: boolean) {
+  runShell(shell: string, shellArgs: string[], command: string, captureStdout: boolean, live = false) {
     const run = this.run;
     return run.shell.run({
       shell,
@@ -61,6 +61,7 @@ export class Stage {
       ...(run.redact ? { redact: run.redact } : {}),
       ...(run.onSpawn ? { onSpawn: run.onSpawn } : {}),
       captureStdout,
+      ...(live ? { live: true } : {}),
     });
   }
 
