@@ -20,6 +20,18 @@ if ! need initdb && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   fi
 fi
 
+# Chromium (Debian's package) for the web UI's browser tests, installed like PostgreSQL.
+if ! need chromium && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && need apt-get; then
+    echo "test: installing Chromium (Debian package) for the browser tests…"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || {
+      apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "test: Chromium is required for the browser tests; install the 'chromium' package" >&2
+    exit 1
+  fi
+fi
+
 # Dependencies: a clean checkout gets exactly what package-lock.json says.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

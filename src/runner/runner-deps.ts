@@ -51,6 +51,8 @@ export interface CommandContext {
   signal?: AbortSignal;
   /** Record a process group this command started (crash recovery kills leftovers). */
   onSpawn?: (process: { pid: number; startTime: string }) => void;
+  /** The job's page in the web UI (`<ATOLL_PUBLIC_URL>/jobs/<id>`): its check runs' "Details" link. */
+  jobUrl?: string;
   /** Who cancelled this command with `cancel`, if anyone (asked before each execution-order group). */
   cancelRequested?: () => Promise<string | undefined>;
 }

@@ -25,6 +25,16 @@ import { WritePriority, writeQueueOf } from "./write-queue.js";
 
 type Body = Omit<CheckRunInput, "name" | "headSha" | "externalId">;
 
+/**
+ * "Details" opens the job's page (its log); a run still in progress also says so in its summary.
+ * A run that already links elsewhere (none does today) keeps its link.
+ */
+function withJobLink(body: Body, jobUrl: string | undefined): Body {
+  if (!jobUrl || body.detailsUrl) return body;
+  const live = body.status !== "completed" && body.output ? { output: { ...body.output, summary: `${body.output.summary}\n\n[Live log](${jobUrl}) of terraform's output.` } } : {};
+  return { ...body, detailsUrl: jobUrl, ...live };
+}
+
 export class CheckReporter {
   /** Runs this reporter opened and has not completed yet (project runs by kind and key, aggregates by kind). */
   private readonly open = new Map<string, { kind: CheckKind; project?: Project }>();
@@ -40,6 +50,7 @@ export class CheckReporter {
    * run replaces one not sent yet (see `write-queue.ts`).
    */
   private ensure(name: string, externalId: string, body: Body, opts: { fresh?: boolean } = {}): Promise<number> {
+    body = withJobLink(body, this.ctx.jobUrl);
     const priority = body.status === "completed" ? WritePriority.result : WritePriority.progress;
     const key = `check-run:${this.ctx.repo.owner}/${this.ctx.repo.repo}@${this.headSha}:${name}`;
     return writeQueueOf(this.ctx.github).run(priority, () => this.ensureNow(name, externalId, body, opts), key);
