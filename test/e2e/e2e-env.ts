@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import pgLib from "pg";
-import { startFakeGitHub, type FakeGitHub, type FakeRepo } from "../fake-github/server.js";
+import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions, type FakeRepo } from "../fake-github/server.js";
 import type { CheckRunRecord, CommentRecord, PullRecord } from "../fake-github/state.js";
 import { REPO_ROOT, startAtoll, type AtollProcess } from "../helpers/atoll-process.js";
 import { deliveryId, issueCommentEvent, pullRequestEvent, pullRequestEventFor, pullRequestReviewEvent, type PullRequestAction } from "../helpers/events.js";
@@ -61,12 +61,24 @@ export interface E2eEnv {
   stop(): Promise<void>;
 }
 
-export async function startE2eEnv(opts: { env?: Record<string, string>; database?: string; replicas?: ReplicaSpec[] } = {}): Promise<E2eEnv> {
+export interface E2eOptions {
+  env?: Record<string, string>;
+  database?: string;
+  replicas?: ReplicaSpec[];
+  /** Set ATOLL_PUBLIC_URL to each replica's own address (the web UI). */
+  publicUrl?: boolean;
+  /** Options of the fake GitHub (e.g. its OAuth client). */
+  fakeGitHub?: FakeGitHubOptions;
+  /** Make acme/infra a private repository. */
+  privateRepo?: boolean;
+}
+
+export async function startE2eEnv(opts: E2eOptions = {}): Promise<E2eEnv> {
   const pg = await startPostgres();
   const database = opts.database ?? "tfstate";
   await pg.createDatabase(database);
-  const github = await startFakeGitHub();
-  const repo = await github.createRepo(OWNER, REPO);
+  const github = await startFakeGitHub(opts.fakeGitHub);
+  const repo = await github.createRepo(OWNER, REPO, opts.privateRepo ? { private: true } : {});
   const specs = opts.replicas ?? [{}];
   let databaseUrl: string | undefined;
   let pool: pgLib.Pool | undefined;
@@ -90,7 +102,8 @@ export async function startE2eEnv(opts: { env?: Record<string, string>; database
     ...specs[i].env,
     ...extra,
   });
-  const launchReplica = (i: number, extra?: Record<string, string>) => startAtoll({ fakeGitHub: github, dataDir: dataDirs[i], env: replicaEnv(i, extra) });
+  const launchReplica = (i: number, extra?: Record<string, string>) =>
+    startAtoll({ fakeGitHub: github, dataDir: dataDirs[i], env: replicaEnv(i, extra), ...(opts.publicUrl ? { publicUrl: true } : {}) });
   // Replicas start one after another: the first migrates the database.
   const atolls: AtollProcess[] = [];
   for (let i = 0; i < specs.length; i++) atolls.push(await launchReplica(i));

@@ -35,6 +35,8 @@ export interface StartAtollOptions {
    * The harness's own tests point it at a stand-in app.
    */
   root?: string;
+  /** Set `ATOLL_PUBLIC_URL` to the server's own address (the web UI's tests). */
+  publicUrl?: boolean;
 }
 
 export interface ExitInfo {
@@ -205,6 +207,7 @@ async function launch(args: {
     ATOLL_DATA_DIR: dataDir,
     GIT_TERMINAL_PROMPT: "0",
     NO_COLOR: "1",
+    ...(opts.publicUrl ? { ATOLL_PUBLIC_URL: url } : {}),
     ...opts.env,
   };
 
