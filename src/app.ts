@@ -23,6 +23,7 @@ import { registerIssueCommentHandler } from "./handlers/issue-comment.js";
 import { registerPullRequestReviewHandler } from "./handlers/pull-request-review.js";
 import { registerPullRequestHandlers } from "./handlers/pull-request.js";
 import { createHealthHandler } from "./health.js";
+import { createWebUi } from "./web/web-ui.js";
 import { executeJob, reportInterrupted, type ExecutorEnv } from "./jobs/execute-job.js";
 import { JobService } from "./jobs/job-service.js";
 import { sweepLocks } from "./jobs/lock-sweep.js";
@@ -163,6 +164,12 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
         ...(policy ? { policy } : {}),
       };
       registerPullRequestHandlers(app, env);
+      // The web UI (locks, jobs, live logs) on the replicas that answer GitHub.
+      try {
+        options?.addHandler?.(createWebUi({ settings, store, jobs: env.jobs, githubFor, log: app.log }));
+      } catch {
+        // Loaded without an HTTP server (`probot.load` in tests): nothing to serve it on.
+      }
       registerIssueCommentHandler(app, env);
       registerPullRequestReviewHandler(app, env);
       registerCheckRunHandlers(app, env);

@@ -45,6 +45,7 @@ async function contextFor(env: ExecutorEnv, job: JobRecord, run?: JobRun): Promi
     name: s.name,
     log: env.log.child?.({ job: job.id, pull: s.pullNumber }) ?? env.log,
     ...(run ? { signal: run.signal, onSpawn: run.onSpawn } : {}),
+    ...(env.deps.settings.publicUrl ? { jobUrl: `${env.deps.settings.publicUrl.replace(/\/+$/, "")}/jobs/${job.id}` } : {}),
     // `cancel` (on any replica) marks the job in the store; asked before each execution-order group.
     cancelRequested: async () => (await env.deps.store.getJob(job.id))?.cancelRequestedBy,
   };
