@@ -18,7 +18,8 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpHandler } from "../health.js";
 import { BodyTooLargeError, escapeHtml, localPath, parseCookies, readForm, redirect, requestUrl, sendHtml, serializeCookie } from "./http.js";
-import { constantTimeEqual, type Sessions, type WebSession } from "./session.js";
+import { constantTimeEqual, createSessions, sessionSecretFrom, type Sessions, type WebSession } from "./session.js";
+import type { Settings } from "../settings.js";
 
 export const STATE_COOKIE = "atoll_oauth_state";
 /** How long the user may take on GitHub's authorize page. */
@@ -143,8 +144,8 @@ export function createSignInHandler(opts: SignInOptions): HttpHandler {
     const next = cookie && typeof cookie.n === "string" ? localPath(cookie.n) : "/";
     const error = q.get("error");
     if (error) {
-      log.info({ error }, "GitHub did not sign the user in");
-      const message = error === "access_denied" ? "You cancelled signing in on GitHub." : `GitHub did not sign you in (${error}).`;
+      log.info({ error: error.slice(0, 100) }, "GitHub did not sign the user in");
+      const message = error === "access_denied" ? "You cancelled signing in on GitHub." : `GitHub did not sign you in (${error.slice(0, 100)}).`;
       return failure(res, 400, message, next);
     }
     const state = q.get("state");
@@ -245,6 +246,45 @@ function apiHeaders(token: string): Record<string, string> {
     authorization: `Bearer ${token}`,
     "x-github-api-version": "2022-11-28",
     "user-agent": USER_AGENT,
+  };
+}
+
+export interface WebSignIn {
+  sessions: Sessions;
+  /** `/login`, `/login/callback`, `POST /logout`; false for every other path. */
+  handler: HttpHandler;
+  hosts: GitHubHosts;
+  /** `readableRepos` with this server's GitHub. */
+  readableRepos(session: Pick<WebSession, "token">, installationIds?: number[]): Promise<ReadableRepo[]>;
+}
+
+/**
+ * Everything the web UI needs for sign-in, from the settings and the environment (GHE_HOST /
+ * GHE_PROTOCOL, and the App's private key when ATOLL_SESSION_SECRET is not set). Throws when
+ * there is no secret to seal sessions with at all.
+ */
+export function createWebSignIn(
+  settings: Pick<Settings, "publicUrl" | "sessionSecret" | "oauthClientId" | "oauthClientSecret">,
+  opts: { env?: NodeJS.ProcessEnv; log?: SignInLog; fetch?: typeof fetch } = {},
+): WebSignIn {
+  const env = opts.env ?? process.env;
+  const hosts = githubHosts(env);
+  const sessions = createSessions({ secret: sessionSecretFrom(settings.sessionSecret, env), ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}) });
+  const handler = createSignInHandler({
+    sessions,
+    ...hosts,
+    ...(settings.oauthClientId ? { clientId: settings.oauthClientId } : {}),
+    ...(settings.oauthClientSecret ? { clientSecret: settings.oauthClientSecret } : {}),
+    ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
+  return {
+    sessions,
+    handler,
+    hosts,
+    readableRepos: (session, installationIds) =>
+      readableRepos(session, { apiUrl: hosts.apiUrl, ...(installationIds ? { installationIds } : {}), ...(opts.fetch ? { fetch: opts.fetch } : {}) }),
   };
 }
 

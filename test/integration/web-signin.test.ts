@@ -5,7 +5,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { startFakeGitHub, type FakeGitHub } from "../fake-github/server.js";
-import { createSignInHandler, GitHubApiError, githubHosts, readableRepos, type SignInOptions } from "../../src/web/github-oauth.js";
+import { createSignInHandler, createWebSignIn, GitHubApiError, githubHosts, readableRepos, type SignInOptions } from "../../src/web/github-oauth.js";
+import { readSettings } from "../../src/settings.js";
 import { createSessions, type Sessions, type WebSession } from "../../src/web/session.js";
 import { escapeHtml } from "../../src/web/http.js";
 
@@ -434,6 +435,43 @@ describe("readableRepos", () => {
       expect(seen.some((u) => u.includes("evil.example"))).toBe(false);
     } finally {
       await big.close();
+    }
+  });
+});
+
+describe("createWebSignIn", () => {
+  test("wires settings and the environment: GHE hosts, the session key from the App's private key", async () => {
+    const env = {
+      GHE_HOST: gh.host,
+      GHE_PROTOCOL: "http",
+      PRIVATE_KEY: gh.appPrivateKey!,
+      GITHUB_CLIENT_ID: gh.oauthClientId,
+      GITHUB_CLIENT_SECRET: gh.oauthClientSecret,
+    };
+    let handler!: ReturnType<typeof createWebSignIn>["handler"];
+    const server = createServer((req, res) => {
+      void Promise.resolve(handler(req, res)).then((handled) => handled || res.writeHead(404).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const web = createWebSignIn(readSettings({ ...env, ATOLL_PUBLIC_URL: url }), { env });
+      handler = web.handler;
+      expect(web.hosts).toEqual({ webUrl: gh.url, apiUrl: gh.apiUrl });
+      const browser = new Browser();
+      gh.signInAs("octocat");
+      const atoll = { url } as Atoll;
+      const { callback } = await browser.signIn(atoll, "/here");
+      expect(callback.location).toBe("/here");
+      const cookie = `atoll_session=${browser.cookie(atoll, "atoll_session")}`;
+      // Another replica, same private key and no configuration: the same session.
+      const replica = createWebSignIn(readSettings({ ...env, ATOLL_PUBLIC_URL: url }), { env });
+      const session = replica.sessions.read({ headers: { cookie } } as never)!;
+      expect(session.login).toBe("octocat");
+      expect((await replica.readableRepos(session)).map((r) => r.fullName)).toEqual(["acme/infra", "acme/secret"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
