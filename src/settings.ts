@@ -98,6 +98,14 @@ export interface Settings {
    * default 10): webhooks are answered at once however busy the cores are.
    */
   processNiceness: number;
+  /** Public address of this server, without a trailing slash (ATOLL_PUBLIC_URL); the web UI's origin and OAuth callback base. */
+  publicUrl?: string;
+  /** Secret the web UI's session cookies are sealed with (ATOLL_SESSION_SECRET); unset = derived from the App's private key. */
+  sessionSecret?: string;
+  /** The App's OAuth client id, for "Sign in with GitHub" (GITHUB_CLIENT_ID, written by the setup wizard). */
+  oauthClientId?: string;
+  /** The App's OAuth client secret (GITHUB_CLIENT_SECRET, written by the setup wizard). */
+  oauthClientSecret?: string;
 }
 
 export const MERGE_METHODS: readonly MergeMethod[] = ["merge", "squash", "rebase"];
@@ -259,7 +267,38 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     ...(bool("ATOLL_PLUGIN_CACHE", env.ATOLL_PLUGIN_CACHE, true) ? { pluginCacheDir: path.join(dataDir, "plugin-cache") } : {}),
     automergeMethod: automergeMethod as MergeMethod,
     processNiceness: niceness(env.ATOLL_PROCESS_NICENESS),
+    ...optional("publicUrl", publicUrl(env.ATOLL_PUBLIC_URL)),
+    ...optional("sessionSecret", sessionSecret(env.ATOLL_SESSION_SECRET)),
+    ...optional("oauthClientId", env.GITHUB_CLIENT_ID?.trim() || undefined),
+    ...optional("oauthClientSecret", env.GITHUB_CLIENT_SECRET?.trim() || undefined),
   };
+}
+
+/** `{ [key]: value }` when value is defined, else `{}` (optional settings stay absent, not undefined). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function publicUrl(value: string | undefined): string | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new SettingsError(`ATOLL_PUBLIC_URL must be a URL like https://atoll.example.com, got "${value}"`);
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.username || url.password || url.search || url.hash) {
+    throw new SettingsError(`ATOLL_PUBLIC_URL must be an http(s) address without credentials, query or fragment, like https://atoll.example.com, got "${value}"`);
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
+}
+
+function sessionSecret(value: string | undefined): string | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  if (v.length < 32) throw new SettingsError(`ATOLL_SESSION_SECRET must be at least 32 characters (e.g. \`openssl rand -base64 32\`), got ${v.length}`);
+  return v;
 }
 
 function niceness(value: string | undefined): number {

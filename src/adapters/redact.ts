@@ -23,6 +23,7 @@ export const ATOLL_SECRET_ENV_NAMES: readonly string[] = [
   "WEBHOOK_SECRET",
   "GITHUB_CLIENT_SECRET",
   "GITHUB_CLIENT_ID",
+  "ATOLL_SESSION_SECRET",
   "APP_ID",
 ];
 

@@ -14,6 +14,8 @@ export type Credential =
   | { kind: "none" }
   | { kind: "jwt"; appId: string }
   | { kind: "token"; token: string; installationId: number }
+  /** A user-to-server token from the OAuth web flow (`ghu_…`, see oauth.ts). */
+  | { kind: "user"; token: string; login: string }
   | { kind: "invalid"; reason: string };
 
 export interface IssuedToken {
@@ -40,8 +42,16 @@ function base64UrlJson(part: string): Record<string, unknown> | null {
   }
 }
 
+export interface IssuedUserToken {
+  token: string;
+  login: string;
+  /** Epoch milliseconds (GitHub Apps' user tokens last 8 hours). */
+  expiresAt: number;
+}
+
 export class AuthState {
   readonly #tokens = new Map<string, IssuedToken>();
+  readonly #userTokens = new Map<string, IssuedUserToken>();
   readonly #publicKey: KeyObject | undefined;
 
   constructor(
@@ -100,9 +110,26 @@ export class AuthState {
     return t && t.expiresAt > nowMs ? t : undefined;
   }
 
-  /** Expire every issued token now (lets a test simulate the one-hour limit). */
+  /** Mint a user-to-server token for `login` (GitHub's `ghu_` prefix). */
+  issueUserToken(login: string, nowMs = Date.now()): IssuedUserToken {
+    const issued = { token: `ghu_${randomBytes(27).toString("base64url")}`, login, expiresAt: nowMs + 8 * 60 * 60 * 1000 };
+    this.#userTokens.set(issued.token, issued);
+    return issued;
+  }
+
+  /** Revoke the user tokens of `login` (all users' when omitted), as revoking the App's authorization does. */
+  revokeUserTokens(login?: string): void {
+    for (const t of this.#userTokens.values()) if (login === undefined || t.login.toLowerCase() === login.toLowerCase()) t.expiresAt = 0;
+  }
+
+  get issuedUserTokens(): IssuedUserToken[] {
+    return [...this.#userTokens.values()];
+  }
+
+  /** Expire every issued token now, installation and user tokens (lets a test simulate the time limits). */
   expireAll(): void {
     for (const t of this.#tokens.values()) t.expiresAt = 0;
+    for (const t of this.#userTokens.values()) t.expiresAt = 0;
   }
 
   get issued(): IssuedToken[] {
@@ -118,11 +145,13 @@ export class AuthState {
     }
     const issued = this.validToken(parsed.value);
     if (issued) return { kind: "token", token: issued.token, installationId: issued.installationId };
+    const user = this.#userTokens.get(parsed.value);
+    if (user && user.expiresAt > Date.now()) return { kind: "user", token: user.token, login: user.login };
     if (parsed.scheme === "bearer" && parsed.value.split(".").length === 3) {
       const reason = this.verifyJwt(parsed.value);
       return reason ? { kind: "invalid", reason } : { kind: "jwt", appId: String(this.appId) };
     }
-    return { kind: "invalid", reason: this.#tokens.has(parsed.value) ? "token expired" : "unknown token" };
+    return { kind: "invalid", reason: this.#tokens.has(parsed.value) || user ? "token expired" : "unknown token" };
   }
 
   /** Git over HTTP: only `Basic base64("x-access-token:<valid token>")`. */

@@ -54,7 +54,8 @@ export interface FieldError {
 }
 
 export interface Route {
-  auth: "jwt" | "token";
+  /** App JWT, installation token, or a user's OAuth token (`oauth.ts`). */
+  auth: "jwt" | "token" | "user";
   /** GitHub's rules beyond the schema; any error → 422 Validation Failed (and a violation). */
   rules?: (ctx: RouteContext) => FieldError[];
   handle(ctx: RouteContext): Promise<RouteResult> | RouteResult;
@@ -251,7 +252,7 @@ function wantsRaw(headers: IncomingHttpHeaders): boolean {
   return /application\/vnd\.github(\.v3)?\.raw/i.test(String(headers.accept ?? ""));
 }
 
-const PERMISSION_BOOLS: Record<PermissionLevel, { admin: boolean; maintain: boolean; push: boolean; triage: boolean; pull: boolean }> = {
+export const PERMISSION_BOOLS: Record<PermissionLevel, { admin: boolean; maintain: boolean; push: boolean; triage: boolean; pull: boolean }> = {
   admin: { admin: true, maintain: true, push: true, triage: true, pull: true },
   maintain: { admin: false, maintain: true, push: true, triage: true, pull: true },
   write: { admin: false, maintain: false, push: true, triage: true, pull: true },
@@ -376,7 +377,8 @@ export const routes: Record<string, Route> = {
     handle(ctx) {
       const r = requireRepo(ctx);
       const login = ctx.params.username;
-      const level = ctx.state.permissions.get(ctx.state.repoKey(r.owner, r.name))?.get(login.toLowerCase()) ?? "read";
+      const key = ctx.state.repoKey(r.owner, r.name);
+      const level = ctx.state.permissions.get(key)?.get(login.toLowerCase()) ?? (ctx.state.privateRepos.has(key) ? "none" : "read");
       return {
         status: 200,
         body: {

@@ -42,7 +42,8 @@ import { AuthState, type Credential, type IssuedToken } from "./auth.js";
 import { executeGraphql } from "./graphql.js";
 import { githubSchema } from "./graphql-schema.js";
 import { FakeRepo, initBareRepo } from "./git-repos.js";
-import { HttpError, routes, type FieldError, type RouteContext, type RouteResult } from "./routes.js";
+import { HttpError, routes as restRoutes, type FieldError, type Route, type RouteContext, type RouteResult } from "./routes.js";
+import { FakeOAuth, userRoutes } from "./oauth.js";
 import {
   FakeState,
   isoNow,
@@ -88,6 +89,10 @@ export interface FakeGitHubOptions {
   slug?: string;
   /** Webhook secret shared with the app under test. Default: the shared test app's secret. */
   webhookSecret?: string;
+  /** The App's OAuth client id (GITHUB_CLIENT_ID). Default: the `client_id` GET /app reports. */
+  oauthClientId?: string;
+  /** The App's OAuth client secret (GITHUB_CLIENT_SECRET). Default: a fixed test value. */
+  oauthClientSecret?: string;
 }
 
 export interface CreatePullOptions {
@@ -150,6 +155,9 @@ export interface InternalErrorRecord {
 
 const DOCS_URL = "https://docs.github.com/rest";
 
+/** The REST routes: the app's (installation token / JWT) and the signed-in user's (oauth.ts). */
+const routes: Record<string, Route> = { ...restRoutes, ...userRoutes };
+
 /** Project roots of fakes not closed yet, removed if the test process exits without `close()`. */
 const openRoots = new Set<string>();
 let exitHookInstalled = false;
@@ -200,6 +208,7 @@ export class FakeGitHub {
 
   readonly #state: FakeState;
   readonly #auth: AuthState;
+  readonly #oauth: FakeOAuth;
   readonly #server: Server;
   #closed = false;
   readonly #holds: { match: (r: RequestRecord) => boolean; released: Promise<void>; release: () => void }[] = [];
@@ -218,6 +227,12 @@ export class FakeGitHub {
     this.webhookSecret = opts.webhookSecret;
     this.#auth = new AuthState(opts.appId, opts.publicKey);
     this.#state = new FakeState(this.url, { id: opts.appId, slug: opts.slug, name: opts.slug, ownerLogin: "atoll-owner" });
+    this.#oauth = new FakeOAuth(
+      opts.oauthClientId ?? this.#state.appJson().client_id,
+      opts.oauthClientSecret ?? "fake-oauth-client-secret-0123456789abcdef",
+      this.#auth,
+      this.#state,
+    );
     const git = createGitHttpHandler({
       projectRoot,
       isAuthorized: (h) => this.#auth.isGitAuthorized(h),
@@ -243,8 +258,12 @@ export class FakeGitHub {
     return this.#state.botLogin;
   }
 
-  /** Create an empty bare repository served at `repo.cloneUrl`. */
-  async createRepo(owner: string, name: string, opts: { defaultBranch?: string } = {}): Promise<FakeRepo> {
+  /**
+   * Create an empty bare repository served at `repo.cloneUrl`. `private`: only its owner and
+   * users given a permission (`setPermission`) can read it (REST `private`/`visibility`, and the
+   * repositories a signed-in user is shown).
+   */
+  async createRepo(owner: string, name: string, opts: { defaultBranch?: string; private?: boolean } = {}): Promise<FakeRepo> {
     for (const part of [owner, name]) {
       if (!/^[A-Za-z0-9_.-]+$/.test(part) || part.startsWith(".")) throw new Error(`invalid repository name part: ${part}`);
     }
@@ -254,6 +273,7 @@ export class FakeGitHub {
     await initBareRepo(path, defaultBranch);
     const repo = new FakeRepo(owner, name, path, defaultBranch, `${this.url}/${owner}/${name}.git`, this.#state.newId());
     this.#state.repos.set(this.#state.repoKey(owner, name), repo);
+    if (opts.private) this.#state.privateRepos.add(this.#state.repoKey(owner, name));
     return repo;
   }
 
@@ -462,7 +482,10 @@ export class FakeGitHub {
     return review;
   }
 
-  /** Collaborator permission; users without an entry get "read" (as on a public repository). */
+  /**
+   * Collaborator permission; users without an entry get "read" on a public repository and "none"
+   * on a private one. "none" also hides the repository from the user's signed-in view.
+   */
   setPermission(owner: string, repo: string, user: string, level: PermissionLevel): void {
     const r = this.repo(owner, repo);
     const key = this.#state.repoKey(r.owner, r.name);
@@ -493,9 +516,50 @@ export class FakeGitHub {
     return c;
   }
 
-  /** Expire every installation token issued so far (git and API calls with them then fail). */
+  /** Expire every installation and user token issued so far (git and API calls with them then fail). */
   expireTokens(): void {
     this.#auth.expireAll();
+  }
+
+  // ---------------------------------------------------------------- test-facing: sign-in (oauth.ts)
+
+  /** The App's OAuth client id and secret (what the setup wizard writes as GITHUB_CLIENT_ID/SECRET). */
+  get oauthClientId(): string {
+    return this.#oauth.clientId;
+  }
+
+  get oauthClientSecret(): string {
+    return this.#oauth.clientSecret;
+  }
+
+  /** Who is signed in on the fake github.com and approves the App at /login/oauth/authorize (null: nobody). */
+  signInAs(login: string | null): void {
+    this.#oauth.signInAs(login);
+  }
+
+  /** The next authorize request is cancelled by the user: back to the app with `error=access_denied`. */
+  denyNextSignIn(): void {
+    this.#oauth.denyNextSignIn();
+  }
+
+  /** The App's registered callback URL; redirect_uri must be under it (unset: any http(s) URL). */
+  setOAuthCallbackUrl(url: string | undefined): void {
+    this.#oauth.setCallbackUrl(url);
+  }
+
+  /** Revoke users' OAuth tokens (one user's, or everyone's), as revoking the App's authorization does. */
+  revokeUserTokens(login?: string): void {
+    this.#auth.revokeUserTokens(login);
+  }
+
+  /** User tokens issued by the OAuth flow. */
+  get issuedUserTokens(): { token: string; login: string; expiresAt: number }[] {
+    return this.#auth.issuedUserTokens;
+  }
+
+  /** Authorize requests that reached a decision (who, which client and redirect_uri, the outcome). */
+  get authorizations(): FakeOAuth["authorizations"] {
+    return this.#oauth.authorizations;
   }
 
   get issuedTokens(): IssuedToken[] {
@@ -646,6 +710,21 @@ export class FakeGitHub {
       send({ status, body: { message, ...extra, documentation_url: DOCS_URL, status: String(status) } });
     };
 
+    // The OAuth web flow lives outside the REST API (form bodies, HTML and redirects).
+    if (!isApi && this.#oauth.handles(url.pathname)) {
+      const result = this.#oauth.handle({ method, url, headers: req.headers, raw });
+      entry.template = url.pathname;
+      entry.body = result.recordedBody;
+      entry.status = result.status;
+      if (result.violation) {
+        entry.error = result.violation;
+        this.violations.push({ method, path, template: url.pathname, errors: [result.violation], body: result.recordedBody });
+      }
+      res.writeHead(result.status, result.headers);
+      res.end(result.body);
+      return;
+    }
+
     let body: unknown;
     if (raw.length) {
       try {
@@ -677,6 +756,10 @@ export class FakeGitHub {
     }
     if (route.auth === "token" && credential.kind !== "token") {
       return fail(401, "Bad credentials");
+    }
+    if (route.auth === "user" && credential.kind !== "user") {
+      if (credential.kind === "token") return fail(403, "Resource not accessible by integration");
+      return fail(401, credential.kind === "none" ? "Requires authentication" : "Bad credentials");
     }
 
     const ctx: RouteContext = {

@@ -164,7 +164,7 @@ export interface RequestRecord {
   query: Record<string, string>;
   body: unknown;
   status: number;
-  /** How the request authenticated: none | jwt | token | invalid. */
+  /** How the request authenticated: none | jwt | token | user | invalid. */
   auth: string;
   /** Arrival time (ISO, with milliseconds). */
   at: string;
@@ -215,6 +215,8 @@ export class FakeState {
   readonly reviews: ReviewRecord[] = [];
   /** `owner/repo` → login → permission */
   readonly permissions = new Map<string, Map<string, PermissionLevel>>();
+  /** `owner/repo` of private repositories (readable only by the owner and users given a permission). */
+  readonly privateRepos = new Set<string>();
   /** `owner/repo#branch` (lower-cased repo part) → protection rule */
   readonly protections = new Map<string, BranchProtection>();
   /** `owner/repo` → next issue/PR number */
@@ -276,6 +278,18 @@ export class FakeState {
     let rule = this.protections.get(key);
     if (!rule) this.protections.set(key, (rule = { requiredChecks: [], strict: false, requiredApprovals: 0 }));
     return rule;
+  }
+
+  /**
+   * What `login` may do in the repository: the `setPermission` entry; else admin for the owner;
+   * else read on a public repository and none on a private one.
+   */
+  permission(owner: string, repo: string, login: string): PermissionLevel {
+    const key = this.repoKey(owner, repo);
+    const set = this.permissions.get(key)?.get(login.toLowerCase());
+    if (set) return set;
+    if (login.toLowerCase() === owner.toLowerCase()) return "admin";
+    return this.privateRepos.has(key) ? "none" : "read";
   }
 
   userId(login: string): number {
@@ -344,7 +358,7 @@ export class FakeState {
       node_id: nodeId("Repository", isFork ? r.id + 1 : r.id),
       name,
       full_name: fullName,
-      private: false,
+      private: this.privateRepos.has(this.repoKey(r.owner, r.name)),
       owner: this.userJson(owner),
       html_url: `${this.baseUrl}/${fullName}`,
       description: null,
@@ -409,7 +423,7 @@ export class FakeState {
       has_pages: false,
       has_downloads: true,
       default_branch: r.defaultBranch,
-      visibility: "public",
+      visibility: this.privateRepos.has(this.repoKey(r.owner, r.name)) ? "private" : "public",
       archived: false,
       disabled: false,
       created_at: "2024-01-01T00:00:00Z",

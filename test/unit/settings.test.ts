@@ -87,6 +87,10 @@ describe("readSettings", () => {
         ATOLL_JOB_LEASE: "1m",
         ATOLL_JOB_POLL_INTERVAL: "5s",
         GHE_HOST: "github.example.com",
+        ATOLL_PUBLIC_URL: "https://atoll.example.com/",
+        ATOLL_SESSION_SECRET: "0123456789abcdef0123456789abcdef",
+        GITHUB_CLIENT_ID: "Iv1.abc",
+        GITHUB_CLIENT_SECRET: "s3cret",
       },
       "/x",
     );
@@ -127,6 +131,10 @@ describe("readSettings", () => {
       progressDelayAuto: false,
       automergeMethod: "squash",
       processNiceness: 0,
+      publicUrl: "https://atoll.example.com",
+      sessionSecret: "0123456789abcdef0123456789abcdef",
+      oauthClientId: "Iv1.abc",
+      oauthClientSecret: "s3cret",
     });
   });
 
@@ -156,9 +164,27 @@ describe("readSettings", () => {
     [{ ATOLL_REPLICA_ID: "two words" }, "ATOLL_REPLICA_ID"],
     [{ ATOLL_JOB_LEASE: "2s" }, "ATOLL_JOB_LEASE"],
     [{ ATOLL_JOB_POLL_INTERVAL: "often" }, "ATOLL_JOB_POLL_INTERVAL"],
+    [{ ATOLL_PUBLIC_URL: "atoll.example.com" }, "ATOLL_PUBLIC_URL"],
+    [{ ATOLL_PUBLIC_URL: "ftp://atoll.example.com" }, "ATOLL_PUBLIC_URL"],
+    [{ ATOLL_PUBLIC_URL: "https://atoll.example.com/?x=1" }, "ATOLL_PUBLIC_URL"],
+    [{ ATOLL_SESSION_SECRET: "short" }, "ATOLL_SESSION_SECRET"],
   ])("%j is refused with a message naming the variable", (env, name) => {
     expect(() => readSettings(env)).toThrow(SettingsError);
     expect(() => readSettings(env)).toThrow(name);
+  });
+});
+
+describe("web sign-in settings", () => {
+  test("ATOLL_PUBLIC_URL keeps a path prefix and loses trailing slashes", () => {
+    expect(readSettings({ ATOLL_PUBLIC_URL: "http://127.0.0.1:3000" }).publicUrl).toBe("http://127.0.0.1:3000");
+    expect(readSettings({ ATOLL_PUBLIC_URL: " https://ci.example.com/atoll// " }).publicUrl).toBe("https://ci.example.com/atoll");
+  });
+  test("blank values are unset", () => {
+    const s = readSettings({ ATOLL_PUBLIC_URL: " ", ATOLL_SESSION_SECRET: "", GITHUB_CLIENT_ID: " ", GITHUB_CLIENT_SECRET: "" });
+    for (const key of ["publicUrl", "sessionSecret", "oauthClientId", "oauthClientSecret"]) expect(s).not.toHaveProperty(key);
+  });
+  test("a short session secret is refused without echoing it", () => {
+    expect(() => readSettings({ ATOLL_SESSION_SECRET: "hunter2-hunter2" })).toThrow(/^(?!.*hunter2)/s);
   });
 });
 
