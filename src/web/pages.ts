@@ -17,6 +17,7 @@ import type { GitHubPort } from "../ports/github.js";
 import type { JobRecord, LockRecord, Store } from "../ports/store.js";
 import { projectLabel } from "../projects/project.js";
 import { ago, duration, esc, layout, redirect, sendHtml, type PageUser } from "./html.js";
+import { readForm } from "./http.js";
 import { JOB_SCRIPT, streamJobLog } from "./job-stream.js";
 
 /** Who is signed in, and what they may see. */
@@ -124,25 +125,13 @@ async function lockRow(opts: WebOptions, user: PageUserAccess, lock: LockRecord)
   );
 }
 
-/** Read a small urlencoded form body. */
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
-}
-
 function refuse(res: ServerResponse, user: PageUserAccess, status: number, message: string): true {
   return sendHtml(res, status, layout("Not allowed", `<div class="notice error">${esc(message)}</div><p><a href="/locks">Back to the locks</a></p>`, user));
 }
 
 /** POST /locks/unlock: CSRF, read access, then write access asked of GitHub now; the unlock runs as a job. */
 async function unlock(opts: WebOptions, user: PageUserAccess, req: IncomingMessage, res: ServerResponse): Promise<true> {
-  const form = await readForm(req);
+  const form = await readForm(req, MAX_FORM_BYTES).catch(() => undefined);
   if (!form || !opts.auth.checkCsrf(req, user, form.get("csrf") ?? undefined)) return refuse(res, user, 403, "This form expired or did not come from this page (CSRF check failed). Reload the page and try again.");
   const owner = form.get("owner") ?? "";
   const repo = form.get("repo") ?? "";
