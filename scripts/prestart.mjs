@@ -43,7 +43,9 @@ if (setupMode) {
   const url = process.env.WEBHOOK_PROXY_URL || (publicUrl ? publicUrl + webhookPath : undefined);
   if (url) {
     const text = fs.readFileSync("app.yml", "utf8");
-    const next = text.replace(/^(hook_attributes:\n\s+url:\s*).*$/m, `$1${url}`);
+    let next = text.replace(/^(hook_attributes:\n\s+url:\s*).*$/m, `$1${url}`);
+    // The web UI's sign-in comes back to the public address (not through a webhook proxy).
+    if (publicUrl) next = next.replace(/^(callback_urls:\n\s+-\s*).*$/m, `$1${publicUrl}/login/callback`);
     if (next !== text) fs.writeFileSync("app.yml", next);
     console.log(`atoll: setup mode — the App will be registered with webhook URL ${url}`);
   } else {

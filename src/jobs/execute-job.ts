@@ -35,6 +35,7 @@ export interface ExecutorEnv {
 
 async function contextFor(env: ExecutorEnv, job: JobRecord, run?: JobRun): Promise<CommandContext> {
   const s = job.spec;
+  const publicUrl = env.deps.settings?.publicUrl?.replace(/\/+$/, "");
   return {
     deps: env.deps,
     github: await env.githubFor(s.installationId, s.owner, s.repo),
@@ -45,7 +46,7 @@ async function contextFor(env: ExecutorEnv, job: JobRecord, run?: JobRun): Promi
     name: s.name,
     log: env.log.child?.({ job: job.id, pull: s.pullNumber }) ?? env.log,
     ...(run ? { signal: run.signal, onSpawn: run.onSpawn } : {}),
-    ...(env.deps.settings.publicUrl ? { jobUrl: `${env.deps.settings.publicUrl.replace(/\/+$/, "")}/jobs/${job.id}` } : {}),
+    ...(publicUrl ? { jobUrl: `${publicUrl}/jobs/${job.id}` } : {}),
     // `cancel` (on any replica) marks the job in the store; asked before each execution-order group.
     cancelRequested: async () => (await env.deps.store.getJob(job.id))?.cancelRequestedBy,
   };

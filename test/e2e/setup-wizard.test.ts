@@ -94,6 +94,9 @@ describe("first-time setup", () => {
       const { stdout } = await prestart({ ATOLL_PUBLIC_URL: "https://atoll.example.com/" });
       expect(stdout).toContain("https://atoll.example.com/api/github/webhooks");
       expect(await hookUrl()).toBe("https://atoll.example.com/api/github/webhooks");
+      // The web UI's "Sign in with GitHub" returns to the same address.
+      const manifest = load(await fs.readFile(path.join(dir, "app.yml"), "utf8")) as { callback_urls: string[] };
+      expect(manifest.callback_urls).toEqual(["https://atoll.example.com/login/callback"]);
     });
 
     test("a smee.io proxy URL wins, and a configured App leaves app.yml alone", async () => {

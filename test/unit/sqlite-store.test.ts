@@ -91,6 +91,7 @@ describe("opening", () => {
       "blobs",
       "check_runs",
       "deliveries",
+      "job_logs",
       "jobs",
       "kysely_migration",
       "kysely_migration_lock",
