@@ -94,6 +94,11 @@ export interface Settings {
    * default 10): webhooks are answered at once however busy the cores are.
    */
   processNiceness: number;
+  /**
+   * Bearer token `GET /metrics` requires (ATOLL_METRICS_TOKEN); undefined = `/metrics` is open
+   * (keep it off the public network then).
+   */
+  metricsToken?: string;
 }
 
 export const MERGE_METHODS: readonly MergeMethod[] = ["merge", "squash", "rebase"];
@@ -217,6 +222,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   const jobPollMs = parseDuration("ATOLL_JOB_POLL_INTERVAL", env.ATOLL_JOB_POLL_INTERVAL?.trim() || "1s");
   const policyFile = env.ATOLL_POLICY_FILE?.trim();
   const versionsDir = env.ATOLL_TERRAFORM_VERSIONS_DIR?.trim();
+  const metricsToken = env.ATOLL_METRICS_TOKEN?.trim();
+  // Sent as `Authorization: Bearer <token>`: a header value, so no spaces or control characters.
+  if (metricsToken && !/^[\x21-\x7e]+$/.test(metricsToken)) {
+    throw new SettingsError("ATOLL_METRICS_TOKEN may hold printable ASCII characters without spaces only");
+  }
   return {
     commandNames,
     repoAllowlist,
@@ -253,6 +263,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     ...(bool("ATOLL_PLUGIN_CACHE", env.ATOLL_PLUGIN_CACHE, true) ? { pluginCacheDir: path.join(dataDir, "plugin-cache") } : {}),
     automergeMethod: automergeMethod as MergeMethod,
     processNiceness: niceness(env.ATOLL_PROCESS_NICENESS),
+    ...(metricsToken ? { metricsToken } : {}),
   };
 }
 

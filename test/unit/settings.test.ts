@@ -83,6 +83,7 @@ describe("readSettings", () => {
         ATOLL_JOB_LEASE: "1m",
         ATOLL_JOB_POLL_INTERVAL: "5s",
         GHE_HOST: "github.example.com",
+        ATOLL_METRICS_TOKEN: " s3cr3t-Token_1 ",
       },
       "/x",
     );
@@ -121,6 +122,7 @@ describe("readSettings", () => {
       progressDelayAuto: false,
       automergeMethod: "squash",
       processNiceness: 0,
+      metricsToken: "s3cr3t-Token_1",
     });
   });
 
@@ -150,10 +152,19 @@ describe("readSettings", () => {
     [{ ATOLL_REPLICA_ID: "two words" }, "ATOLL_REPLICA_ID"],
     [{ ATOLL_JOB_LEASE: "2s" }, "ATOLL_JOB_LEASE"],
     [{ ATOLL_JOB_POLL_INTERVAL: "often" }, "ATOLL_JOB_POLL_INTERVAL"],
+    [{ ATOLL_METRICS_TOKEN: "two words" }, "ATOLL_METRICS_TOKEN"],
   ])("%j is refused with a message naming the variable", (env, name) => {
     expect(() => readSettings(env)).toThrow(SettingsError);
     expect(() => readSettings(env)).toThrow(name);
   });
+});
+
+test("ATOLL_METRICS_TOKEN: unset or blank leaves /metrics open; a bad one is refused without echoing it", () => {
+  expect(readSettings({}).metricsToken).toBeUndefined();
+  expect("metricsToken" in readSettings({ ATOLL_METRICS_TOKEN: "  " })).toBe(false);
+  expect(readSettings({ ATOLL_METRICS_TOKEN: "abc.DEF-123_~+/=" }).metricsToken).toBe("abc.DEF-123_~+/=");
+  expect(() => readSettings({ ATOLL_METRICS_TOKEN: "secret\u0007value" })).toThrow(/^ATOLL_METRICS_TOKEN[^]*only$/);
+  expect(() => readSettings({ ATOLL_METRICS_TOKEN: "secret value" })).not.toThrow(/secret/);
 });
 
 test.each(["merge", "squash", "rebase", " REBASE "])("ATOLL_AUTOMERGE_METHOD=%j is accepted", (method) => {
