@@ -1,8 +1,8 @@
 /**
  * The Probot application: builds the real adapters (or takes test doubles), registers the webhook
  * handlers (roles `all` and `web`), starts the job worker (roles `all` and `worker`: claims jobs
- * from the store, recovers what a previous run left, sweeps locks), serves `/healthz` and
- * `/readyz`, and drains on SIGTERM. No domain logic lives here.
+ * from the store, recovers what a previous run left, sweeps locks), serves `/healthz`,
+ * `/readyz` and `/metrics`, and drains on SIGTERM. No domain logic lives here.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -15,7 +15,7 @@ import { WriteQueue } from "./runner/reporting/write-queue.js";
 import { PlanTimings } from "./runner/reporting/progress-timing.js";
 import { openStore } from "./adapters/open-store.js";
 import { createProcessShell } from "./adapters/process-shell.js";
-import { killOrphanedGroup, stopAllProcessGroups } from "./adapters/run-process.js";
+import { killOrphanedGroup, runningProcessGroups, stopAllProcessGroups } from "./adapters/run-process.js";
 import { createAppIdentity } from "./app-identity.js";
 import type { AppEnv } from "./handlers/app-env.js";
 import { registerCheckRunHandlers } from "./handlers/check-run.js";
@@ -24,6 +24,7 @@ import { registerPullRequestReviewHandler } from "./handlers/pull-request-review
 import { registerPullRequestHandlers } from "./handlers/pull-request.js";
 import { createHealthHandler } from "./health.js";
 import { createWebUi } from "./web/web-ui.js";
+import { createMetrics, createMetricsHandler, type Metrics } from "./metrics.js";
 import { executeJob, reportInterrupted, type ExecutorEnv } from "./jobs/execute-job.js";
 import { JobService } from "./jobs/job-service.js";
 import { sweepLocks } from "./jobs/lock-sweep.js";
@@ -80,6 +81,7 @@ export interface AtollRuntime {
   jobs: JobService;
   store: Store;
   settings: Settings;
+  metrics: Metrics;
   sweep: () => Promise<number>;
 }
 
@@ -90,6 +92,10 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
     const works = settings.role !== "web";
     if (works) mkdirSync(settings.dataDir, { recursive: true });
     const store = overrides.store ?? (await openStore(settings, app.log));
+    // Webhook deliveries and the App's own (JWT) requests are counted from the start.
+    const metrics = createMetrics({ store, runningProcesses: runningProcessGroups });
+    metrics.instrumentWebhooks(app.webhooks);
+    metrics.instrumentOctokit(await app.auth(), "app");
     // eslint-disable-next-line prefer-const
     let jobs: JobService;
     const deps: RunnerDeps = {
@@ -122,8 +128,11 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
     // One write queue per installation, as Octokit paces the writes of an installation.
     const writeQueues = new Map<number, WriteQueue>();
     const writeQueue = (id: number) => writeQueues.get(id) ?? writeQueues.set(id, new WriteQueue()).get(id)!;
-    const githubFor = async (installationId: number, owner: string, repo: string) =>
-      createOctokitGitHub(await app.auth(installationId), { owner, repo, installationId }, cloneTokens, writeQueue(installationId));
+    const githubFor = async (installationId: number, owner: string, repo: string) => {
+      const octokit = await app.auth(installationId);
+      metrics.instrumentOctokit(octokit, installationId);
+      return createOctokitGitHub(octokit, { owner, repo, installationId }, cloneTokens, writeQueue(installationId));
+    };
     const execEnv: ExecutorEnv = { deps, githubFor, log: app.log };
     jobs = new JobService({
       store,
@@ -140,11 +149,13 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       replica: settings.replicaId,
       leaseMs: settings.jobLeaseMs,
       pollMs: settings.jobPollMs,
+      metrics,
     });
     let draining = false;
-    // `/healthz`, `/readyz` on the server that loads the app (Probot's, or the worker's own).
+    // `/healthz`, `/readyz` and `/metrics` on the server that loads the app (Probot's, or the worker's own).
     try {
       options?.addHandler?.(createHealthHandler({ store, role: settings.role, replica: settings.replicaId, draining: () => draining }));
+      options?.addHandler?.(createMetricsHandler({ metrics, ...(settings.metricsToken ? { token: settings.metricsToken } : {}) }));
     } catch {
       // Loaded without an HTTP server (`probot.load` in tests): nothing to serve them on.
     }
@@ -185,7 +196,7 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       );
       return healed;
     };
-    onRuntime?.({ jobs, store, settings, sweep });
+    onRuntime?.({ jobs, store, settings, metrics, sweep });
 
     // Recover in the background: start-up must not wait on GitHub.
     void jobs

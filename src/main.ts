@@ -5,7 +5,7 @@
  *   webhook endpoint, `.env` loaded, and the setup wizard on a first start without credentials.
  * - `worker`: no webhook endpoint. A Probot instance built from the environment (credentials
  *   required) runs jobs, and a small HTTP server on `PORT`/`HOST` answers `GET /ping`,
- *   `/healthz` and `/readyz` for the orchestrator.
+ *   `/healthz` and `/readyz` for the orchestrator, and `/metrics` for Prometheus.
  */
 import { createServer } from "node:http";
 import { parseEnv } from "node:util";
@@ -41,7 +41,7 @@ async function startWorker(): Promise<void> {
         for (const h of handlers) if (await h(req, res)) return;
         res.writeHead(404, { "content-type": "application/json" }).end(`${JSON.stringify({ error: "not found: this is an Atoll worker (ATOLL_ROLE=worker); it has no webhook endpoint" })}\n`);
       } catch (error) {
-        probot.log.error({ err: error }, "health request failed");
+        probot.log.error({ err: error }, "health or metrics request failed");
         if (!res.headersSent) res.writeHead(500).end();
       }
     })();
@@ -52,7 +52,7 @@ async function startWorker(): Promise<void> {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
   });
-  probot.log.info(`Atoll worker listening on http://${host}:${port} (health only)`);
+  probot.log.info(`Atoll worker listening on http://${host}:${port} (health and metrics only)`);
 }
 
 async function main(): Promise<void> {

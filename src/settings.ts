@@ -106,6 +106,11 @@ export interface Settings {
   oauthClientId?: string;
   /** The App's OAuth client secret (GITHUB_CLIENT_SECRET, written by the setup wizard). */
   oauthClientSecret?: string;
+  /**
+   * Bearer token `GET /metrics` requires (ATOLL_METRICS_TOKEN); undefined = `/metrics` is open
+   * (keep it off the public network then).
+   */
+  metricsToken?: string;
 }
 
 export const MERGE_METHODS: readonly MergeMethod[] = ["merge", "squash", "rebase"];
@@ -229,6 +234,11 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   const jobPollMs = parseDuration("ATOLL_JOB_POLL_INTERVAL", env.ATOLL_JOB_POLL_INTERVAL?.trim() || "1s");
   const policyFile = env.ATOLL_POLICY_FILE?.trim();
   const versionsDir = env.ATOLL_TERRAFORM_VERSIONS_DIR?.trim();
+  const metricsToken = env.ATOLL_METRICS_TOKEN?.trim();
+  // Sent as `Authorization: Bearer <token>`: a header value, so no spaces or control characters.
+  if (metricsToken && !/^[\x21-\x7e]+$/.test(metricsToken)) {
+    throw new SettingsError("ATOLL_METRICS_TOKEN may hold printable ASCII characters without spaces only");
+  }
   return {
     commandNames,
     repoAllowlist,
@@ -271,6 +281,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     ...optional("sessionSecret", sessionSecret(env.ATOLL_SESSION_SECRET)),
     ...optional("oauthClientId", env.GITHUB_CLIENT_ID?.trim() || undefined),
     ...optional("oauthClientSecret", env.GITHUB_CLIENT_SECRET?.trim() || undefined),
+    ...(metricsToken ? { metricsToken } : {}),
   };
 }
 

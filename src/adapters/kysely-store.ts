@@ -479,6 +479,14 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
       return rows.sort(compareLocks).map(toLock);
     },
 
+    async countLocks() {
+      const row = await db
+        .selectFrom("locks")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     async addWaiter(waiter) {
       const key = { ...repoKey(waiter.repo), ...projectColumns(waiter.project) };
       // Two statements (insert, then count who is ahead). On SQLite nothing can commit between

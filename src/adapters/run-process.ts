@@ -244,6 +244,11 @@ export async function processStartTime(pid: number): Promise<string | undefined>
 /** Process groups started by this process and still running: pid → stop function. */
 const running = new Map<number, (graceMs: number) => Promise<void>>();
 
+/** How many process groups (terraform, git, workflow steps) this process has running now (metrics). */
+export function runningProcessGroups(): number {
+  return running.size;
+}
+
 /** Stop every process group this process started (SIGTERM, then SIGKILL after `graceMs`). */
 export async function stopAllProcessGroups(graceMs: number): Promise<number> {
   const stops = [...running.values()];

@@ -27,6 +27,7 @@ import os from "node:os";
 import { randomBytes } from "node:crypto";
 import type { JobProcess, JobRecord, Store } from "../ports/store.js";
 import type { Logger } from "../runner/runner-deps.js";
+import type { JobMetrics } from "../metrics.js";
 import type { JobSpec } from "./job-spec.js";
 
 export interface JobSubmitter {
@@ -61,6 +62,8 @@ export interface JobServiceOptions {
   pollMs: number;
   /** This machine's name, recorded with the process groups (default `os.hostname()`). */
   host?: string;
+  /** Jobs started and finished here (Prometheus metrics); none by default. */
+  metrics?: JobMetrics;
   now?: () => Date;
 }
 
@@ -178,6 +181,7 @@ export class JobService implements JobSubmitter {
       if (killed) log.warn({ job: job.id, processes: killed }, "killed process groups an interrupted job left running");
       await this.opts.reportInterrupted(job, reason).catch((e: unknown) => log.warn({ err: e, job: job.id }, "could not report an interrupted job"));
       await store.finishJob(job.id, this.worker, { status: "interrupted", finishedAt: this.now().toISOString(), error: `Interrupted: ${reason}` });
+      this.opts.metrics?.jobFinished(job.spec, "interrupted");
     } catch (error) {
       log.warn({ err: error, job: job.id }, "could not finish an interrupted job");
     } finally {
@@ -219,6 +223,7 @@ export class JobService implements JobSubmitter {
     const { store, log } = this.opts;
     const entry: Active = { job, controller: new AbortController(), processes: [...job.processes] };
     this.active.set(job.id, entry);
+    const timer = this.opts.metrics?.jobStarted(job.spec);
     const onSpawn = (p: { pid: number; startTime: string }) => {
       entry.processes.push({ ...p, host: this.host });
       const snapshot = [...entry.processes];
@@ -244,6 +249,8 @@ export class JobService implements JobSubmitter {
       } catch (error) {
         log.error({ err: error, job: job.id }, "could not record a job's result");
       } finally {
+        // Stopped from outside (shutdown, lease lost): interrupted, whoever records it.
+        timer?.finish(entry.stoppedBecause ? "interrupted" : outcome.status);
         this.saving.delete(job.id);
         this.active.delete(job.id);
         this.wake();

@@ -148,6 +148,8 @@ export interface Store {
   releasePullLocks(repo: RepoRef, pullNumber: number): Promise<LockRecord[]>;
   /** Every lock (of one repo, or all). */
   listLocks(repo?: RepoRef): Promise<LockRecord[]>;
+  /** How many locks are held, over every repo (one cheap query: metrics). */
+  countLocks(): Promise<number>;
 
   // --- queue of PRs waiting for a lock (FIFO per project) ---
   /** Queue the PR for the project (idempotent: keeps its place); returns its 1-based position. */

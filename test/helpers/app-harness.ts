@@ -5,7 +5,7 @@
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Probot } from "probot";
+import type { ApplicationFunctionOptions, Probot } from "probot";
 import { createExecaTerraform } from "../../src/adapters/execa-terraform.js";
 import { openSqliteStore } from "../../src/adapters/sqlite-store.js";
 import { createApp, type AtollRuntime } from "../../src/app.js";
@@ -24,6 +24,8 @@ export interface AppHarness {
   workspaces: FixtureWorkspaces;
   settings: Settings;
   jobErrors: unknown[];
+  /** The HTTP handlers the app added (`/healthz`, `/readyz`, `/metrics`), in order. */
+  handlers: Parameters<ApplicationFunctionOptions["addHandler"]>[0][];
   /** Deliver a webhook and wait until every job it queued has finished. */
   deliver(event: { id: string; name: string; payload: unknown }): Promise<void>;
   dispose(): Promise<void>;
@@ -55,6 +57,7 @@ export async function startAppHarness(opts: {
   let runtime!: AtollRuntime;
   let recovered!: () => void;
   const recovery = new Promise<void>((r) => (recovered = r));
+  const handlers: AppHarness["handlers"] = [];
   await probot.load(
     createApp(
       {
@@ -68,6 +71,7 @@ export async function startAppHarness(opts: {
       },
       (r) => (runtime = r),
     ),
+    { cwd: process.cwd(), addHandler: (handler) => handlers.push(handler) },
   );
   await recovery;
   const jobs = runtime.jobs;
@@ -88,6 +92,7 @@ export async function startAppHarness(opts: {
     workspaces,
     settings,
     jobErrors,
+    handlers,
     async deliver(event) {
       await probot.receive(event as Parameters<Probot["receive"]>[0]);
       await jobs.onIdle();

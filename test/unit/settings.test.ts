@@ -91,6 +91,7 @@ describe("readSettings", () => {
         ATOLL_SESSION_SECRET: "0123456789abcdef0123456789abcdef",
         GITHUB_CLIENT_ID: "Iv1.abc",
         GITHUB_CLIENT_SECRET: "s3cret",
+        ATOLL_METRICS_TOKEN: " s3cr3t-Token_1 ",
       },
       "/x",
     );
@@ -135,6 +136,7 @@ describe("readSettings", () => {
       sessionSecret: "0123456789abcdef0123456789abcdef",
       oauthClientId: "Iv1.abc",
       oauthClientSecret: "s3cret",
+      metricsToken: "s3cr3t-Token_1",
     });
   });
 
@@ -168,6 +170,7 @@ describe("readSettings", () => {
     [{ ATOLL_PUBLIC_URL: "ftp://atoll.example.com" }, "ATOLL_PUBLIC_URL"],
     [{ ATOLL_PUBLIC_URL: "https://atoll.example.com/?x=1" }, "ATOLL_PUBLIC_URL"],
     [{ ATOLL_SESSION_SECRET: "short" }, "ATOLL_SESSION_SECRET"],
+    [{ ATOLL_METRICS_TOKEN: "two words" }, "ATOLL_METRICS_TOKEN"],
   ])("%j is refused with a message naming the variable", (env, name) => {
     expect(() => readSettings(env)).toThrow(SettingsError);
     expect(() => readSettings(env)).toThrow(name);
@@ -186,6 +189,14 @@ describe("web sign-in settings", () => {
   test("a short session secret is refused without echoing it", () => {
     expect(() => readSettings({ ATOLL_SESSION_SECRET: "hunter2-hunter2" })).toThrow(/^(?!.*hunter2)/s);
   });
+});
+
+test("ATOLL_METRICS_TOKEN: unset or blank leaves /metrics open; a bad one is refused without echoing it", () => {
+  expect(readSettings({}).metricsToken).toBeUndefined();
+  expect("metricsToken" in readSettings({ ATOLL_METRICS_TOKEN: "  " })).toBe(false);
+  expect(readSettings({ ATOLL_METRICS_TOKEN: "abc.DEF-123_~+/=" }).metricsToken).toBe("abc.DEF-123_~+/=");
+  expect(() => readSettings({ ATOLL_METRICS_TOKEN: "secret\u0007value" })).toThrow(/^ATOLL_METRICS_TOKEN[^]*only$/);
+  expect(() => readSettings({ ATOLL_METRICS_TOKEN: "secret value" })).not.toThrow(/secret/);
 });
 
 test.each(["merge", "squash", "rebase", " REBASE "])("ATOLL_AUTOMERGE_METHOD=%j is accepted", (method) => {

@@ -248,6 +248,19 @@ describe.each(STORE_BACKENDS)("%s store", (backendName) => {
       expect(await store.listLocks({ owner: "ACME", repo: "INFRA" })).toStrictEqual([lock(1), lock(3, { project: STAGING })]);
       expect(await store.listLocks({ owner: "acme", repo: "nothing" })).toEqual([]);
     });
+
+    test("countLocks counts the locks held over every repo, without listing them", async () => {
+      const store = await open();
+      expect(await store.countLocks()).toBe(0);
+      await store.tryLock(lock(1));
+      await store.tryLock(lock(1)); // re-entrant: still one lock
+      await store.tryLock(lock(2)); // refused: held by #1
+      await store.tryLock(lock(3, { project: STAGING }));
+      await store.tryLock(lock(2, { repo: OTHER_REPO }));
+      expect(await store.countLocks()).toBe(3);
+      await store.releasePullLocks(REPO, 1);
+      expect(await store.countLocks()).toBe(2);
+    });
   });
 
   // --- waiters ---
