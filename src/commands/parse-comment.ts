@@ -11,6 +11,11 @@ import { COMMAND_ORDER, commandUsage, errorBody, fence, helpText } from "./usage
 
 /** Commands that become jobs (`state rm` is `state_rm`, as its workflow stage is named). */
 export type CommandName = "plan" | "destroy" | "apply" | "unlock" | "version" | "cancel" | "import" | "state_rm";
+/** How a command is typed in a comment (`state_rm` is `state rm`), for replies and retry hints. */
+export function commandWords(command: CommandName): string {
+  return command === "state_rm" ? "state rm" : command;
+}
+
 export type AutoMergeMethod = "merge" | "squash" | "rebase";
 export const AUTO_MERGE_METHODS: readonly AutoMergeMethod[] = ["merge", "squash", "rebase"];
 

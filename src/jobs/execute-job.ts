@@ -21,7 +21,7 @@ import { runVersion } from "../runner/commands/version-command.js";
 import { runCancel } from "../runner/commands/cancel-command.js";
 import { runStateCommand } from "../runner/commands/state-command.js";
 import { destroyArgs } from "../runner/gates/destroy-guard.js";
-import type { CommandRequest } from "../commands/parse-comment.js";
+import { commandWords, type CommandRequest } from "../commands/parse-comment.js";
 import { describeJob, isCancellable, type JobSpec } from "./job-spec.js";
 import { JobLog, runWithJobLog } from "../logs/job-log.js";
 import type { JobRun } from "./job-service.js";
@@ -177,7 +177,7 @@ export function retryCommand(spec: JobSpec): string | undefined {
         ...(c.args ?? []).map((a) => quote(a)),
       ].filter(Boolean);
       const extra = c.extraArgs.length ? ` -- ${c.extraArgs.map((a) => quote(a)).join(" ")}` : "";
-      return [n, c.command === "state_rm" ? "state rm" : c.command, ...flags].join(" ") + extra;
+      return [n, commandWords(c.command), ...flags].join(" ") + extra;
     }
     case "check-run":
       if (spec.action === "refresh") return undefined;

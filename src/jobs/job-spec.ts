@@ -3,7 +3,7 @@
  * specs; specs are stored before the webhook is answered, so a job survives a restart and can be
  * run by any worker (it gets an installation token from `installationId`).
  */
-import type { CommandRequest } from "../commands/parse-comment.js";
+import { commandWords, type CommandRequest } from "../commands/parse-comment.js";
 import type { PullRequestInfo } from "../ports/github.js";
 import type { Project } from "../projects/project.js";
 
@@ -96,7 +96,7 @@ export function isCancellable(spec: JobSpec): boolean {
 export function describeJob(spec: JobSpec): string {
   switch (spec.kind) {
     case "command":
-      return spec.command.command === "state_rm" ? "state rm" : spec.command.command;
+      return commandWords(spec.command.command);
     case "check-run":
       return `${spec.action} (${spec.via})`;
     default:

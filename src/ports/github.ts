@@ -48,6 +48,11 @@ export interface ChangedFile {
 
 export type Permission = "admin" | "write" | "read" | "none";
 
+/** Write, maintain (reported as write) or admin: who may apply, import, `state rm` and unlock from the web UI. */
+export function canWrite(permission: Permission): boolean {
+  return permission === "admin" || permission === "write";
+}
+
 export interface Review {
   user: string;
   /** Upper case, as the REST API returns it: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING. */

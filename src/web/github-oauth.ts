@@ -81,6 +81,15 @@ interface StateCookie {
 
 const noop: SignInLog = { info() {}, warn() {} };
 
+/** The settings sign-in needs that are not set (names of the environment variables). */
+export function missingSignInSettings(settings: { oauthClientId?: string | undefined; oauthClientSecret?: string | undefined; publicUrl?: string | undefined }): string[] {
+  const missing: string[] = [];
+  if (!settings.oauthClientId) missing.push("GITHUB_CLIENT_ID");
+  if (!settings.oauthClientSecret) missing.push("GITHUB_CLIENT_SECRET");
+  if (!settings.publicUrl) missing.push("ATOLL_PUBLIC_URL");
+  return missing;
+}
+
 export function createSignInHandler(opts: SignInOptions): HttpHandler {
   const log = opts.log ?? noop;
   const doFetch = opts.fetch ?? fetch;
@@ -91,13 +100,7 @@ export function createSignInHandler(opts: SignInOptions): HttpHandler {
   const { sessions } = opts;
   const clearState = () => serializeCookie(STATE_COOKIE, "", { path: "/login", secure: sessions.secure, maxAge: 0 });
 
-  function missingSettings(): string[] {
-    const missing: string[] = [];
-    if (!opts.clientId) missing.push("GITHUB_CLIENT_ID");
-    if (!opts.clientSecret) missing.push("GITHUB_CLIENT_SECRET");
-    if (!publicUrl) missing.push("ATOLL_PUBLIC_URL");
-    return missing;
-  }
+  const missingSettings = () => missingSignInSettings({ oauthClientId: opts.clientId, oauthClientSecret: opts.clientSecret, publicUrl });
 
   function failure(res: ServerResponse, status: number, message: string, next = "/"): true {
     const retry = `/login?next=${encodeURIComponent(next)}`;

@@ -4,10 +4,11 @@
  * and the response helpers the pages share. No framework: the pages are small.
  */
 import type { ServerResponse } from "node:http";
+import { WEB_HEADERS, escapeHtml } from "./http.js";
 
-/** Escape text for HTML content and attribute values. */
+/** Escape any value for HTML content and attribute values (`escapeHtml` of its text). */
 export function esc(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  return escapeHtml(String(value));
 }
 
 const CSS = `
@@ -53,23 +54,19 @@ export function layout(title: string, body: string, user?: PageUser): string {
 <main>${body}</main></body></html>`;
 }
 
-/** Send a page (no caching: pages show live state and who is signed in). */
-export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): true {
+/**
+ * Send a page built with `layout`: the web UI's headers (`WEB_HEADERS`: no caching, no framing,
+ * a same-origin referrer), with a CSP that also lets the page load its one script and open its log stream.
+ */
+export function sendPage(res: ServerResponse, status: number, html: string): true {
   res.writeHead(status, {
+    ...WEB_HEADERS,
     "content-type": "text/html; charset=utf-8",
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
+    // Same-origin forms must carry their Origin (the CSRF check): no-referrer would send "null".
     "referrer-policy": "same-origin",
-    "content-security-policy": "default-src 'self'; style-src 'unsafe-inline'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
-    ...headers,
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   });
   res.end(html);
-  return true;
-}
-
-export function redirect(res: ServerResponse, location: string, headers: Record<string, string> = {}): true {
-  res.writeHead(303, { location, "cache-control": "no-store", ...headers }).end();
   return true;
 }
 

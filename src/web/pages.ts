@@ -13,11 +13,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { describeJob } from "../jobs/job-spec.js";
 import type { JobSubmitter } from "../jobs/job-service.js";
-import type { GitHubPort } from "../ports/github.js";
+import { canWrite, type GitHubPort } from "../ports/github.js";
 import type { JobRecord, LockRecord, Store } from "../ports/store.js";
 import { projectLabel } from "../projects/project.js";
-import { ago, duration, esc, layout, redirect, sendHtml, type PageUser } from "./html.js";
-import { readForm } from "./http.js";
+import { ago, duration, esc, layout, sendPage, type PageUser } from "./html.js";
+import { readForm, redirect } from "./http.js";
 import { JOB_SCRIPT, streamJobLog } from "./job-stream.js";
 
 /** Who is signed in, and what they may see. */
@@ -47,7 +47,6 @@ export interface WebOptions {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
-const WRITE = new Set(["admin", "write", "maintain"]);
 const MAX_FORM_BYTES = 8_192;
 
 export function createWebPages(opts: WebOptions): Handler {
@@ -56,18 +55,18 @@ export function createWebPages(opts: WebOptions): Handler {
     const route = routeOf(req.method ?? "GET", url.pathname);
     if (!route) return false;
     if (route.name === "script") return sendScript(res);
-    if (opts.auth.unavailable) return sendHtml(res, 503, layout("Sign-in not configured", `<div class="notice error">${esc(opts.auth.unavailable)}</div>`));
+    if (opts.auth.unavailable) return sendPage(res, 503, layout("Sign-in not configured", `<div class="notice error">${esc(opts.auth.unavailable)}</div>`));
     const user = await opts.auth.user(req);
-    if (!user) return redirect(res, `/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+    if (!user) return redirect(res, `/login?next=${encodeURIComponent(url.pathname + url.search)}`, [], 303);
     switch (route.name) {
       case "home":
-        return redirect(res, "/locks");
+        return redirect(res, "/locks", [], 303);
       case "locks":
-        return sendHtml(res, 200, await locksPage(opts, user, url));
+        return sendPage(res, 200, await locksPage(opts, user, url));
       case "unlock":
         return unlock(opts, user, req, res);
       case "jobs":
-        return sendHtml(res, 200, await jobsPage(opts, user));
+        return sendPage(res, 200, await jobsPage(opts, user));
       case "job":
         return jobPage(opts, user, res, route.id);
       case "log":
@@ -126,7 +125,7 @@ async function lockRow(opts: WebOptions, user: PageUserAccess, lock: LockRecord)
 }
 
 function refuse(res: ServerResponse, user: PageUserAccess, status: number, message: string): true {
-  return sendHtml(res, status, layout("Not allowed", `<div class="notice error">${esc(message)}</div><p><a href="/locks">Back to the locks</a></p>`, user));
+  return sendPage(res, status, layout("Not allowed", `<div class="notice error">${esc(message)}</div><p><a href="/locks">Back to the locks</a></p>`, user));
 }
 
 /** POST /locks/unlock: CSRF, read access, then write access asked of GitHub now; the unlock runs as a job. */
@@ -139,9 +138,9 @@ async function unlock(opts: WebOptions, user: PageUserAccess, req: IncomingMessa
   const installationId = Number(form.get("installation"));
   if (!owner || !repo || !Number.isInteger(pull) || !Number.isInteger(installationId) || !user.canRead(owner, repo)) return refuse(res, user, 404, "No such lock.");
   const lock = (await opts.store.listLocks({ owner, repo })).find((l) => l.pullNumber === pull && l.installationId === installationId);
-  if (!lock) return redirect(res, "/locks");
+  if (!lock) return redirect(res, "/locks", [], 303);
   const permission = await (await opts.githubFor(installationId, owner, repo)).getPermission(user.login);
-  if (!WRITE.has(permission)) {
+  if (!canWrite(permission)) {
     return refuse(res, user, 403, `@${user.login} does not have write access to ${owner}/${repo} (permission: ${permission}); only writers can unlock.`);
   }
   await opts.jobs.submit({
@@ -155,7 +154,7 @@ async function unlock(opts: WebOptions, user: PageUserAccess, req: IncomingMessa
     commentId: 0,
     command: { kind: "command", command: "unlock", dir: "", workspace: "", project: "", extraArgs: [], verbose: false, name: "atoll" },
   });
-  return redirect(res, `/locks?unlocked=${encodeURIComponent(`${owner}/${repo}#${pull}`)}`);
+  return redirect(res, `/locks?unlocked=${encodeURIComponent(`${owner}/${repo}#${pull}`)}`, [], 303);
 }
 
 function jobProjects(job: JobRecord): string {
@@ -186,7 +185,7 @@ async function readableJob(opts: WebOptions, user: PageUserAccess, id: number): 
 
 async function jobPage(opts: WebOptions, user: PageUserAccess, res: ServerResponse, id: number): Promise<true> {
   const job = await readableJob(opts, user, id);
-  if (!job) return sendHtml(res, 404, layout("No such job", `<div class="notice error">No job #${id} in the repositories you can read.</div>`, user));
+  if (!job) return sendPage(res, 404, layout("No such job", `<div class="notice error">No job #${id} in the repositories you can read.</div>`, user));
   const chunks = await opts.store.readJobLog(id, 0, 100_000);
   const after = chunks.length ? chunks[chunks.length - 1].seq : 0;
   const text = chunks.map((c) => c.text).join("");
@@ -200,7 +199,7 @@ async function jobPage(opts: WebOptions, user: PageUserAccess, res: ServerRespon
     `<pre class="log" id="log" data-job="${job.id}" data-after="${after}" data-live="${finished ? "0" : "1"}">${esc(text)}</pre>` +
     (finished ? "" : `<p class="muted" id="live-note">Live: the log grows while terraform runs.</p>`) +
     `<script src="/assets/job.js" defer></script>`;
-  return sendHtml(res, 200, layout(`Job #${job.id}`, body, user));
+  return sendPage(res, 200, layout(`Job #${job.id}`, body, user));
 }
 
 async function streamLog(opts: WebOptions, user: PageUserAccess, req: IncomingMessage, res: ServerResponse, id: number, url: URL): Promise<true> {

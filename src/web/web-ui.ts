@@ -11,9 +11,9 @@ import type { JobSubmitter } from "../jobs/job-service.js";
 import type { GitHubPort } from "../ports/github.js";
 import type { Store } from "../ports/store.js";
 import type { Settings } from "../settings.js";
-import { GitHubApiError, createSignInHandler, githubHosts, readableRepos } from "./github-oauth.js";
+import { GitHubApiError, createWebSignIn, missingSignInSettings, type WebSignIn } from "./github-oauth.js";
 import { createWebPages, type PageAuth, type PageUserAccess } from "./pages.js";
-import { createSessions, sessionSecretFrom, type Sessions, type WebSession } from "./session.js";
+import type { WebSession } from "./session.js";
 
 export interface WebUiOptions {
   settings: Pick<Settings, "publicUrl" | "sessionSecret" | "oauthClientId" | "oauthClientSecret">;
@@ -27,33 +27,19 @@ export interface WebUiOptions {
 }
 
 export function createWebUi(opts: WebUiOptions): HttpHandler {
-  const env = opts.env ?? process.env;
-  const { settings } = opts;
-  const hosts = githubHosts(env);
-  const sessions = createSessions({ secret: sessionSecretFrom(settings.sessionSecret, env), ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}) });
-  const signIn = createSignInHandler({
-    ...hosts,
-    sessions,
-    ...(settings.oauthClientId ? { clientId: settings.oauthClientId } : {}),
-    ...(settings.oauthClientSecret ? { clientSecret: settings.oauthClientSecret } : {}),
-    ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
-    log: opts.log,
-  });
-  const pages = createWebPages({ store: opts.store, auth: pageAuth(opts, sessions, hosts.apiUrl), jobs: opts.jobs, githubFor: opts.githubFor, githubWeb: hosts.webUrl });
-  return async (req, res) => (await signIn(req, res)) || pages(req, res);
+  const signIn = createWebSignIn(opts.settings, { ...(opts.env ? { env: opts.env } : {}), log: opts.log });
+  const pages = createWebPages({ store: opts.store, auth: pageAuth(opts, signIn), jobs: opts.jobs, githubFor: opts.githubFor, githubWeb: signIn.hosts.webUrl });
+  return async (req, res) => (await signIn.handler(req, res)) || pages(req, res);
 }
 
-function missing(settings: WebUiOptions["settings"]): string | undefined {
-  const names = [
-    settings.oauthClientId ? "" : "GITHUB_CLIENT_ID",
-    settings.oauthClientSecret ? "" : "GITHUB_CLIENT_SECRET",
-    settings.publicUrl ? "" : "ATOLL_PUBLIC_URL",
-  ].filter(Boolean);
+function unavailable(settings: WebUiOptions["settings"]): string | undefined {
+  const names = missingSignInSettings(settings);
   return names.length ? `Sign-in with GitHub is not configured on this Atoll server: set ${names.join(", ")} (Probot's setup wizard writes the first two to .env).` : undefined;
 }
 
 /** Signed-in users and what they can read, from the session and GitHub. */
-function pageAuth(opts: WebUiOptions, sessions: Sessions, apiUrl: string): PageAuth {
+function pageAuth(opts: WebUiOptions, signIn: WebSignIn): PageAuth {
+  const { sessions } = signIn;
   const ttl = opts.readableTtlMs ?? 60_000;
   const cache = new Map<string, { until: number; repos: Set<string> }>();
   const readable = async (s: WebSession): Promise<Set<string> | undefined> => {
@@ -61,7 +47,7 @@ function pageAuth(opts: WebUiOptions, sessions: Sessions, apiUrl: string): PageA
     const hit = cache.get(key);
     if (hit && hit.until > Date.now()) return hit.repos;
     try {
-      const repos = new Set((await readableRepos(s, { apiUrl })).map((r) => r.fullName.toLowerCase()));
+      const repos = new Set((await signIn.readableRepos(s)).map((r) => r.fullName.toLowerCase()));
       if (cache.size > 1000) cache.clear();
       cache.set(key, { until: Date.now() + ttl, repos });
       return repos;
@@ -70,9 +56,9 @@ function pageAuth(opts: WebUiOptions, sessions: Sessions, apiUrl: string): PageA
       throw error;
     }
   };
-  const unavailable = missing(opts.settings);
+  const reason = unavailable(opts.settings);
   return {
-    ...(unavailable ? { unavailable } : {}),
+    ...(reason ? { unavailable: reason } : {}),
     async user(req: IncomingMessage): Promise<PageUserAccess | undefined> {
       const s = sessions.read(req);
       if (!s) return undefined;

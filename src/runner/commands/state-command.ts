@@ -7,9 +7,10 @@
  * afterwards the project's plan is discarded — it was made against the old state — and the
  * reply says to plan again.
  */
+import { commandWords } from "../../commands/parse-comment.js";
 import { fetchRepoConfig } from "../../config/repo-config-source.js";
 import { projectSettings, type ResolvedRepoConfig } from "../../config/apply-policy.js";
-import type { PullRequestInfo } from "../../ports/github.js";
+import { canWrite, type PullRequestInfo } from "../../ports/github.js";
 import type { ProjectState } from "../../ports/store.js";
 import { projectFlags, projectLabel, sameProject, type Project } from "../../projects/project.js";
 import { selectProjects } from "../../projects/select-projects.js";
@@ -40,16 +41,14 @@ export interface StateRequest {
   verbose: boolean;
 }
 
-const WRITE = new Set(["admin", "write"]);
-export const STATE_COMMAND_WORDS = { import: "import", state_rm: "state rm" } as const;
 
 export async function runStateCommand(ctx: CommandContext, req: StateRequest): Promise<void> {
-  const word = STATE_COMMAND_WORDS[req.command];
+  const word = commandWords(req.command);
   const pull = await ctx.github.getPull(ctx.pullNumber);
   const refusal = pullGate(ctx.deps.settings, pull, word);
   if (refusal) return postComment(ctx, refusal);
   const permission = await ctx.github.getPermission(ctx.user);
-  if (!WRITE.has(permission)) {
+  if (!canWrite(permission)) {
     return postComment(
       ctx,
       `**${word} refused:** @${ctx.user} does not have write access to ${ctx.repo.owner}/${ctx.repo.repo} (permission: ${permission}). ` +
@@ -73,7 +72,7 @@ export async function runStateCommand(ctx: CommandContext, req: StateRequest): P
 
 /** The one project the command runs in: `-d`/`-w`/`-p`, or the pull request's only modified project. */
 async function targetProject(ctx: CommandContext, req: StateRequest, pull: PullRequestInfo, config: ResolvedRepoConfig): Promise<Project | string> {
-  const word = STATE_COMMAND_WORDS[req.command];
+  const word = commandWords(req.command);
   const example = `\`${ctx.name} ${word} -p <project> ${req.args.join(" ")}\` or \`-d <dir>\``;
   if (!req.dir && !req.workspace && !req.project) {
     const planned = (await ctx.deps.store.listProjects(ctx.repo, pull.number)).filter((s) => s.headSha === pull.headSha);
@@ -108,7 +107,7 @@ async function runOn(ctx: CommandContext, req: StateRequest, pull: PullRequestIn
     return { ...refused("Could not check out the pull request, so nothing was changed.", "failed"), output: (error as Error).message };
   }
   const run = await projectRun(ctx, { config, pull, checkout, project, commentArgs: req.extraArgs });
-  if (!run.ok) return refused(`Cannot run \`${STATE_COMMAND_WORDS[req.command]}\`: ${run.error}`, "failed");
+  if (!run.ok) return refused(`Cannot run \`${commandWords(req.command)}\`: ${run.error}`, "failed");
   return stateProject(ctx.deps, checkout, project, req.command, { args: req.args, extraArgs: req.extraArgs }, {
     verbose: req.verbose,
     name: ctx.name,

@@ -3,7 +3,7 @@
  * user's permission, a button of an older commit, no plan to apply, and states that cannot be
  * applied (older commit, replaced check run, pending, queued, failed, already applied).
  */
-import type { PullRequestInfo } from "../../../ports/github.js";
+import { canWrite, type PullRequestInfo } from "../../../ports/github.js";
 import type { ProjectState } from "../../../ports/store.js";
 import { DEFAULT_WORKSPACE, projectFlags, projectLabel } from "../../../projects/project.js";
 import { destroySkipReason } from "../../gates/destroy-guard.js";
@@ -18,8 +18,6 @@ export interface ApplyCall {
   pull: PullRequestInfo;
 }
 
-const WRITE = new Set(["admin", "write"]);
-
 export function refused(state: ProjectState, headline: string): ProjectResult {
   return { project: state.project, command: "apply", outcome: "refused", headline, output: "" };
 }
@@ -27,7 +25,7 @@ export function refused(state: ProjectState, headline: string): ProjectResult {
 /** Why nothing may be applied for this user or this button; undefined when it may. */
 export async function requestRefusal({ ctx, req, pull }: ApplyCall): Promise<string | undefined> {
   const permission = await ctx.github.getPermission(ctx.user);
-  if (!WRITE.has(permission)) {
+  if (!canWrite(permission)) {
     return (
       `**Apply refused:** @${ctx.user} does not have write access to ${ctx.repo.owner}/${ctx.repo.repo} ` +
       `(permission: ${permission}). Only users with write, maintain or admin permission can apply. Nothing was applied.`
