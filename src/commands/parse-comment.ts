@@ -9,12 +9,9 @@
 import { split, quote } from "shlex";
 import { COMMAND_ORDER, commandUsage, errorBody, fence, helpText } from "./usage.js";
 
-/** Commands that become jobs (`state rm` is `state_rm`, as its workflow stage is named). */
-export type CommandName = "plan" | "destroy" | "apply" | "unlock" | "version" | "cancel" | "import" | "state_rm";
-/** How a command is typed in a comment (`state_rm` is `state rm`), for replies and retry hints. */
-export function commandWords(command: CommandName): string {
-  return command === "state_rm" ? "state rm" : command;
-}
+import type { CommandName } from "./command-name.js";
+
+export type { CommandName } from "./command-name.js";
 
 export type AutoMergeMethod = "merge" | "squash" | "rebase";
 export const AUTO_MERGE_METHODS: readonly AutoMergeMethod[] = ["merge", "squash", "rebase"];

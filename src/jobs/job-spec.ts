@@ -3,7 +3,8 @@
  * specs; specs are stored before the webhook is answered, so a job survives a restart and can be
  * run by any worker (it gets an installation token from `installationId`).
  */
-import { commandWords, type CommandRequest } from "../commands/parse-comment.js";
+import { commandWords } from "../commands/command-name.js";
+import type { CommandRequest } from "../commands/parse-comment.js";
 import type { PullRequestInfo } from "../ports/github.js";
 import type { Project } from "../projects/project.js";
 

@@ -263,7 +263,7 @@ function packageEntryUrl(name: string): string {
  * The store's modules that import values (not only types) from each other, relative to `src/`:
  * what a child process needs to run `openSqliteStore`.
  */
-const STORE_MODULES = ["adapters/sqlite-store", "adapters/kysely-store", "adapters/database-blobs", "adapters/store-migrations", "jobs/job-spec"];
+const STORE_MODULES = ["adapters/sqlite-store", "adapters/kysely-store", "adapters/database-blobs", "adapters/store-migrations", "jobs/job-spec", "commands/command-name"];
 
 /**
  * Node 20 cannot run the TypeScript sources in a child process, so compile the store's modules

@@ -7,7 +7,7 @@
  * afterwards the project's plan is discarded — it was made against the old state — and the
  * reply says to plan again.
  */
-import { commandWords } from "../../commands/parse-comment.js";
+import { commandWords } from "../../commands/command-name.js";
 import { fetchRepoConfig } from "../../config/repo-config-source.js";
 import { projectSettings, type ResolvedRepoConfig } from "../../config/apply-policy.js";
 import { canWrite, type PullRequestInfo } from "../../ports/github.js";
