@@ -22,6 +22,9 @@ import { registerCheckRunHandlers } from "./handlers/check-run.js";
 import { registerIssueCommentHandler } from "./handlers/issue-comment.js";
 import { registerPullRequestReviewHandler } from "./handlers/pull-request-review.js";
 import { registerPullRequestHandlers } from "./handlers/pull-request.js";
+import { createRepositoryFollower, registerLifecycleHandlers } from "./handlers/app-lifecycle.js";
+import { FailedDeliveries, guardWebhookEdge } from "./handlers/webhook-guard.js";
+import { boundedLogger } from "./logs/bounded-log.js";
 import { createHealthHandler } from "./health.js";
 import { createWebUi } from "./web/web-ui.js";
 import { createMetrics, createMetricsHandler, type Metrics } from "./metrics.js";
@@ -87,11 +90,24 @@ export interface AtollRuntime {
 
 export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: AtollRuntime) => void): ApplicationFunction {
   return async (app: Probot, options?: ApplicationFunctionOptions) => {
+    // Errors are logged small (no payloads, no terraform output): see logs/bounded-log.ts.
+    const log = boundedLogger(app.log);
     const settings = overrides.settings ?? readSettings();
     const policy = overrides.policy ?? (settings.policyFile ? await readPolicy(settings.policyFile) : undefined);
     const works = settings.role !== "web";
     if (works) mkdirSync(settings.dataDir, { recursive: true });
-    const store = overrides.store ?? (await openStore(settings, app.log));
+    const store = overrides.store ?? (await openStore(settings, log));
+    // Every delivery passes the guard first (signature, JSON, the fields Atoll reads).
+    const failures = new FailedDeliveries();
+    guardWebhookEdge(app.webhooks as unknown as Parameters<typeof guardWebhookEdge>[0], {
+      log,
+      failures,
+      // A worker has no webhook endpoint (`npm start` serves none). Under `probot run` one would
+      // still answer GitHub: refuse loudly rather than drop the delivery with a 200.
+      ...(settings.role === "worker"
+        ? { refuse: { status: 503, message: "this Atoll replica is a worker (ATOLL_ROLE=worker) and processes no webhooks: send them to a replica with ATOLL_ROLE=all or web" } }
+        : {}),
+    });
     // Webhook deliveries and the App's own (JWT) requests are counted from the start.
     const metrics = createMetrics({ store, runningProcesses: runningProcessGroups });
     metrics.instrumentWebhooks(app.webhooks);
@@ -115,7 +131,7 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
         createGitWorkspace({
           rootDir: path.join(settings.dataDir, "checkouts"),
           timeoutMs: settings.stepTimeoutMs,
-          logger: app.log,
+          logger: log,
           niceness: settings.processNiceness,
         }),
       store,
@@ -133,10 +149,10 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       metrics.instrumentOctokit(octokit, installationId);
       return createOctokitGitHub(octokit, { owner, repo, installationId }, cloneTokens, writeQueue(installationId));
     };
-    const execEnv: ExecutorEnv = { deps, githubFor, log: app.log };
+    const execEnv: ExecutorEnv = { deps, githubFor, log };
     jobs = new JobService({
       store,
-      log: app.log,
+      log,
       execute: (job, run) => executeJob(execEnv, job, run),
       reportInterrupted: (job, reason) => reportInterrupted(execEnv, job, reason),
       killProcesses: async (processes) => {
@@ -160,24 +176,28 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
       // Loaded without an HTTP server (`probot.load` in tests): nothing to serve them on.
     }
 
-    if (settings.role === "worker") {
-      // A worker has no webhook endpoint (`npm start` serves none). Under `probot run` one would
-      // still answer GitHub: refuse loudly rather than drop the delivery with a 200.
-      app.onAny(async () => {
-        throw Object.assign(new Error("this Atoll replica is a worker (ATOLL_ROLE=worker) and processes no webhooks: send them to a replica with ATOLL_ROLE=all or web"), { status: 503 });
-      });
-    } else {
+    if (settings.role !== "worker") {
+      const follow = createRepositoryFollower({ store }, log);
       const env: AppEnv = {
         settings,
         store,
         jobs: { submit: (spec, key) => jobs.submit(spec, key), backlog: () => store.countJobs(["queued"]) },
         identity: createAppIdentity(app, settings.appSlug),
         ...(policy ? { policy } : {}),
+        guard: {
+          failures,
+          // A repository known under another name was renamed: what Atoll holds follows it first.
+          before: async (payload) => {
+            const repository = payload.repository as { id: number; name: string; owner: { login: string } } | undefined;
+            if (repository) await follow(repository);
+          },
+        },
       };
+      registerLifecycleHandlers(app, env, failures, follow);
       registerPullRequestHandlers(app, env);
       // The web UI (locks, jobs, live logs) on the replicas that answer GitHub.
       try {
-        options?.addHandler?.(createWebUi({ settings, store, jobs: env.jobs, githubFor, log: app.log }));
+        options?.addHandler?.(createWebUi({ settings, store, jobs: env.jobs, githubFor, log }));
       } catch {
         // Loaded without an HTTP server (`probot.load` in tests): nothing to serve it on.
       }
@@ -187,12 +207,12 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
     }
 
     const sweep = async () => {
-      const healed = await sweepLocks({ store, jobs, githubFor, name: settings.commandNames[0], log: app.log }).catch((error: unknown) => {
-        app.log.warn({ err: error }, "lock sweep failed");
+      const healed = await sweepLocks({ store, jobs, githubFor, name: settings.commandNames[0], log }).catch((error: unknown) => {
+        log.warn({ err: error }, "lock sweep failed");
         return 0;
       });
-      await sweepLocalCheckouts({ store, workspaces: deps.workspaces, log: app.log, minAgeMs: CHECKOUT_MIN_AGE_MS }).catch((error: unknown) =>
-        app.log.warn({ err: error }, "local checkout sweep failed"),
+      await sweepLocalCheckouts({ store, workspaces: deps.workspaces, log, minAgeMs: CHECKOUT_MIN_AGE_MS }).catch((error: unknown) =>
+        log.warn({ err: error }, "local checkout sweep failed"),
       );
       return healed;
     };
@@ -202,46 +222,46 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
     void jobs
       .start()
       .then((r) => overrides.onRecovered?.(r))
-      .catch((error: unknown) => app.log.error({ err: error }, "job recovery failed"));
+      .catch((error: unknown) => log.error({ err: error }, "job recovery failed"));
 
     if (!overrides.embedded) {
       if (works) {
         setInterval(() => void sweep(), settings.lockSweepIntervalMs).unref();
         setInterval(
           () => {
-            void store.prune(new Date(Date.now() - RETENTION_MS)).catch((error: unknown) => app.log.warn({ err: error }, "pruning old jobs failed"));
-            void store.pruneJobLogs(new Date(Date.now() - settings.jobLogRetentionMs)).catch((error: unknown) => app.log.warn({ err: error }, "pruning old job logs failed"));
+            void store.prune(new Date(Date.now() - RETENTION_MS)).catch((error: unknown) => log.warn({ err: error }, "pruning old jobs failed"));
+            void store.pruneJobLogs(new Date(Date.now() - settings.jobLogRetentionMs)).catch((error: unknown) => log.warn({ err: error }, "pruning old job logs failed"));
           },
           HOUSEKEEPING_INTERVAL_MS,
         ).unref();
       }
       process.once("SIGTERM", () => {
         draining = true;
-        app.log.info({ graceMs: settings.shutdownGraceMs, running: jobs.activeJobs }, "SIGTERM: draining jobs");
+        log.info({ graceMs: settings.shutdownGraceMs, running: jobs.activeJobs }, "SIGTERM: draining jobs");
         void jobs
           .drain(settings.shutdownGraceMs, async () => {
             const n = await stopAllProcessGroups(5_000);
-            app.log.warn({ processes: n }, "shutdown grace period over: stopped running terraform");
+            log.warn({ processes: n }, "shutdown grace period over: stopped running terraform");
           })
           .then(async (r) => {
-            app.log.info(r, "drained; exiting");
+            log.info(r, "drained; exiting");
             await jobs.stop();
             await store.close();
             process.exit(0);
           })
           .catch((error: unknown) => {
-            app.log.error({ err: error }, "drain failed; exiting");
+            log.error({ err: error }, "drain failed; exiting");
             process.exit(1);
           });
       });
     }
     if (settings.role !== "all" && !settings.databaseUrl) {
-      app.log.warn(
+      log.warn(
         { role: settings.role, database: settings.databaseFile },
         `ATOLL_ROLE=${settings.role} without ATOLL_DATABASE_URL: jobs are shared only with ${settings.role === "web" ? "workers" : "web processes"} on this machine that use the same SQLite file`,
       );
     }
-    app.log.info(
+    log.info(
       {
         role: settings.role,
         replica: settings.replicaId,

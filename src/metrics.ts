@@ -17,7 +17,7 @@ import type { JobSpec } from "./jobs/job-spec.js";
 import type { Store } from "./ports/store.js";
 
 /** How a job ended, as the store records it. */
-export type JobResult = "succeeded" | "failed" | "interrupted";
+export type JobResult = "succeeded" | "failed" | "interrupted" | "cancelled";
 
 /** What the job service reports (`JobServiceOptions.metrics`). */
 export interface JobMetrics {
@@ -178,7 +178,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   });
   const jobsFinished = new Counter({
     name: "atoll_jobs_finished_total",
-    help: "Jobs finished by this process, by command and result (succeeded, failed, interrupted).",
+    help: "Jobs finished by this process, by command and result (succeeded, failed, interrupted, cancelled).",
     labelNames: ["command", "result"],
     registers: [registry],
   });

@@ -37,7 +37,7 @@
  * (they are compared as text: FIFO order, leases, pruning). Lists whose order is shown to people
  * are sorted here rather than by the database, so both databases (and any collation) agree.
  */
-import { sql, type Kysely, type Generated, type Selectable, type Updateable } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely, type Generated, type Selectable, type Updateable } from "kysely";
 import type { JobSpec } from "../jobs/job-spec.js";
 import { queueKey } from "../jobs/job-spec.js";
 import type { Project } from "../projects/project.js";
@@ -50,6 +50,7 @@ import type {
   LockRecord,
   PlanState,
   ProjectState,
+  RenameResult,
   RepoRef,
   Store,
   WaiterRecord,
@@ -146,6 +147,15 @@ export interface BlobsTable {
   created_at: string;
 }
 
+export interface RepositoriesTable {
+  id: number;
+  owner_key: string;
+  repo_key: string;
+  owner: string;
+  repo: string;
+  updated_at: string;
+}
+
 export interface StoreTables {
   project_states: ProjectStatesTable;
   check_runs: CheckRunsTable;
@@ -155,6 +165,7 @@ export interface StoreTables {
   deliveries: DeliveriesTable;
   blobs: BlobsTable;
   job_logs: JobLogsTable;
+  repositories: RepositoriesTable;
 }
 
 export interface JobLogsTable {
@@ -720,6 +731,83 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
     async recentJobs(limit) {
       const rows = await db.selectFrom("jobs").selectAll().orderBy("id", "desc").limit(limit).execute();
       return rows.map(toJob);
+    },
+
+    async noteRepository(id, repo) {
+      const row = await db.selectFrom("repositories").selectAll().where("id", "=", id).executeTakeFirst();
+      const values = { ...repoColumns(repo), updated_at: now() };
+      if (!row) {
+        await db.insertInto("repositories").values({ id, ...values }).onConflict((oc) => oc.column("id").doNothing()).execute();
+        return undefined;
+      }
+      if (row.owner === repo.owner && row.repo === repo.repo) return undefined;
+      await db.updateTable("repositories").set(values).where("id", "=", id).execute();
+      // Only the spelling changed: the keys (lower-cased) are the same, nothing moves.
+      if (row.owner_key === values.owner_key && row.repo_key === values.repo_key) return undefined;
+      return toRepo(row);
+    },
+
+    async renameRepository(from, to) {
+      const fromKey = repoKey(from);
+      const fromName = `${fromKey.owner_key}/${fromKey.repo_key}`;
+      return db.transaction().execute(async (trx) => {
+        const moved = async (table: "project_states" | "locks" | "waiters") =>
+          (await trx.updateTable(table).set(repoColumns(to)).where((eb) => eb.and(fromKey)).returning("pull_number").execute()).length;
+        const result: RenameResult = { projects: await moved("project_states"), locks: await moved("locks"), waiters: await moved("waiters"), jobs: 0 };
+        await trx.updateTable("check_runs").set(repoKey(to)).where((eb) => eb.and(fromKey)).execute();
+        const open = await trx.selectFrom("jobs").select(["id", "spec"]).where("status", "in", ["queued", "running"]).execute();
+        for (const row of open) {
+          const spec = JSON.parse(row.spec) as JobSpec;
+          if (`${spec.owner}/${spec.repo}`.toLowerCase() !== fromName) continue;
+          const renamed: JobSpec = { ...spec, owner: to.owner, repo: to.repo };
+          await trx.updateTable("jobs").set({ spec: JSON.stringify(renamed), job_key: queueKey(renamed) }).where("id", "=", row.id).execute();
+          result.jobs++;
+        }
+        return result;
+      });
+    },
+
+    async forgetRepositories(scope, outcome) {
+      const keys = scope.repos.map(repoKey);
+      const matches = (eb: ExpressionBuilder<StoreTables, "locks" | "waiters">) =>
+        eb.or([
+          ...keys.map((k) => eb.and(k)),
+          ...(scope.installationId !== undefined ? [eb("installation_id", "=", scope.installationId)] : []),
+        ]);
+      return db.transaction().execute(async (trx) => {
+        const locks = keys.length || scope.installationId !== undefined ? await trx.deleteFrom("locks").where(matches).returningAll().execute() : [];
+        const waiters = keys.length || scope.installationId !== undefined ? await trx.deleteFrom("waiters").where(matches).returningAll().execute() : [];
+        const names = new Set(keys.map((k) => `${k.owner_key}/${k.repo_key}`));
+        for (const r of [...locks, ...waiters]) names.add(`${r.owner_key}/${r.repo_key}`);
+        const open = await trx.selectFrom("jobs").select(["id", "spec", "status"]).where("status", "in", ["queued", "running"]).orderBy("id").execute();
+        const hit = open.filter((row) => {
+          const spec = JSON.parse(row.spec) as JobSpec;
+          const name = `${spec.owner}/${spec.repo}`.toLowerCase();
+          const ours = names.has(name) || (scope.installationId !== undefined && spec.installationId === scope.installationId);
+          if (ours) names.add(name);
+          return ours;
+        });
+        const queued = hit.filter((r) => r.status === "queued").map((r) => r.id);
+        const running = hit.filter((r) => r.status === "running").map((r) => r.id);
+        if (queued.length) {
+          await trx.updateTable("jobs").set({ status: "cancelled", finished_at: outcome.at, error: outcome.reason }).where("id", "in", queued).where("status", "=", "queued").execute();
+        }
+        if (running.length) await trx.updateTable("jobs").set({ cancel_requested_by: outcome.stopBy }).where("id", "in", running).execute();
+        const repos = [...names].map((n) => {
+          const [owner_key = "", repo_key = ""] = n.split("/");
+          return { owner_key, repo_key };
+        });
+        const inRepos = (eb: ExpressionBuilder<StoreTables, "project_states" | "check_runs">) => eb.or(repos.map((k) => eb.and(k)));
+        const projects = repos.length ? await trx.deleteFrom("project_states").where(inRepos).returningAll().execute() : [];
+        if (repos.length) await trx.deleteFrom("check_runs").where(inRepos).execute();
+        return {
+          locks: locks.sort(compareLocks).map(toLock),
+          waiters: waiters.sort((a, b) => a.id - b.id).map(toWaiter),
+          projects: projects.sort(comparePending).map(toProjectState),
+          cancelledJobs: queued,
+          stoppingJobs: running,
+        };
+      });
     },
 
     async deletePull(repo, pullNumber) {

@@ -51,6 +51,9 @@
  *   (indexed, for pruning).
  * - `blobs` — files a later job needs, whichever replica runs it (saved plan files).
  *   `key` TEXT PK, data (BLOB / bytea), size, created_at.
+ * - `repositories` — the name Atoll last saw for each GitHub repository id (`id` PK, bigint),
+ *   owner_key, repo_key, owner, repo, updated_at: a rename or transfer moves the rows above that
+ *   are keyed by the old name (`Store.renameRepository`).
  *
  * PostgreSQL only: a trigger on `jobs` sends `NOTIFY atoll_jobs` when a job is queued or
  * finishes, so idle replicas claim new work at once (they also poll, in case a notification is
@@ -263,6 +266,25 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addPrimaryKeyConstraint("job_logs_pk", ["job_id", "seq"])
           .execute();
         await db.schema.createIndex("job_logs_created_at").on("job_logs").column("created_at").execute();
+      },
+    },
+
+    "0005_repositories": {
+      /**
+       * GitHub's repository id is a repository's identity: the name Atoll last saw for each id, so
+       * a rename or transfer (even one whose webhook was missed) moves what Atoll holds under the
+       * old name.
+       */
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema
+          .createTable("repositories")
+          .addColumn("id", t.bigint as "integer", (c) => c.primaryKey())
+          .addColumn("owner_key", "text", (c) => c.notNull())
+          .addColumn("repo_key", "text", (c) => c.notNull())
+          .addColumn("owner", "text", (c) => c.notNull())
+          .addColumn("repo", "text", (c) => c.notNull())
+          .addColumn("updated_at", "text", (c) => c.notNull())
+          .execute();
       },
     },
   };

@@ -11,6 +11,7 @@ import type { Store } from "../ports/store.js";
 import { repoAllowed, type Settings } from "../settings.js";
 import type { ServerPolicy } from "../config/config-types.js";
 import { allowlistAdmits } from "../config/server-policy.js";
+import type { WebhookGuard } from "./webhook-guard.js";
 
 export interface AppEnv {
   settings: Settings;
@@ -20,16 +21,16 @@ export interface AppEnv {
   /** `backlog`: jobs waiting in the store (every replica's). */
   jobs: JobSubmitter & { backlog(): Promise<number> };
   identity: AppIdentity;
+  /** Failures and the per-delivery hook every handler runs behind (`webhook-guard.ts`). */
+  guard: WebhookGuard;
 }
 
 type RepoContext = Context<"pull_request" | "issue_comment" | "pull_request_review" | "check_run">;
 
-/** The job target (installation, repo, PR, user) of an event. */
+/** The job target (installation, repo, PR, user) of an event; the guard made sure it names an installation. */
 export function jobTarget(context: RepoContext, pullNumber: number, user: string, name: string): JobTarget {
-  const { owner, repo } = context.repo();
-  const installationId = (context.payload as { installation?: { id: number } }).installation?.id;
-  if (!installationId) throw new Error("webhook payload has no installation id");
-  return { installationId, owner, repo, pullNumber, user, name };
+  const { repository, installation } = context.payload as { repository: { name: string; owner: { login: string } }; installation: { id: number } };
+  return { installationId: installation.id, owner: repository.owner.login, repo: repository.name, pullNumber, user, name };
 }
 
 /**

@@ -3,13 +3,14 @@
  * The PR and project come from `external_id`: fork PRs' check-run payloads list no pull requests.
  */
 import type { Probot } from "probot";
+import { onWebhook } from "./webhook-guard.js";
 import { APPLY_ACTION, PLAN_ACTION, UNLOCK_ACTION } from "../render/check-run-output.js";
 import { decodeExternalId } from "../runner/reporting/check-names.js";
 import { firstDelivery, jobTarget, type AppEnv, repoAdmitted } from "./app-env.js";
 
 export function registerCheckRunHandlers(app: Probot, env: AppEnv): void {
   const { settings } = env;
-  app.on(["check_run.requested_action", "check_run.rerequested"], async (context) => {
+  onWebhook(app, ["check_run.requested_action", "check_run.rerequested"], env.guard, async (context) => {
     const run = context.payload.check_run;
     const ref = decodeExternalId(run.external_id);
     if (!ref) return; // not one of Atoll's check runs

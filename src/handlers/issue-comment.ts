@@ -1,5 +1,6 @@
 /** issue_comment.created on a pull request: parse the command and queue it (plus an eyes reaction). */
 import type { Probot } from "probot";
+import { onWebhook } from "./webhook-guard.js";
 import { parseComment } from "../commands/parse-comment.js";
 import { firstDelivery, jobTarget, type AppEnv, repoAdmitted } from "./app-env.js";
 
@@ -7,7 +8,7 @@ export const NOT_ALLOWLISTED = "This repository is not on this Atoll server's al
 
 export function registerIssueCommentHandler(app: Probot, env: AppEnv): void {
   const { settings } = env;
-  app.on("issue_comment.created", async (context) => {
+  onWebhook(app, "issue_comment.created", env.guard, async (context) => {
     const { issue, comment, sender, repository } = context.payload;
     if (!issue.pull_request) return; // comments on plain issues are not for Atoll
     // The slug is only needed for `@slug plan` and to recognise our own comments; look it up lazily.

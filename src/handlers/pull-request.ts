@@ -1,13 +1,16 @@
 /** pull_request: autoplan on open / reopen / ready for review / push; clean up on close. */
 import type { Probot } from "probot";
+import { onWebhook } from "./webhook-guard.js";
 import { toPullRequestInfo, type PullLike } from "../adapters/octokit-github.js";
 import { firstDelivery, jobTarget, type AppEnv, repoAdmitted } from "./app-env.js";
 
 export function registerPullRequestHandlers(app: Probot, env: AppEnv): void {
   const { settings } = env;
 
-  app.on(
+  onWebhook(
+    app,
     ["pull_request.opened", "pull_request.reopened", "pull_request.ready_for_review", "pull_request.synchronize"],
+    env.guard,
     async (context) => {
       const pr = context.payload.pull_request;
       const fullName = context.payload.repository.full_name;
@@ -33,7 +36,7 @@ export function registerPullRequestHandlers(app: Probot, env: AppEnv): void {
     },
   );
 
-  app.on("pull_request.closed", async (context) => {
+  onWebhook(app, "pull_request.closed", env.guard, async (context) => {
     if (!(await firstDelivery(env, context))) return;
     const pr = context.payload.pull_request;
     await env.jobs.submit(

@@ -26,6 +26,7 @@ import type { CommandRequest } from "../commands/parse-comment.js";
 import { describeJob, isCancellable, type JobSpec } from "./job-spec.js";
 import { JobLog, runWithJobLog } from "../logs/job-log.js";
 import type { JobRun } from "./job-service.js";
+import { REPOSITORY_REMOVED, RepositoryRemoved, cachedCheck, stopWhenRemoved } from "./repository-removal.js";
 
 export interface ExecutorEnv {
   deps: RunnerDeps;
@@ -34,12 +35,13 @@ export interface ExecutorEnv {
   log: Logger & { child?: (bindings: Record<string, unknown>) => Logger };
 }
 
-async function contextFor(env: ExecutorEnv, job: JobRecord, run?: JobRun): Promise<CommandContext> {
+async function contextFor(env: ExecutorEnv, job: JobRecord, run?: JobRun, removed?: () => Promise<boolean>): Promise<CommandContext> {
   const s = job.spec;
   const publicUrl = env.deps.settings?.publicUrl?.replace(/\/+$/, "");
+  const github = await env.githubFor(s.installationId, s.owner, s.repo);
   return {
     deps: env.deps,
-    github: await env.githubFor(s.installationId, s.owner, s.repo),
+    github: removed ? stopWhenRemoved(github, removed) : github,
     repo: { owner: s.owner, repo: s.repo },
     installationId: s.installationId,
     pullNumber: s.pullNumber,
@@ -136,7 +138,11 @@ function runCommand(ctx: CommandContext, c: CommandRequest): Promise<void> {
 
 export async function executeJob(env: ExecutorEnv, job: JobRecord, jobRun?: JobRun): Promise<void> {
   const signal = jobRun?.signal;
-  const ctx = await contextFor(env, job, jobRun);
+  const removed = cachedCheck(async () => (await env.deps.store.getJob(job.id))?.cancelRequestedBy === REPOSITORY_REMOVED);
+  const ctx = await contextFor(env, job, jobRun, removed).catch(async (error: unknown) => {
+    // An uninstalled App gets no installation token: that is the removal, not a failure.
+    throw (await removed()) ? new RepositoryRemoved() : error;
+  });
   try {
     // Jobs that run terraform keep a log (served live by the web UI).
     const log = isCancellable(job.spec)
@@ -147,6 +153,8 @@ export async function executeJob(env: ExecutorEnv, job: JobRecord, jobRun?: JobR
   } catch (error) {
     // An interrupted job is reported by the job service (reportInterrupted), not as a failure.
     if (error instanceof Interrupted || signal?.aborted) throw error;
+    // The App lost the repository meanwhile: nothing more is written to it (not even the failure).
+    if (error instanceof RepositoryRemoved || (await removed())) throw error instanceof RepositoryRemoved ? error : new RepositoryRemoved();
     ctx.log.error({ err: error, job: job.id }, "job failed");
     if (job.spec.kind !== "react") {
       await ctx.github

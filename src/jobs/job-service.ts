@@ -29,6 +29,7 @@ import type { JobProcess, JobRecord, Store } from "../ports/store.js";
 import type { Logger } from "../runner/runner-deps.js";
 import type { JobMetrics } from "../metrics.js";
 import type { JobSpec } from "./job-spec.js";
+import { RepositoryRemoved } from "./repository-removal.js";
 
 export interface JobSubmitter {
   /** Persist a job (any worker may run it); undefined when `dedupeKey` was seen before. */
@@ -232,13 +233,19 @@ export class JobService implements JobSubmitter {
       this.saving.set(job.id, previous.then(() => store.updateJob(job.id, { processes: snapshot })).catch(() => undefined));
     };
     void (async () => {
-      let outcome: { status: "succeeded" | "failed" | "interrupted"; error?: string };
+      let outcome: { status: "succeeded" | "failed" | "interrupted" | "cancelled"; error?: string };
       try {
         await this.opts.execute(job, { signal: entry.controller.signal, onSpawn });
         outcome = entry.controller.signal.aborted ? { status: "interrupted", error: "interrupted" } : { status: "succeeded" };
       } catch (error) {
-        outcome = entry.stoppedBecause ? { status: "interrupted", error: (error as Error).message } : { status: "failed", error: (error as Error).message };
-        if (!entry.stoppedBecause) log.error({ err: error, job: job.id }, "job failed");
+        if (entry.stoppedBecause) outcome = { status: "interrupted", error: (error as Error).message };
+        else if (error instanceof RepositoryRemoved) {
+          outcome = { status: "cancelled", error: error.message };
+          log.info({ job: job.id, repo: `${job.spec.owner}/${job.spec.repo}`, pull: job.spec.pullNumber }, error.message);
+        } else {
+          outcome = { status: "failed", error: (error as Error).message };
+          log.error({ err: error, job: job.id, repo: `${job.spec.owner}/${job.spec.repo}`, pull: job.spec.pullNumber }, "job failed");
+        }
       }
       try {
         await this.saving.get(job.id);

@@ -114,6 +114,32 @@ export interface JobRecord {
   cancelRequestedBy?: string;
 }
 
+/** Which repositories `forgetRepositories` forgets: these, and with `installationId` every one of that installation. */
+export interface ForgetScope {
+  repos: RepoRef[];
+  installationId?: number;
+}
+
+/** What `forgetRepositories` removed. */
+export interface ForgetResult {
+  locks: LockRecord[];
+  waiters: WaiterRecord[];
+  /** Project states (plans) forgotten; their saved plan files are the caller's to delete. */
+  projects: ProjectState[];
+  /** Queued jobs marked cancelled. */
+  cancelledJobs: number[];
+  /** Running jobs asked to stop (`cancel_requested_by` set to `stopBy`). */
+  stoppingJobs: number[];
+}
+
+/** What `renameRepository` moved to the new name. */
+export interface RenameResult {
+  locks: number;
+  waiters: number;
+  projects: number;
+  jobs: number;
+}
+
 /** Who claims a job: the replica and one run (process) of it. */
 export interface WorkerRef {
   replica: string;
@@ -185,7 +211,7 @@ export interface Store {
   finishJob(
     id: number,
     worker: string,
-    outcome: { status: "succeeded" | "failed" | "interrupted"; finishedAt: string; error?: string },
+    outcome: { status: "succeeded" | "failed" | "interrupted" | "cancelled"; finishedAt: string; error?: string },
   ): Promise<boolean>;
   /** Mark a job that is still queued cancelled (it never runs); false when it is no longer queued. */
   cancelQueuedJob(id: number, outcome: { finishedAt: string; error: string }): Promise<boolean>;
@@ -220,6 +246,21 @@ export interface Store {
   pruneJobLogs(olderThan: Date): Promise<void>;
   /** The newest jobs, newest first (the web UI's job list). */
   recentJobs(limit: number): Promise<JobRecord[]>;
+
+  // --- repositories: GitHub's id is a repository's identity; the name follows it ---
+  /**
+   * Remember the repository's current name under GitHub's id. Returns the name recorded before
+   * when it differs (a rename or transfer), so the caller can move what Atoll holds under it.
+   */
+  noteRepository(id: number, repo: RepoRef): Promise<RepoRef | undefined>;
+  /** The repository was renamed or transferred: its locks, queues, plans, check runs and open jobs follow it. */
+  renameRepository(from: RepoRef, to: RepoRef): Promise<RenameResult>;
+  /**
+   * The App can no longer reach these repositories (removed from the installation, deleted, or
+   * the installation deleted or suspended): release their locks and queues, forget their plans
+   * and check runs, cancel their queued jobs and ask their running ones to stop (marked `stopBy`).
+   */
+  forgetRepositories(scope: ForgetScope, outcome: { at: string; reason: string; stopBy: string }): Promise<ForgetResult>;
 
   /** Forget everything about the PR except locks and queues (callers release those explicitly). */
   deletePull(repo: RepoRef, pullNumber: number): Promise<void>;

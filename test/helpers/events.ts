@@ -155,6 +155,11 @@ export interface RepoOptions {
   apiBase?: string;
   /** `repository.default_branch`. Default "main". */
   defaultBranch?: string;
+  /**
+   * `repository.id`, GitHub's identity of the repository (Atoll follows renames by it). Default:
+   * derived from the lower-cased `owner/repo`, so two repositories never share one.
+   */
+  repositoryId?: number;
 }
 
 interface RepoTarget {
@@ -165,6 +170,14 @@ interface RepoTarget {
   cloneUrl: string;
   installationId: number;
   defaultBranch: string;
+  repositoryId: number;
+}
+
+/** A stable repository id per lower-cased `owner/repo` (FNV-1a), clear of the examples' ids. */
+export function repositoryIdFor(owner: string, repo: string): number {
+  let h = 0x811c9dc5;
+  for (const ch of `${owner}/${repo}`.toLowerCase()) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return 1_000_000_000 + (h % 1_000_000_000);
 }
 
 const DEFAULT_OWNER = "Codertocat";
@@ -183,6 +196,7 @@ function resolveRepo(o: RepoOptions): RepoTarget {
     cloneUrl: o.cloneUrl ?? `${htmlBase}/${owner}/${repo}.git`,
     installationId: o.installationId ?? 1,
     defaultBranch: o.defaultBranch ?? "main",
+    repositoryId: o.repositoryId ?? repositoryIdFor(owner, repo),
   };
 }
 
@@ -281,6 +295,8 @@ function usersNamed(node: unknown, login: string, out: Obj[] = []): Obj[] {
  */
 function fillRepository(r: Obj, owner: string, repo: string, t: RepoTarget, cloneUrl: string): void {
   const host = hostOf(t.htmlBase);
+  // A fork is another repository: another id.
+  r.id = owner === t.owner && repo === t.repo ? t.repositoryId : repositoryIdFor(owner, repo);
   r.name = repo;
   r.full_name = `${owner}/${repo}`;
   r.html_url = `${t.htmlBase}/${owner}/${repo}`;

@@ -601,6 +601,113 @@ describe.each(STORE_BACKENDS)("%s store", (backendName) => {
     });
   });
 
+  describe("repositories: identity by id, rename, forget", () => {
+    const RENAMED: RepoRef = { owner: "NewOrg", repo: "infra-2" };
+
+    test("noteRepository records the name per id, and returns the old name once it changes (not for a change of case only)", async () => {
+      const store = await open();
+      expect(await store.noteRepository(501, REPO)).toBeUndefined();
+      expect(await store.noteRepository(501, REPO)).toBeUndefined();
+      expect(await store.noteRepository(501, { owner: "acme", repo: "infra" })).toBeUndefined();
+      expect(await store.noteRepository(501, RENAMED)).toStrictEqual({ owner: "acme", repo: "infra" });
+      expect(await store.noteRepository(501, RENAMED)).toBeUndefined();
+      // Another id is another repository, even with a name seen before.
+      expect(await store.noteRepository(502, REPO)).toBeUndefined();
+      // 64-bit ids.
+      expect(await store.noteRepository(2 ** 40 + 3, OTHER_REPO)).toBeUndefined();
+      expect(await store.noteRepository(2 ** 40 + 3, RENAMED)).toStrictEqual(OTHER_REPO);
+    });
+
+    test("renameRepository moves locks, waiters, plans, check runs and open jobs to the new name; other repos and finished jobs stay", async () => {
+      const store = await open();
+      const me = worker("r1");
+      await store.upsertProject(REPO, 12, fullState(PROD));
+      await store.upsertProject(OTHER_REPO, 12, fullState(PROD));
+      await store.setCheckRun(REPO, "abc", "atoll/plan", { id: 9, status: "completed" });
+      await store.tryLock(lock(12));
+      await store.tryLock(lock(3, { repo: OTHER_REPO }));
+      await store.addWaiter(waiter(13, STARTED));
+      const done = (await store.createJob(pullJob(12)))!;
+      await store.claimJob(me, CLAIM_TIMES);
+      await store.finishJob(done.id, me.worker, { status: "succeeded", finishedAt: FINISHED_AT });
+      const running = (await store.createJob(pullJob(12)))!;
+      await store.claimJob(me, CLAIM_TIMES);
+      const queued = (await store.createJob(pullJob(12)))!;
+      const other = (await store.createJob(pullJob(1, { owner: "acme", repo: "network" })))!;
+
+      expect(await store.renameRepository({ owner: "acme", repo: "INFRA" }, RENAMED)).toStrictEqual({ locks: 1, waiters: 1, projects: 1, jobs: 2 });
+      expect(await store.listProjects(REPO, 12)).toEqual([]);
+      expect((await store.listProjects(RENAMED, 12)).map((s) => s.project)).toEqual([PROD]);
+      expect(await store.getCheckRun(RENAMED, "abc", "atoll/plan")).toEqual({ id: 9, status: "completed" });
+      expect(await store.getLock(REPO, PROD)).toBeUndefined();
+      expect(await store.getLock(RENAMED, PROD)).toMatchObject({ repo: RENAMED, pullNumber: 12 });
+      expect((await store.listWaiters(RENAMED, PROD)).map((w) => w.pullNumber)).toEqual([13]);
+      for (const id of [running.id, queued.id]) {
+        const job = (await store.getJob(id))!;
+        expect(job.spec).toMatchObject({ owner: "NewOrg", repo: "infra-2" });
+        expect(job.key).toBe("neworg/infra-2#12");
+      }
+      // The queue order is kept: the renamed queued job still waits for the running one.
+      expect(await store.claimJob(me, CLAIM_TIMES)).toMatchObject({ id: other.id });
+      expect(await store.claimJob(me, CLAIM_TIMES)).toBeUndefined();
+      expect((await store.getJob(done.id))!.spec).toMatchObject({ owner: "Acme", repo: "Infra" });
+      expect((await store.getLock(OTHER_REPO, PROD))!.pullNumber).toBe(3);
+      // Nothing left under the old name: renaming again moves nothing.
+      expect(await store.renameRepository(REPO, RENAMED)).toStrictEqual({ locks: 0, waiters: 0, projects: 0, jobs: 0 });
+    });
+
+    test("forgetRepositories releases locks and queues, forgets plans and check runs, cancels queued jobs and marks running ones; other repos stay", async () => {
+      const store = await open();
+      const me = worker("r1");
+      await store.upsertProject(REPO, 12, fullState(PROD));
+      await store.upsertProject(OTHER_REPO, 4, fullState(PROD));
+      await store.setCheckRun(REPO, "abc", "atoll/plan", { id: 9, status: "completed" });
+      await store.tryLock(lock(12));
+      await store.tryLock(lock(4, { repo: OTHER_REPO }));
+      await store.addWaiter(waiter(13, STARTED));
+      const running = (await store.createJob(pullJob(12)))!;
+      await store.claimJob(me, CLAIM_TIMES);
+      const queued = (await store.createJob(pullJob(13)))!;
+      const other = (await store.createJob(pullJob(4, { owner: "acme", repo: "network" })))!;
+
+      const result = await store.forgetRepositories({ repos: [{ owner: "acme", repo: "infra" }] }, { at: FINISHED_AT, reason: "Cancelled: gone.", stopBy: "atoll:gone" });
+      expect(result.locks.map((l) => l.pullNumber)).toEqual([12]);
+      expect(result.waiters.map((w) => w.pullNumber)).toEqual([13]);
+      expect(result.projects.map((p) => p.project)).toEqual([PROD]);
+      expect(result.cancelledJobs).toEqual([queued.id]);
+      expect(result.stoppingJobs).toEqual([running.id]);
+      expect(await store.listLocks(REPO)).toEqual([]);
+      expect(await store.listWaiters(REPO, PROD)).toEqual([]);
+      expect(await store.listProjects(REPO, 12)).toEqual([]);
+      expect(await store.getCheckRun(REPO, "abc", "atoll/plan")).toBeUndefined();
+      expect(await store.getJob(queued.id)).toMatchObject({ status: "cancelled", error: "Cancelled: gone.", finishedAt: FINISHED_AT });
+      expect(await store.getJob(running.id)).toMatchObject({ status: "running", cancelRequestedBy: "atoll:gone" });
+      expect(await store.getJob(other.id)).toMatchObject({ status: "queued" });
+      expect((await store.listLocks(OTHER_REPO)).map((l) => l.pullNumber)).toEqual([4]);
+      expect(await store.listProjects(OTHER_REPO, 4)).toHaveLength(1);
+      // The project is free for another pull request now.
+      expect(await store.tryLock(lock(14))).toMatchObject({ acquired: true });
+    });
+
+    test("forgetRepositories by installation: every lock, queue and open job of it, and the plans of those repositories", async () => {
+      const store = await open();
+      await store.upsertProject(REPO, 12, fullState(PROD));
+      await store.upsertProject(OTHER_REPO, 4, fullState(PROD));
+      await store.tryLock(lock(12, { installationId: 5 }));
+      await store.tryLock(lock(4, { repo: OTHER_REPO, installationId: 6 }));
+      const job = (await store.createJob(pullJob(2, { installationId: 6, owner: "acme", repo: "network" })))!;
+      const result = await store.forgetRepositories({ repos: [], installationId: 6 }, { at: FINISHED_AT, reason: "uninstalled", stopBy: "atoll:gone" });
+      expect(result.locks.map((l) => l.repo)).toEqual([OTHER_REPO]);
+      expect(result.cancelledJobs).toEqual([job.id]);
+      expect(result.projects).toHaveLength(1);
+      expect(await store.listProjects(OTHER_REPO, 4)).toEqual([]);
+      expect(await store.listProjects(REPO, 12)).toHaveLength(1);
+      expect(await store.listLocks(REPO)).toHaveLength(1);
+      // Nothing to forget is fine.
+      expect(await store.forgetRepositories({ repos: [] }, { at: FINISHED_AT, reason: "x", stopBy: "y" })).toStrictEqual({ locks: [], waiters: [], projects: [], cancelledJobs: [], stoppingJobs: [] });
+    });
+  });
+
   describe("leases", () => {
     test("renewLeases extends only the leases the worker holds on running jobs, and returns those ids", async () => {
       const store = await open();
