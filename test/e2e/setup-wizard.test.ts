@@ -48,7 +48,7 @@ describe("first-time setup", () => {
       const manifest = JSON.parse(htmlUnescape(m![1] ?? m![2]));
       const appYml = load(await fs.readFile(path.join(REPO_ROOT, "app.yml"), "utf8")) as Record<string, unknown>;
       expect(manifest.name).toBe(appYml.name);
-      expect([...manifest.default_events].sort()).toEqual(["check_run", "issue_comment", "pull_request", "pull_request_review"]);
+      expect([...manifest.default_events].sort()).toEqual(["check_run", "issue_comment", "pull_request", "pull_request_review", "repository"]);
       expect(manifest.default_permissions).toEqual({
         checks: "write",
         contents: "read",

@@ -755,3 +755,42 @@ export function checkRunEvent<A extends "requested_action" | "rerequested">(
   payload.sender = setUser(payload.sender, o.sender ?? t.owner, t, "User");
   return assertValid<ActionFixture<"check_run", A>>("check_run", payload);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The App's lifecycle on a repository
+
+/**
+ * `installation_repositories.<action>` from the bundled `removed` example: the repository of `o`
+ * added to or removed from installation `o.installationId`.
+ */
+export function installationRepositoriesEvent(action: "added" | "removed", o: RepoOptions = {}): ActionFixture<"installation_repositories", typeof action> {
+  const t = resolveRepo(o);
+  const payload = example("installation_repositories", "removed", 0);
+  payload.action = action;
+  // The example's installation predates fields the schema now requires.
+  payload.installation.id = t.installationId;
+  payload.installation.app_slug = "atoll";
+  payload.installation.created_at = FIXED_TIME;
+  payload.installation.updated_at = FIXED_TIME;
+  const entry = { id: t.repositoryId, node_id: Buffer.from(`010:Repository${t.repositoryId}`).toString("base64"), name: t.repo, full_name: `${t.owner}/${t.repo}`, private: false };
+  payload.repositories_added = action === "added" ? [entry] : [];
+  payload.repositories_removed = action === "removed" ? [entry] : [];
+  return assertValid<ActionFixture<"installation_repositories", typeof action>>("installation_repositories", payload);
+}
+
+/**
+ * `repository.renamed` / `repository.transferred` / `repository.deleted` from the bundled
+ * `renamed` example (the one with an installation): the repository as it is after the change
+ * (`o`), with `from` the name or owner it had before.
+ */
+export function repositoryEvent(action: "renamed" | "transferred" | "deleted", o: RepoOptions & { from?: { owner?: string; repo?: string } } = {}): ActionFixture<"repository", typeof action> {
+  const t = resolveRepo(o);
+  const payload = example("repository", "renamed", 0);
+  retargetUrls(payload, String(payload.repository.full_name), t.owner, t.repo, t);
+  finishCommon(payload, t);
+  payload.action = action;
+  if (action === "renamed") payload.changes = { repository: { name: { from: o.from?.repo ?? t.repo } } };
+  else if (action === "transferred") payload.changes = { owner: { from: { user: setUser(cloneUser(payload.sender), o.from?.owner ?? t.owner, t) } } };
+  else delete payload.changes;
+  return assertValid<ActionFixture<"repository", typeof action>>("repository", payload);
+}

@@ -97,6 +97,7 @@ describe("opening", () => {
       "kysely_migration_lock",
       "locks",
       "project_states",
+      "repositories",
       "waiters",
     ]);
   });
