@@ -23,7 +23,7 @@ import { registerIssueCommentHandler } from "./handlers/issue-comment.js";
 import { registerPullRequestReviewHandler } from "./handlers/pull-request-review.js";
 import { registerPullRequestHandlers } from "./handlers/pull-request.js";
 import { createRepositoryFollower, registerLifecycleHandlers } from "./handlers/app-lifecycle.js";
-import { FailedDeliveries, guardWebhookEdge } from "./handlers/webhook-guard.js";
+import { FailedDeliveries, guardWebhookEdge, middlewareLogger } from "./handlers/webhook-guard.js";
 import { boundedLogger } from "./logs/bounded-log.js";
 import { createHealthHandler } from "./health.js";
 import { createWebUi } from "./web/web-ui.js";
@@ -108,6 +108,10 @@ export function createApp(overrides: AppOverrides = {}, onRuntime?: (runtime: At
         ? { refuse: { status: 503, message: "this Atoll replica is a worker (ATOLL_ROLE=worker) and processes no webhooks: send them to a replica with ATOLL_ROLE=all or web" } }
         : {}),
     });
+    // Probot's server asks for its webhook middleware after loading the app: give it a logger
+    // that does not log the guard's answers a second time (at error level, with a stack).
+    const middleware = app.getNodeMiddleware.bind(app);
+    app.getNodeMiddleware = (opts = {}) => middleware({ ...opts, log: middlewareLogger(log) as unknown as NonNullable<typeof opts.log> });
     // Webhook deliveries and the App's own (JWT) requests are counted from the start.
     const metrics = createMetrics({ store, runningProcesses: runningProcessGroups });
     metrics.instrumentWebhooks(app.webhooks);

@@ -164,9 +164,32 @@ interface Verifiable {
   verifyAndReceive: (event: { id: string; name: string; payload: string; signature: string }) => Promise<void>;
 }
 
+/** Errors the guard threw after logging them itself: the middleware need not log them again. */
+const logged = new WeakSet<object>();
+
 /** An error the webhook middleware answers with `status` (it reads the first of `errors`). */
 function answer(status: number, message: string): AggregateError {
-  return new AggregateError([Object.assign(new Error(message), { status })], message);
+  const error = new AggregateError([Object.assign(new Error(message), { status })], message);
+  logged.add(error);
+  return error;
+}
+
+/**
+ * The logger for the webhook middleware (`probot.getNodeMiddleware({ log })`), which logs every
+ * error a delivery's processing threw, at error level: the guard has logged its own refusals
+ * and failures already (a 400 is the sender's problem, not an error of Atoll's); anything else —
+ * a body that could not be read — is one bounded warn line.
+ */
+export function middlewareLogger(log: Logger): Logger {
+  return {
+    debug: (obj, msg) => log.debug(obj, msg),
+    info: (obj, msg) => log.info(obj, msg),
+    warn: (obj, msg) => log.warn(obj, msg),
+    error: (obj, msg) => {
+      if (typeof obj === "object" && obj !== null && logged.has(obj)) return;
+      log.warn({ err: boundedError(obj) }, msg ?? "webhook request failed");
+    },
+  };
 }
 
 export interface EdgeOptions {

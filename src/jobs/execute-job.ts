@@ -47,7 +47,7 @@ async function contextFor(env: ExecutorEnv, job: JobRecord, run?: JobRun, remove
     pullNumber: s.pullNumber,
     user: s.user,
     name: s.name,
-    log: env.log.child?.({ job: job.id, pull: s.pullNumber }) ?? env.log,
+    log: env.log.child?.({ job: job.id, repo: `${s.owner}/${s.repo}`, pull: s.pullNumber }) ?? env.log,
     ...(run ? { signal: run.signal, onSpawn: run.onSpawn } : {}),
     ...(publicUrl ? { jobUrl: `${publicUrl}/jobs/${job.id}` } : {}),
     // `cancel` (on any replica) marks the job in the store; asked before each execution-order group.

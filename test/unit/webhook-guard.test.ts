@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { createRequire } from "node:module";
 import { Webhooks } from "@octokit/webhooks";
-import { checkDelivery, deliveryFields, FailedDeliveries, guardWebhookEdge, HANDLED_ACTIONS } from "../../src/handlers/webhook-guard.js";
+import { checkDelivery, deliveryFields, FailedDeliveries, guardWebhookEdge, HANDLED_ACTIONS, middlewareLogger } from "../../src/handlers/webhook-guard.js";
 import { boundedError, MAX_MESSAGE_CHARS } from "../../src/logs/bounded-log.js";
 import { checkRunEvent, issueCommentEvent, pullRequestEvent, pullRequestReviewEvent } from "../helpers/events.js";
 import { signWebhookBody } from "../helpers/webhook-sender.js";
@@ -266,6 +266,19 @@ describe("guardWebhookEdge", () => {
     // The failure was for that delivery only.
     const ok = setup();
     expect(await statusOf(ok.deliver(JSON.stringify(valid[0].payload)))).toBe(200);
+  });
+
+  test("the webhook middleware's logger leaves out what the guard logged; anything else is one bounded warn line", async () => {
+    const { deliver } = setup();
+    const thrown = await deliver("{not json").catch((e: unknown) => e);
+    const lines: [string, unknown, string | undefined][] = [];
+    const sink = Object.fromEntries((["debug", "info", "warn", "error"] as const).map((l) => [l, (o: unknown, m?: string) => void lines.push([l, o, m])])) as never;
+    const mw = middlewareLogger(sink);
+    mw.error(thrown);
+    expect(lines).toEqual([]);
+    mw.error(Object.assign(new Error("aborted"), { body: "b".repeat(100_000) }));
+    expect(lines).toEqual([["warn", { err: expect.objectContaining({ message: "aborted" }) }, "webhook request failed"]]);
+    expect(JSON.stringify(lines).length).toBeLessThan(3_000);
   });
 
   test("a worker refuses every signed delivery with 503", async () => {
