@@ -42,6 +42,8 @@ export interface Settings {
   allowCommands: string[];
   /** Terraform flags refused after `--` (ATOLL_BLOCKED_EXTRA_ARGS). */
   blockedExtraArgs: string[];
+  /** Resource types (globs) counted as stateful on top of the built-in list (ATOLL_STATEFUL_TYPES). */
+  statefulTypes: string[];
   /** The App's slug, if known in advance; otherwise looked up once with GET /app (ATOLL_APP_SLUG). */
   appSlug?: string;
   /** Apply requirements for every repo (ATOLL_APPLY_REQUIREMENTS): approved, mergeable, undiverged. */
@@ -254,6 +256,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     jobLogRetentionMs: parseDuration("ATOLL_JOB_LOG_RETENTION", env.ATOLL_JOB_LOG_RETENTION?.trim() || "336h"),
     allowCommands,
     blockedExtraArgs: list(env.ATOLL_BLOCKED_EXTRA_ARGS, [...DEFAULT_BLOCKED_EXTRA_ARGS]),
+    statefulTypes: list(env.ATOLL_STATEFUL_TYPES, []),
     appSlug,
     applyRequirements: requirements.requirements,
     lockSweepIntervalMs: parseDuration("ATOLL_LOCK_SWEEP_INTERVAL", env.ATOLL_LOCK_SWEEP_INTERVAL?.trim() || "10m"),

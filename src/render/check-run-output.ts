@@ -4,6 +4,7 @@ import type { ProjectCommand, ProjectOutcome, ProjectResult } from "../runner/re
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { COMMAND_TITLE, codeBlock, codeFence, describeProject, diffMarkdownFormat, inlineCode, plural, suggestedCommands } from "./pr-comment.js";
 import { headUtf8, truncateUtf8 } from "./truncate-utf8.js";
+import { moduleHeading, replacementsByModule, statefulBanner } from "./plan-insight.js";
 
 /**
  * Check-run bodies: one check per project (its plan or apply), and the aggregate "plan" and
@@ -112,6 +113,7 @@ export function checkTitle(text: string): string {
 
 function renderSummary(result: ProjectResult, opts: { name: string; readiness?: Readiness }, actions: CheckAction[]): string {
   const blocks: string[] = [];
+  if (result.command === "plan" && result.outcome === "success" && result.plan) blocks.push(statefulBanner(result.plan));
   const destroy = result.command === "plan" && result.outcome === "success" && result.destroyPlan === true && result.plan !== undefined;
   if (destroy) blocks.push(destroyPlanAlert(result.plan!, opts.name, result.project));
   blocks.push(...(result.warnings ?? []));
@@ -167,10 +169,10 @@ export function destroyReplaceWarning(plan: PlanSummary, max = MAX_SUMMARY_ADDRE
   }
   if (plan.replaced.length > 0) {
     if (plan.destroyed.length > 0) lines.push(">");
-    section(
-      `${plural(plan.replaced.length, "resource")} will be replaced:`,
-      plan.replaced.map((r) => `${inlineCode(shortAddress(r.address))}${r.reason ? ` (${r.reason})` : ""}`),
-    );
+    // Why each one is replaced, grouped by module; the headings only when there are several.
+    const groups = replacementsByModule({ ...plan, replaced: plan.replaced.map((r) => ({ ...r, address: shortAddress(r.address) })) });
+    const items = groups.length > 1 ? groups.flatMap(([m, entries]) => [`**${moduleHeading(m)}:**`, ...entries]) : (groups[0]?.[1] ?? []);
+    section(`${plural(plan.replaced.length, "resource")} will be replaced:`, items);
   }
   return lines.join("\n");
 }

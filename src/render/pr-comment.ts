@@ -1,6 +1,7 @@
 import { join as shellJoin } from "shlex";
 import { projectFlags, type Project } from "../projects/project.js";
 import type { ProjectCommand, ProjectResult } from "../runner/reporting/project-result.js";
+import { moduleHeading, replacementsByModule, statefulBanner } from "./plan-insight.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { splitMarkdown } from "./split-markdown.js";
 
@@ -84,7 +85,8 @@ function shortSha(sha: string): string {
 /** Everything rendered for one project below its header: banners first, then the result. */
 function projectBlocks(input: PrCommentInput, result: ProjectResult, ctx: { single: boolean }): string[] {
   const banner = result.destroyPlan && result.outcome === "success" && result.plan ? destroyPlanBanner(result.plan, input.name, result.project) : "";
-  return [banner, ...(result.warnings ?? []), ...resultBlocks(input, result, ctx)];
+  const stateful = result.command === "plan" && result.outcome === "success" && result.plan ? statefulBanner(result.plan) : "";
+  return [stateful, banner, ...(result.warnings ?? []), ...resultBlocks(input, result, ctx)];
 }
 
 function resultBlocks(input: PrCommentInput, result: ProjectResult, ctx: { single: boolean }): string[] {
@@ -162,9 +164,13 @@ export function suggestedCommands(name: string, project: Project, extraArgs: str
  * so they are listed outside the fold. Empty when the plan destroys nothing.
  */
 export function destroyWarning(plan: PlanSummary, max = MAX_LISTED_ADDRESSES): string {
+  const groups = replacementsByModule(plan, " will be **replaced**");
   const entries = [
     ...plan.destroyed.map((a) => `${inlineCode(a)} will be **destroyed**`),
-    ...plan.replaced.map((r) => `${inlineCode(r.address)} will be **replaced**${r.reason ? ` (${r.reason})` : ""}`),
+    ...groups.flatMap(([m, lines]) => [
+      ...(groups.length > 1 ? [`${moduleHeading(m)}, replaced:`] : []),
+      ...lines.map((l) => `${groups.length > 1 ? "  - " : ""}${l}`),
+    ]),
   ];
   if (entries.length === 0) return "";
   const counts = [

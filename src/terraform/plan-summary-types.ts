@@ -14,8 +14,17 @@ export interface PlanSummary {
   forget: number;
   /** Addresses that will be destroyed (delete only, replacements excluded). */
   destroyed: string[];
-  /** Addresses that will be replaced, with the reason terraform gives when it gives one. */
-  replaced: { address: string; reason?: string }[];
+  /**
+   * Addresses that will be replaced, with the reason terraform gives when it gives one and the
+   * attribute paths that force it (`replace_paths`, e.g. `ami`, `network_interface[0].subnet_id`).
+   */
+  replaced: { address: string; reason?: string; paths?: string[] }[];
+  /**
+   * Destroyed or replaced resources of a stateful type (databases, buckets, volumes… — see
+   * `terraform/stateful-types.ts`): the ones a reviewer must not miss. Absent in summaries from
+   * before it existed.
+   */
+  stateful?: { address: string; type: string; action: "destroy" | "replace" }[];
   /** Whether root module outputs change. */
   outputChanges: boolean;
   /** Whether applying this plan would change anything (resources or outputs). */

@@ -1,4 +1,10 @@
 import { emptyPlanSummary, type PlanSummary } from "./plan-summary-types.js";
+import { isStatefulType } from "./stateful-types.js";
+
+export interface SummarizeOptions {
+  /** Resource types (globs) counted as stateful on top of the built-in list (ATOLL_STATEFUL_TYPES). */
+  statefulTypes?: readonly string[];
+}
 
 /**
  * Summarise a saved plan from the parsed output of `terraform show -json <planfile>`.
@@ -9,9 +15,10 @@ import { emptyPlanSummary, type PlanSummary } from "./plan-summary-types.js";
  * only managed resources count, a replacement counts once in "add" and once in "destroy",
  * and move-only / import-only changes (action `no-op`) are not counted.
  */
-export function summarizePlan(showJson: unknown): PlanSummary {
+export function summarizePlan(showJson: unknown, options: SummarizeOptions = {}): PlanSummary {
   const doc = asPlanDocument(showJson);
   const summary: PlanSummary = emptyPlanSummary();
+  const stateful: NonNullable<PlanSummary["stateful"]> = [];
   let resourceChanges = false;
 
   for (const rc of doc.resourceChanges) {
@@ -30,12 +37,14 @@ export function summarizePlan(showJson: unknown): PlanSummary {
       case "delete":
         summary.destroy++;
         summary.destroyed.push(rc.deposed === undefined ? rc.address : `${rc.address} (deposed object ${rc.deposed})`);
+        if (rc.type && isStatefulType(rc.type, options.statefulTypes)) stateful.push({ address: rc.address, type: rc.type, action: "destroy" });
         break;
       case "replace":
         summary.add++;
         summary.destroy++;
         summary.replace++;
-        summary.replaced.push(withReason(rc.address, rc.actionReason));
+        summary.replaced.push(withReason(rc.address, rc.actionReason, rc.replacePaths));
+        if (rc.type && isStatefulType(rc.type, options.statefulTypes)) stateful.push({ address: rc.address, type: rc.type, action: "replace" });
         break;
       case "forget":
         summary.forget++;
@@ -49,6 +58,7 @@ export function summarizePlan(showJson: unknown): PlanSummary {
     if ((kind !== "no-op" && kind !== "read") || rc.importing || moved) resourceChanges = true;
   }
 
+  summary.stateful = stateful;
   summary.outputChanges = doc.outputActions.some((actions) => !isNoOp(actions));
   summary.hasChanges = resourceChanges || summary.outputChanges;
   return summary;
@@ -96,9 +106,19 @@ const REPLACE_REASONS: Record<string, string> = {
   replace_by_triggers: "replace_triggered_by",
 };
 
-function withReason(address: string, actionReason: string | undefined): { address: string; reason?: string } {
+function withReason(address: string, actionReason: string | undefined, paths: string[]): PlanSummary["replaced"][number] {
   const reason = actionReason === undefined ? undefined : REPLACE_REASONS[actionReason];
-  return reason === undefined ? { address } : { address, reason };
+  return { address, ...(reason !== undefined ? { reason } : {}), ...(paths.length ? { paths } : {}) };
+}
+
+/** `["network_interface", 0, "subnet_id"]` → `network_interface[0].subnet_id`. */
+export function formatAttributePath(path: unknown[]): string {
+  let out = "";
+  for (const step of path) {
+    if (typeof step === "number") out += `[${step}]`;
+    else if (typeof step === "string") out += /^[A-Za-z_][A-Za-z0-9_-]*$/.test(step) ? (out ? `.${step}` : step) : `[${JSON.stringify(step)}]`;
+  }
+  return out;
 }
 
 interface ResourceChange {
@@ -107,6 +127,10 @@ interface ResourceChange {
   mode?: string;
   actions: string[];
   actionReason?: string;
+  /** The resource type (`aws_db_instance`). */
+  type?: string;
+  /** `replace_paths`, formatted. */
+  replacePaths: string[];
   importing: boolean;
   /** Set for leftover objects of an interrupted create_before_destroy replacement. */
   deposed?: string;
@@ -155,6 +179,10 @@ function parseResourceChange(rc: unknown, index: number): ResourceChange {
     mode: typeof rc.mode === "string" ? rc.mode : undefined,
     actions: parseActions(rc.change.actions, rc.address),
     actionReason: typeof rc.action_reason === "string" ? rc.action_reason : undefined,
+    type: typeof rc.type === "string" ? rc.type : undefined,
+    replacePaths: Array.isArray(rc.change.replace_paths)
+      ? rc.change.replace_paths.filter((p): p is unknown[] => Array.isArray(p)).map(formatAttributePath).filter((p) => p !== "")
+      : [],
     importing: isRecord(rc.change.importing),
     deposed: typeof rc.deposed === "string" ? rc.deposed : undefined,
   };

@@ -136,8 +136,41 @@ describe("renderProjectCheck", () => {
         ">",
         "> **2 resources will be replaced:**",
         ">",
-        "> - `terraform_data.r` (tainted)",
+        "> - `terraform_data.r` — tainted",
         "> - `terraform_data.q`",
+      ].join("\n"),
+    );
+  });
+
+  test("replacements say why and which attributes force them, grouped by module; stateful ones get a red line at the top", () => {
+    const plan = summary({
+      add: 3,
+      destroy: 4,
+      replace: 3,
+      destroyed: ["aws_s3_bucket.logs"],
+      replaced: [
+        { address: "module.db.aws_db_instance.main", reason: "cannot update in place", paths: ["engine_version", "storage_encrypted"] },
+        { address: "aws_instance.web[0]", reason: "-replace requested" },
+        { address: "module.db.terraform_data.x", reason: "replace_triggered_by" },
+      ],
+      stateful: [
+        { address: "aws_s3_bucket.logs", type: "aws_s3_bucket", action: "destroy" },
+        { address: "module.db.aws_db_instance.main", type: "aws_db_instance", action: "replace" },
+      ],
+      hasChanges: true,
+    });
+    const s = renderProjectCheck(planResult({ plan }), { name: "atoll" }).output.summary;
+    expect(s.startsWith("> [!CAUTION]\n> **Stateful resources at risk.** This plan destroys 1 and replaces 1 resources that hold data")).toBe(true);
+    expect(s).toContain("> - `aws_s3_bucket.logs` (`aws_s3_bucket`) will be **destroyed**\n> - `module.db.aws_db_instance.main` (`aws_db_instance`) will be **replaced**");
+    expect(s).toContain(
+      [
+        "> **3 resources will be replaced:**",
+        ">",
+        "> - **In the root module:**",
+        "> - `aws_instance.web[0]` — -replace requested",
+        "> - **In `module.db`:**",
+        "> - `module.db.aws_db_instance.main` — cannot update in place, forced by `engine_version`, `storage_encrypted`",
+        "> - `module.db.terraform_data.x` — replace_triggered_by",
       ].join("\n"),
     );
   });

@@ -2,7 +2,7 @@ import { execa } from "execa";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { withDir } from "tmp-promise";
-import { summarizePlan } from "../../src/terraform/plan-summary.js";
+import { summarizePlan, type SummarizeOptions } from "../../src/terraform/plan-summary.js";
 import type { PlanSummary } from "../../src/terraform/plan-summary-types.js";
 import { TERRAFORM } from "../helpers/terraform-fixture.js";
 
@@ -25,7 +25,7 @@ interface Project {
   write(hcl: string): Promise<void>;
   apply(): Promise<void>;
   /** plan -out, then show -json; returns the summary and the human plan text. */
-  plan(extraArgs?: string[]): Promise<{ summary: PlanSummary; text: string; exitCode: number }>;
+  plan(extraArgs?: string[], options?: SummarizeOptions): Promise<{ summary: PlanSummary; text: string; exitCode: number }>;
 }
 
 async function withProject(fn: (p: Project) => Promise<void>): Promise<void> {
@@ -46,7 +46,7 @@ async function withProject(fn: (p: Project) => Promise<void>): Promise<void> {
         async apply() {
           await p.run(["apply", "-auto-approve", "-input=false", "-no-color"]);
         },
-        async plan(extraArgs = []) {
+        async plan(extraArgs = [], options = {}) {
           const r = await execa(
             TERRAFORM,
             ["plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=test.tfplan", ...extraArgs],
@@ -55,7 +55,7 @@ async function withProject(fn: (p: Project) => Promise<void>): Promise<void> {
           if (r.exitCode !== 0 && r.exitCode !== 2) throw new Error(`terraform plan exited ${r.exitCode}:\n${r.all}`);
           const show = await execa(TERRAFORM, ["show", "-json", "test.tfplan"], { cwd: dir, env: TF_ENV });
           const doc: unknown = JSON.parse(show.stdout);
-          return { summary: summarizePlan(doc), text: r.all ?? "", exitCode: r.exitCode };
+          return { summary: summarizePlan(doc, options), text: r.all ?? "", exitCode: r.exitCode };
         },
       };
       await p.run(["init", "-input=false", "-no-color"]);
@@ -141,8 +141,11 @@ resource "terraform_data" "many" {
       const { summary, text } = await p.plan();
       expect(expectMatchesTerraform(summary, text)).toEqual({ import: 0, add: 1, change: 0, destroy: 1 });
       expect(summary.replace).toBe(1);
-      expect(summary.replaced).toEqual([{ address: "terraform_data.r", reason: "cannot update in place" }]);
+      // The attribute that forces it: replace_paths.
+      expect(summary.replaced).toEqual([{ address: "terraform_data.r", reason: "cannot update in place", paths: ["triggers_replace"] }]);
       expect(summary.destroyed).toEqual([]);
+      // terraform_data is not stateful by default.
+      expect(summary.stateful).toEqual([]);
     });
   });
 
@@ -195,6 +198,29 @@ resource "terraform_data" "t" { input = "t" }
     });
   });
 
+  test("stateful resources: a configured type destroyed or replaced is listed with its action; others and creates are not", async () => {
+    await withProject(async (p) => {
+      await p.write(`
+resource "terraform_data" "db" { triggers_replace = "v1" }
+resource "terraform_data" "bucket" { input = "b" }
+resource "terraform_data" "plain" { input = "p" }
+`);
+      await p.apply();
+      await p.write(`
+resource "terraform_data" "db" { triggers_replace = "v2" }
+resource "terraform_data" "plain" { input = "p" }
+resource "terraform_data" "new" { input = "n" }
+`);
+      const { summary } = await p.plan([], { statefulTypes: ["terraform_*"] });
+      expect([...summary.stateful!].sort((a, b) => a.address.localeCompare(b.address))).toEqual([
+        { address: "terraform_data.bucket", type: "terraform_data", action: "destroy" },
+        { address: "terraform_data.db", type: "terraform_data", action: "replace" },
+      ]);
+      const { summary: plain } = await p.plan();
+      expect(plain.stateful).toEqual([]);
+    });
+  });
+
   test("no changes", async () => {
     await withProject(async (p) => {
       await p.write(`
@@ -207,6 +233,7 @@ output "o" { value = "x" }
       expect(text).toContain("No changes.");
       expect(planLine(text)).toBeUndefined();
       expect(summary).toEqual({
+        stateful: [],
         add: 0,
         change: 0,
         destroy: 0,

@@ -112,7 +112,7 @@ describe("renderPrComment: one project", () => {
     expect(body.indexOf("> [!WARNING]")).toBeGreaterThan(headlineAt);
     expect(body.indexOf("> [!WARNING]")).toBeLessThan(foldAt);
     expect(body).toContain("> - `terraform_data.c` will be **destroyed**");
-    expect(body).toContain("> - `terraform_data.b` will be **replaced** (cannot update in place)");
+    expect(body).toContain("> - `terraform_data.b` will be **replaced** — cannot update in place");
     expect(body).toContain("\n```diff\n");
     expect(body).toContain('\n!   resource "terraform_data" "a" {\n');
     expect(body).toContain('\n-/+ resource "terraform_data" "b" {\n');

@@ -194,7 +194,7 @@ async function savedPlanOutcome(step: ProjectStep, stage: StageResult, planFile:
   if (show.exitCode === 0 && show.json !== undefined) {
     planDigest = planDigestOf(show.json);
     try {
-      summary = summarizePlan(show.json);
+      summary = summarizePlan(show.json, { statefulTypes: step.deps.settings.statefulTypes });
     } catch (error) {
       notes = `\n(Atoll could not summarise the plan: ${(error as Error).message})`;
     }
