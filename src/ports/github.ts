@@ -85,6 +85,24 @@ export interface CheckRunOutput {
   summary: string;
   /** ≤ 65535 UTF-8 bytes */
   text?: string;
+  /**
+   * Lines of the diff to mark ("Files changed"). GitHub takes at most 50 per request and adds
+   * those of later updates to the run's; the check reporter sends more in batches.
+   */
+  annotations?: CheckAnnotation[];
+}
+
+/** A check-run annotation, as GitHub's REST API names its fields. */
+export interface CheckAnnotation {
+  /** Path from the repository root. */
+  path: string;
+  start_line: number;
+  end_line: number;
+  annotation_level: "notice" | "warning" | "failure";
+  /** ≤ 64 KB */
+  message: string;
+  /** ≤ 255 characters */
+  title?: string;
 }
 
 export interface CheckRunInput {

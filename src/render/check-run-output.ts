@@ -18,6 +18,8 @@ export const MAX_CHECK_OUTPUT_BYTES = 65_535;
 export const MAX_CHECK_TITLE_CHARS = 120;
 /** How many destroyed or replaced addresses the summary lists (each) before "and N more". */
 export const MAX_SUMMARY_ADDRESSES = 50;
+/** Modules whose replacements the summary lists (each under its heading) before "and N more". */
+const MAX_MODULE_GROUPS = 10;
 /** Addresses longer than this (huge for_each keys) are shortened in the summary. */
 const MAX_ADDRESS_CHARS = 300;
 /**
@@ -69,6 +71,7 @@ export function renderProjectCheck(result: ProjectResult, opts: { name: string; 
       title: checkTitle(result.headline || defaultHeadline(result)),
       summary: renderSummary(result, opts, actions),
       ...outputText(result),
+      ...(result.annotations?.length ? { annotations: result.annotations } : {}),
     },
     actions,
   };
@@ -151,28 +154,42 @@ export function countsTable(plan: PlanSummary): string {
 export function destroyReplaceWarning(plan: PlanSummary, max = MAX_SUMMARY_ADDRESSES): string {
   if (plan.destroyed.length === 0 && plan.replaced.length === 0) return "";
   const lines = ["> [!WARNING]"];
-  const section = (heading: string, items: string[]): void => {
-    lines.push(`> **${heading}**`, ">");
+  const list = (items: string[], cap: number, budget: number, more: string): void => {
     let listed = 0;
     let used = 0;
     for (const item of items) {
       const line = `> - ${item}`;
       used += Buffer.byteLength(line, "utf8") + 1;
-      if (listed >= max || used > MAX_LIST_BYTES) break;
+      if (listed >= cap || used > budget) break;
       lines.push(line);
       listed++;
     }
-    if (items.length > listed) lines.push(`> - … and ${items.length - listed} more`);
+    if (items.length > listed) lines.push(`> - … and ${items.length - listed} more${more}`);
+  };
+  const section = (heading: string, items: string[]): void => {
+    lines.push(`> **${heading}**`, ">");
+    list(items, max, MAX_LIST_BYTES, "");
   };
   if (plan.destroyed.length > 0) {
     section(`${plural(plan.destroyed.length, "resource")} will be destroyed:`, plan.destroyed.map((a) => inlineCode(shortAddress(a))));
   }
   if (plan.replaced.length > 0) {
     if (plan.destroyed.length > 0) lines.push(">");
-    // Why each one is replaced, grouped by module; the headings only when there are several.
+    // Why each one is replaced, grouped by module (each module gets its share of the list).
     const groups = replacementsByModule({ ...plan, replaced: plan.replaced.map((r) => ({ ...r, address: shortAddress(r.address) })) });
-    const items = groups.length > 1 ? groups.flatMap(([m, entries]) => [`**${moduleHeading(m)}:**`, ...entries]) : (groups[0]?.[1] ?? []);
-    section(`${plural(plan.replaced.length, "resource")} will be replaced:`, items);
+    if (groups.length === 1) section(`${plural(plan.replaced.length, "resource")} will be replaced:`, groups[0][1]);
+    else {
+      lines.push(`> **${plural(plan.replaced.length, "resource")} will be replaced:**`);
+      const shown = groups.slice(0, MAX_MODULE_GROUPS);
+      const cap = Math.max(5, Math.ceil(max / shown.length));
+      const budget = Math.floor(MAX_LIST_BYTES / shown.length);
+      for (const [m, entries] of shown) {
+        lines.push(">", `> ${moduleHeading(m)}:`);
+        list(entries, cap, budget, " in this module");
+      }
+      const rest = groups.slice(MAX_MODULE_GROUPS);
+      if (rest.length) lines.push(">", `> … and ${plural(rest.reduce((n, [, e]) => n + e.length, 0), "more resource")} in ${plural(rest.length, "more module")}`);
+    }
   }
   return lines.join("\n");
 }

@@ -15,17 +15,19 @@ function code(text: string): string {
   return `${fence}${pad}${text}${pad}${fence}`;
 }
 
-/** The module an address belongs to (`module.a.module.b`), or "" for the root module. */
+/**
+ * The module call an address belongs to, without instance keys (`module.a.module.b` for
+ * `module.a["x"].module.b[0].t.n`), or "" for the root module: the module a reviewer looks at.
+ */
 export function moduleOf(address: string): string {
-  const plain = address.replace(/\[(?:"(?:[^"\\]|\\.)*"|[^\]]*)\]/g, (k) => k.replace(/\./g, "\u0000"));
-  const parts = plain.split(".");
+  const parts = address.replace(/\[(?:"(?:[^"\\]|\\.)*"|[^\]]*)\]/g, "").split(".");
   const out: string[] = [];
   let i = 0;
   while (parts[i] === "module" && i + 2 < parts.length) {
     out.push(parts[i], parts[i + 1]);
     i += 2;
   }
-  return out.join(".").replace(/\u0000/g, ".");
+  return out.join(".");
 }
 
 /** `addr`{verb} — cannot update in place, forced by `ami`, `subnet_id` */

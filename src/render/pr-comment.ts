@@ -24,6 +24,8 @@ export interface PrCommentInput {
   notes?: string[];
 }
 
+/** Modules whose replacements are listed (each under its heading) before "and N more". */
+const MAX_MODULE_GROUPS = 10;
 /** How many destroyed/replaced addresses are listed before "and N more". */
 export const MAX_LISTED_ADDRESSES = 20;
 
@@ -164,22 +166,29 @@ export function suggestedCommands(name: string, project: Project, extraArgs: str
  * so they are listed outside the fold. Empty when the plan destroys nothing.
  */
 export function destroyWarning(plan: PlanSummary, max = MAX_LISTED_ADDRESSES): string {
-  const groups = replacementsByModule(plan, " will be **replaced**");
-  const entries = [
-    ...plan.destroyed.map((a) => `${inlineCode(a)} will be **destroyed**`),
-    ...groups.flatMap(([m, lines]) => [
-      ...(groups.length > 1 ? [`${moduleHeading(m)}, replaced:`] : []),
-      ...lines.map((l) => `${groups.length > 1 ? "  - " : ""}${l}`),
-    ]),
-  ];
-  if (entries.length === 0) return "";
+  if (plan.destroyed.length === 0 && plan.replaced.length === 0) return "";
   const counts = [
     plan.destroyed.length > 0 ? `destroys ${plural(plan.destroyed.length, "resource")}` : "",
     plan.replaced.length > 0 ? `replaces ${plural(plan.replaced.length, "resource")}` : "",
   ].filter(Boolean);
   const lines = ["> [!WARNING]", `> This plan ${counts.join(" and ")}. Check carefully before applying:`];
-  for (const entry of entries.slice(0, max)) lines.push(`> - ${entry}`);
-  if (entries.length > max) lines.push(`> - and ${entries.length - max} more`);
+  const list = (entries: string[], cap: number, indent: string, more: string) => {
+    for (const entry of entries.slice(0, cap)) lines.push(`> ${indent}- ${entry}`);
+    if (entries.length > cap) lines.push(`> ${indent}- and ${entries.length - cap} more${more}`);
+  };
+  list(plan.destroyed.map((a) => `${inlineCode(a)} will be **destroyed**`), max, "", "");
+  // Replacements with their reasons, grouped by module: each module gets its share of the list.
+  const groups = replacementsByModule(plan, " will be **replaced**");
+  if (groups.length === 1) list(groups[0][1], max, "", "");
+  else {
+    const shown = groups.slice(0, MAX_MODULE_GROUPS);
+    for (const [m, entries] of shown) {
+      lines.push(`> - ${moduleHeading(m)}:`);
+      list(entries, Math.max(5, Math.ceil(max / shown.length)), "  ", " in this module");
+    }
+    const rest = groups.slice(MAX_MODULE_GROUPS);
+    if (rest.length) lines.push(`> - and ${plural(rest.reduce((n, [, e]) => n + e.length, 0), "more replacement")} in ${plural(rest.length, "more module")}`);
+  }
   return lines.join("\n");
 }
 

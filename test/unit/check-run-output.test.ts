@@ -166,9 +166,10 @@ describe("renderProjectCheck", () => {
       [
         "> **3 resources will be replaced:**",
         ">",
-        "> - **In the root module:**",
+        "> In the root module:",
         "> - `aws_instance.web[0]` — -replace requested",
-        "> - **In `module.db`:**",
+        ">",
+        "> In `module.db`:",
         "> - `module.db.aws_db_instance.main` — cannot update in place, forced by `engine_version`, `storage_encrypted`",
         "> - `module.db.terraform_data.x` — replace_triggered_by",
       ].join("\n"),

@@ -169,16 +169,17 @@ describe("renderPrComment: one project", () => {
     expect(body).not.toContain("unlock");
   });
 
-  test("the destroy warning lists at most 20 addresses and says how many more", () => {
+  test("the destroy warning lists at most 20 destroyed and 20 replaced addresses, and says how many more", () => {
     const destroyed = Array.from({ length: 30 }, (_, i) => `terraform_data.d[${i}]`);
     const replaced = Array.from({ length: 5 }, (_, i) => ({ address: `terraform_data.r[${i}]`, reason: "tainted" }));
     const plan = summary({ destroy: 35, add: 5, replace: 5, destroyed, replaced, hasChanges: true });
     const body = single(renderPrComment({ command: "plan", name: "atoll", results: [planResult({ plan })], headSha: SHA }));
     expect(body).toContain("> This plan destroys 30 resources and replaces 5 resources. Check carefully before applying:");
     const listed = body.split("\n").filter((l) => /^> - `terraform_data\./.test(l));
-    expect(listed).toHaveLength(20);
-    expect(body).toContain("> - and 15 more");
-    expect(body).not.toContain("terraform_data.r[0]");
+    expect(listed).toHaveLength(25);
+    expect(body).toContain("> - and 10 more");
+    // Many destroys do not hide the replacements.
+    expect(body).toContain("> - `terraform_data.r[4]` will be **replaced** — tainted");
   });
 
   test("output containing ``` gets a longer fence", () => {

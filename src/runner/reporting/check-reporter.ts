@@ -12,6 +12,7 @@ import {
   renderProjectCheck,
 } from "../../render/check-run-output.js";
 import type { Readiness } from "../gates/review-readiness.js";
+import { ANNOTATIONS_PER_REQUEST } from "./plan-annotations.js";
 import {
   aggregateCheckName,
   decodeExternalId,
@@ -63,15 +64,23 @@ export class CheckReporter {
    */
   private async ensureNow(name: string, externalId: string, body: Body, opts: { fresh?: boolean }): Promise<number> {
     const { store } = this.ctx.deps;
+    // GitHub takes 50 annotations per request and adds each update's to the run's.
+    const annotations = body.output?.annotations ?? [];
+    const first = annotations.length > ANNOTATIONS_PER_REQUEST && body.output ? { ...body, output: { ...body.output, annotations: annotations.slice(0, ANNOTATIONS_PER_REQUEST) } } : body;
     const existing = await store.getCheckRun(this.ctx.repo, this.headSha, name);
     const reopen = existing?.status === "completed" && (body.status !== "completed" || opts.fresh === true);
+    let id: number;
     if (existing && !reopen) {
-      await this.ctx.github.updateCheckRun(existing.id, body);
-      await store.setCheckRun(this.ctx.repo, this.headSha, name, { id: existing.id, status: body.status });
-      return existing.id;
+      await this.ctx.github.updateCheckRun(existing.id, first);
+      id = existing.id;
+    } else {
+      id = (await this.ctx.github.createCheckRun({ name, headSha: this.headSha, externalId, ...first })).id;
     }
-    const { id } = await this.ctx.github.createCheckRun({ name, headSha: this.headSha, externalId, ...body });
     await store.setCheckRun(this.ctx.repo, this.headSha, name, { id, status: body.status });
+    for (let i = ANNOTATIONS_PER_REQUEST; i < annotations.length && body.output; i += ANNOTATIONS_PER_REQUEST) {
+      const { title, summary } = body.output;
+      await this.ctx.github.updateCheckRun(id, { output: { title, summary, annotations: annotations.slice(i, i + ANNOTATIONS_PER_REQUEST) } });
+    }
     return id;
   }
 

@@ -1,6 +1,7 @@
 /** What one project's plan, apply or version came to: the shape every report (comment, check run) renders. */
 import type { Project } from "../../projects/project.js";
 import type { PlanSummary } from "../../terraform/plan-summary-types.js";
+import type { CheckAnnotation } from "../../ports/github.js";
 
 export type ProjectCommand = "plan" | "apply" | "version" | "import" | "state_rm";
 
@@ -35,5 +36,7 @@ export interface ProjectResult {
   destroyPlan?: boolean;
   /** Markdown warnings shown above the result (e.g. the state would stay in the checkout). */
   warnings?: string[];
+  /** Plan commands only: annotations on the declarations of destroyed and replaced resources. */
+  annotations?: CheckAnnotation[];
   durationMs?: number;
 }

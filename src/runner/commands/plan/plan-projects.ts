@@ -20,6 +20,7 @@ import type { ProjectResult } from "../../reporting/project-result.js";
 import { savePlan } from "../../saved-plans.js";
 import { cpuShareEnv } from "../../workflow/cpu-share.js";
 import { planProject } from "../../workflow/project-steps.js";
+import { planAnnotations } from "../../reporting/plan-annotations.js";
 import type { LockedProjects } from "./lock-projects.js";
 import { PlanProgress } from "./plan-progress.js";
 import { CheckoutFailed, type PlanScope } from "./plan-scope.js";
@@ -173,6 +174,15 @@ async function planOne(planning: Planning, project: Project): Promise<ProjectRes
   );
   // Killed by a shutdown: not a result; the interruption is reported instead.
   throwIfInterrupted(ctx);
+  const plan = outcome.result.outcome === "success" ? outcome.result.plan : undefined;
+  if (plan && (plan.destroyed.length || plan.replaced.length)) {
+    // Annotations are a help, never a reason for the plan to fail.
+    const annotations = await planAnnotations(co.dir, project.dir, plan).catch((error: unknown) => {
+      ctx.log.warn({ err: error, project: projectLabel(project) }, "could not find the declarations to annotate");
+      return [];
+    });
+    if (annotations.length) outcome.result.annotations = annotations;
+  }
   return recordPlan(planning, project, outcome);
 }
 

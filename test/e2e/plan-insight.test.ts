@@ -1,0 +1,81 @@
+/**
+ * Plan insight end to end (real server, git, terraform, PostgreSQL state): a plan that replaces
+ * and destroys resources says why each replacement happens and which attribute forces it, opens
+ * with a red line for stateful resources (a type the operator configured), and annotates the
+ * `.tf` lines that declare each one — more than GitHub's 50 per request, sent in batches.
+ */
+import type { PullRecord } from "../fake-github/state.js";
+import { OWNER, REPO, appComments, completedRun, expectCleanGitHub, startE2eEnv, type E2eEnv } from "./e2e-env.js";
+
+const backend = `terraform {\n  backend "pg" {\n    schema_name = "insight"\n  }\n}\n`;
+const root = (v: string, gone: boolean) =>
+  [
+    backend,
+    `resource "terraform_data" "db" {\n  triggers_replace = "${v}"\n}\n`,
+    `resource "terraform_data" "many" {\n  count            = 60\n  triggers_replace = "${v}-\${count.index}"\n}\n`,
+    `module "inner" {\n  source = "./inner"\n  v      = "${v}"\n}\n`,
+    gone ? `resource "terraform_data" "gone" {\n  input = "g"\n}\n` : "",
+  ].join("\n");
+const inner = `variable "v" {}\n\nresource "terraform_data" "cache" {\n  triggers_replace = var.v\n}\n`;
+
+describe("plan insight", () => {
+  let env: E2eEnv;
+  beforeAll(async () => {
+    env = await startE2eEnv({ env: { ATOLL_STATEFUL_TYPES: "terraform_data", ATOLL_LOCK_SWEEP_INTERVAL: "1h" } });
+    env.github.setPermission(OWNER, REPO, "bob", "write");
+    await env.repo.commit("main", { "README.md": "infra" }, "initial");
+  }, 120_000);
+  afterAll(async () => {
+    await env?.stop();
+  }, 60_000);
+  afterEach(() => expectCleanGitHub(env));
+
+  async function applied(pull: PullRecord) {
+    await env.atoll.send(env.comment(pull, "bob", "atoll apply"));
+    await env.github.waitFor(() => appComments(env, pull.number).find((c) => /Apply complete!/.test(c.body)), { what: "apply", timeoutMs: 120_000 });
+  }
+
+  test("replacements with reasons and forcing attributes by module, the stateful red line, and annotations on each declaration", async () => {
+    // Create the resources first (a PR that applies them).
+    await env.repo.commit("create", { "stack/main.tf": root("v1", true), "stack/inner/main.tf": inner }, "create", { from: "main" });
+    const first = await env.github.createPull(OWNER, REPO, { number: 1, head: "create", base: "main", author: "alice" });
+    await env.atoll.send(env.pullEvent(first, "opened"));
+    await completedRun(env, first.headSha, "atoll/plan: stack", 120_000);
+    await applied(first);
+    await env.github.mergePull(OWNER, REPO, 1);
+    await env.atoll.send(env.pullEvent(env.github.pull(OWNER, REPO, 1), "closed"));
+
+    await env.repo.commit("change", { "stack/main.tf": root("v2", false) }, "replace everything, drop one", { from: "main" });
+    const pr = await env.github.createPull(OWNER, REPO, { number: 2, head: "change", base: "main", author: "alice" });
+    await env.atoll.send(env.pullEvent(pr, "opened"));
+    const run = await completedRun(env, pr.headSha, "atoll/plan: stack", 120_000);
+    const summary = run.output.summary ?? "";
+    expect(summary.startsWith("> [!CAUTION]\n> **Stateful resources at risk.** This plan destroys 1 and replaces 62 resources that hold data")).toBe(true);
+    expect(summary).toContain("> - `terraform_data.db` (`terraform_data`) will be **replaced**");
+    expect(summary).toContain("> In the root module:\n> - `terraform_data.db` — cannot update in place, forced by `triggers_replace`");
+    expect(summary).toContain("> - … and 36 more in this module");
+    expect(summary).toContain("> In `module.inner`:\n> - `module.inner.terraform_data.cache` — cannot update in place, forced by `triggers_replace`");
+
+    // 62 annotations (more than GitHub's 50 per request), all failure level (stateful), on the
+    // lines that declare each resource.
+    // The batch after the first 50 follows in an update (paced like every write).
+    const annotations = await env.github.waitFor(() => (run.annotations.length >= 62 ? run.annotations : undefined), { what: "62 annotations" }) as { path: string; start_line: number; end_line: number; annotation_level: string; title: string; message: string }[];
+    expect(annotations).toHaveLength(62);
+    expect(run.history.filter((h) => Array.isArray((h.body as { output?: { annotations?: unknown[] } }).output?.annotations)).map((h) => (h.body as { output: { annotations: unknown[] } }).output.annotations.length)).toEqual([50, 12]);
+    expect(new Set(annotations.map((a) => a.annotation_level))).toEqual(new Set(["failure"]));
+    const byTitle = new Map(annotations.map((a) => [a.title, a]));
+    expect(byTitle.get("Stateful resource replaced: terraform_data.db")).toMatchObject({ path: "stack/main.tf", start_line: 7, end_line: 9, annotation_level: "failure" });
+    expect(byTitle.get("Stateful resource replaced: terraform_data.db")!.message).toContain("Reason: cannot update in place. Forced by: triggers_replace.");
+    expect(byTitle.get("Stateful resource replaced: module.inner.terraform_data.cache")).toMatchObject({ path: "stack/inner/main.tf", start_line: 3, end_line: 5 });
+    expect(byTitle.get("Stateful resource replaced: terraform_data.many[59]")).toMatchObject({ path: "stack/main.tf", start_line: 11, end_line: 14 });
+    // A resource destroyed because its block was deleted has no line in the head commit (which
+    // annotations point at): it is in the summary, not annotated.
+    expect(summary).toContain("`terraform_data.gone`");
+    expect(annotations.filter((a) => a.title.includes("terraform_data.gone"))).toHaveLength(0);
+
+    // The comment says the same.
+    const comment = appComments(env, 2).find((c) => /Ran Plan/.test(c.body))!;
+    expect(comment.body).toContain("**Stateful resources at risk.**");
+    expect(comment.body).toContain("`module.inner.terraform_data.cache` will be **replaced** — cannot update in place, forced by `triggers_replace`");
+  }, 300_000);
+});
