@@ -147,6 +147,17 @@ export interface BlobsTable {
   created_at: string;
 }
 
+export interface PlanHistoryTable extends ProjectColumns {
+  id: Generated<number>;
+  owner_key: string;
+  repo_key: string;
+  pull_number: number;
+  head_sha: string;
+  digest: string;
+  changes: string;
+  created_at: string;
+}
+
 export interface RepositoriesTable {
   id: number;
   owner_key: string;
@@ -166,6 +177,7 @@ export interface StoreTables {
   blobs: BlobsTable;
   job_logs: JobLogsTable;
   repositories: RepositoriesTable;
+  plan_history: PlanHistoryTable;
 }
 
 export interface JobLogsTable {
@@ -755,6 +767,7 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
           (await trx.updateTable(table).set(repoColumns(to)).where((eb) => eb.and(fromKey)).returning("pull_number").execute()).length;
         const result: RenameResult = { projects: await moved("project_states"), locks: await moved("locks"), waiters: await moved("waiters"), jobs: 0 };
         await trx.updateTable("check_runs").set(repoKey(to)).where((eb) => eb.and(fromKey)).execute();
+        await trx.updateTable("plan_history").set(repoKey(to)).where((eb) => eb.and(fromKey)).execute();
         const open = await trx.selectFrom("jobs").select(["id", "spec"]).where("status", "in", ["queued", "running"]).execute();
         for (const row of open) {
           const spec = JSON.parse(row.spec) as JobSpec;
@@ -797,9 +810,12 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
           const [owner_key = "", repo_key = ""] = n.split("/");
           return { owner_key, repo_key };
         });
-        const inRepos = (eb: ExpressionBuilder<StoreTables, "project_states" | "check_runs">) => eb.or(repos.map((k) => eb.and(k)));
+        const inRepos = (eb: ExpressionBuilder<StoreTables, "project_states" | "check_runs" | "plan_history">) => eb.or(repos.map((k) => eb.and(k)));
         const projects = repos.length ? await trx.deleteFrom("project_states").where(inRepos).returningAll().execute() : [];
-        if (repos.length) await trx.deleteFrom("check_runs").where(inRepos).execute();
+        if (repos.length) {
+          await trx.deleteFrom("check_runs").where(inRepos).execute();
+          await trx.deleteFrom("plan_history").where(inRepos).execute();
+        }
         return {
           locks: locks.sort(compareLocks).map(toLock),
           waiters: waiters.sort((a, b) => a.id - b.id).map(toWaiter),
@@ -810,12 +826,45 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
       });
     },
 
+    async recordPlanHistory(repo, pullNumber, entry) {
+      await db
+        .insertInto("plan_history")
+        .values({
+          ...repoKey(repo),
+          pull_number: pullNumber,
+          ...projectColumns(entry.project),
+          head_sha: entry.headSha,
+          digest: entry.digest,
+          changes: JSON.stringify(entry.changes),
+          created_at: entry.createdAt,
+        })
+        .execute();
+    },
+
+    async listPlanHistory(repo, pullNumber) {
+      const rows = await db
+        .selectFrom("plan_history")
+        .selectAll()
+        .where((eb) => eb.and({ ...repoKey(repo), pull_number: pullNumber }))
+        .orderBy("id")
+        .execute();
+      return rows.map((r) => ({
+        project: toProject(r),
+        headSha: r.head_sha,
+        digest: r.digest,
+        changes: JSON.parse(r.changes) as Record<string, string>,
+        createdAt: r.created_at,
+      }));
+    },
+
     async deletePull(repo, pullNumber) {
       // Check runs are keyed by commit, not PR, and stay; locks and queues are released by callers.
-      await db
-        .deleteFrom("project_states")
-        .where((eb) => eb.and({ ...repoKey(repo), pull_number: pullNumber }))
-        .execute();
+      for (const table of ["project_states", "plan_history"] as const) {
+        await db
+          .deleteFrom(table)
+          .where((eb) => eb.and({ ...repoKey(repo), pull_number: pullNumber }))
+          .execute();
+      }
     },
 
     blobs,

@@ -317,6 +317,7 @@ export function createOctokitGitHub(
         user: r.user?.login ?? "",
         state: String(r.state).toUpperCase(),
         ...(r.submitted_at ? { submittedAt: r.submitted_at } : {}),
+        ...(r.commit_id ? { commitId: r.commit_id } : {}),
       }));
     },
 

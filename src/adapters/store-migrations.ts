@@ -51,6 +51,10 @@
  *   (indexed, for pruning).
  * - `blobs` — files a later job needs, whichever replica runs it (saved plan files).
  *   `key` TEXT PK, data (BLOB / bytea), size, created_at.
+ * - `plan_history` — every successful plan of a pull request's projects: `id` PK (order),
+ *   owner_key, repo_key, pull_number, project_name, project_dir, project_workspace, head_sha,
+ *   digest (of the plan, without its timestamp), changes (JSON: address → action), created_at.
+ *   Index (owner_key, repo_key, pull_number). Approvals are bound to the plan they saw by it.
  * - `repositories` — the name Atoll last saw for each GitHub repository id (`id` PK, bigint),
  *   owner_key, repo_key, owner, repo, updated_at: a rename or transfer moves the rows above that
  *   are keyed by the old name (`Store.renameRepository`).
@@ -285,6 +289,25 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addColumn("repo", "text", (c) => c.notNull())
           .addColumn("updated_at", "text", (c) => c.notNull())
           .execute();
+      },
+    },
+
+    "0006_plan_history": {
+      /** Every plan's digest, so an approval stays bound to the plan it saw (and pushes can be compared). */
+      async up(db: Kysely<any>): Promise<void> {
+        await idColumn(db, "plan_history")
+          .addColumn("owner_key", "text", (c) => c.notNull())
+          .addColumn("repo_key", "text", (c) => c.notNull())
+          .addColumn("pull_number", "integer", (c) => c.notNull())
+          .addColumn("project_name", "text", (c) => c.notNull())
+          .addColumn("project_dir", "text", (c) => c.notNull())
+          .addColumn("project_workspace", "text", (c) => c.notNull())
+          .addColumn("head_sha", "text", (c) => c.notNull())
+          .addColumn("digest", "text", (c) => c.notNull())
+          .addColumn("changes", "text", (c) => c.notNull())
+          .addColumn("created_at", "text", (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("plan_history_pull").on("plan_history").columns(["owner_key", "repo_key", "pull_number"]).execute();
       },
     },
   };

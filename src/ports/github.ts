@@ -58,6 +58,8 @@ export interface Review {
   /** Upper case, as the REST API returns it: APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING. */
   state: string;
   submittedAt?: string;
+  /** The head commit the review was made on. */
+  commitId?: string;
 }
 
 export type CheckStatus = "queued" | "in_progress" | "completed";

@@ -114,6 +114,17 @@ export interface JobRecord {
   cancelRequestedBy?: string;
 }
 
+/** One successful plan of a project, as `plan_history` keeps it. */
+export interface PlanHistoryEntry {
+  project: Project;
+  headSha: string;
+  /** `planDigestOf` the plan (without its timestamp): equal digests are the same plan. */
+  digest: string;
+  /** Address → action (`create`, `update`, `delete`, `replace`, …) of what the plan changes. */
+  changes: Record<string, string>;
+  createdAt: string;
+}
+
 /** Which repositories `forgetRepositories` forgets: these, and with `installationId` every one of that installation. */
 export interface ForgetScope {
   repos: RepoRef[];
@@ -261,6 +272,11 @@ export interface Store {
    * and check runs, cancel their queued jobs and ask their running ones to stop (marked `stopBy`).
    */
   forgetRepositories(scope: ForgetScope, outcome: { at: string; reason: string; stopBy: string }): Promise<ForgetResult>;
+
+  // --- plan history (approvals bound to plans, changes since the last push) ---
+  recordPlanHistory(repo: RepoRef, pullNumber: number, entry: PlanHistoryEntry): Promise<void>;
+  /** The PR's plans, oldest first. */
+  listPlanHistory(repo: RepoRef, pullNumber: number): Promise<PlanHistoryEntry[]>;
 
   /** Forget everything about the PR except locks and queues (callers release those explicitly). */
   deletePull(repo: RepoRef, pullNumber: number): Promise<void>;

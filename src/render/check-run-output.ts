@@ -41,6 +41,10 @@ const UNLOCK_BUTTON: CheckAction = { label: "Unlock", description: "Discard this
 export interface Readiness {
   approvedBy: string[];
   changesRequestedBy: string[];
+  /** Approvers whose approval, given at an earlier commit, still holds: the plan is unchanged since (`sha`). */
+  unchangedSince?: { user: string; sha: string }[];
+  /** Approvers of an earlier plan that has changed since: their approval does not count. */
+  staleApprovals?: { user: string; sha?: string }[];
   /** The apply requirements of this project and whether each is met (absent: none configured). */
   requirements?: { requirement: string; met: boolean; reason?: string }[];
 }
@@ -125,6 +129,9 @@ function renderSummary(result: ProjectResult, opts: { name: string; readiness?: 
   blocks.push(headUtf8(result.headline, 4_000));
   if (result.command === "plan" && result.outcome === "success" && result.plan) {
     blocks.push(countsTable(result.plan), destroy ? "" : destroyReplaceWarning(result.plan));
+  }
+  if (result.command === "plan" && result.outcome === "success" && result.planDigest) {
+    blocks.push(`Plan digest: \`${result.planDigest.slice(0, 16)}\` (approvals count for this plan; the same change planned again has the same digest).`);
   }
   if (opts.readiness) blocks.push(readinessLine(opts.readiness));
   blocks.push(nextSteps(result, opts.name, actions));
@@ -222,7 +229,13 @@ function shortAddress(address: string): string {
 export function readinessLine(readiness: Readiness): string {
   const parts: string[] = [];
   const users = (logins: string[]): string => logins.map((l) => `@${l}`).join(", ");
-  parts.push(readiness.approvedBy.length > 0 ? `Approved by ${users(readiness.approvedBy)}.` : "No approving review yet.");
+  const stale = readiness.staleApprovals ?? [];
+  parts.push(readiness.approvedBy.length > 0 ? `Approved by ${users(readiness.approvedBy)}.` : stale.length > 0 ? "No approval of this plan yet." : "No approving review yet.");
+  for (const u of readiness.unchangedSince ?? []) parts.push(`Plan unchanged since approval by @${u.user} (at ${u.sha.slice(0, 7)}).`);
+  if (stale.length > 0) {
+    const where = (s: { sha?: string }) => (s.sha ? ` at ${s.sha.slice(0, 7)}` : "");
+    parts.push(`The plan changed after ${stale.map((s) => `@${s.user}${where(s)}`).join(", ")} approved: that approval does not cover this plan.`);
+  }
   if (readiness.changesRequestedBy.length > 0) parts.push(`Changes requested by ${users(readiness.changesRequestedBy)}.`);
   const reqs = readiness.requirements ?? [];
   if (reqs.length === 0) return parts.join(" ");

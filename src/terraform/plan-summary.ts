@@ -64,6 +64,28 @@ export function summarizePlan(showJson: unknown, options: SummarizeOptions = {})
   return summary;
 }
 
+/** Most addresses `planChanges` keeps (a plan history entry stays small). */
+export const MAX_PLAN_CHANGES = 5_000;
+
+/**
+ * What a plan changes, address by address (`create`, `update`, `delete`, `replace`, `forget`,
+ * `import`, `move`): the plan history compares it with the previous push's. No-ops are left out.
+ */
+export function planChanges(showJson: unknown, max = MAX_PLAN_CHANGES): Record<string, string> {
+  const out: Record<string, string> = {};
+  let n = 0;
+  for (const rc of asPlanDocument(showJson).resourceChanges) {
+    if (!isManaged(rc) || n >= max) continue;
+    const kind = classifyActions(rc.actions, rc.address);
+    const moved = rc.previousAddress !== undefined && rc.previousAddress !== rc.address;
+    const action = kind === "no-op" || kind === "read" ? (rc.importing ? "import" : moved ? "move" : undefined) : kind;
+    if (action === undefined) continue;
+    out[rc.deposed === undefined ? rc.address : `${rc.address} (deposed object ${rc.deposed})`] = action;
+    n++;
+  }
+  return out;
+}
+
 /** The result of reducing terraform's action list to what a reviewer cares about. */
 type ChangeKind = "create" | "update" | "delete" | "replace" | "forget" | "no-op" | "read";
 

@@ -21,7 +21,7 @@ const inner = `variable "v" {}\n\nresource "terraform_data" "cache" {\n  trigger
 describe("plan insight", () => {
   let env: E2eEnv;
   beforeAll(async () => {
-    env = await startE2eEnv({ env: { ATOLL_STATEFUL_TYPES: "terraform_data", ATOLL_LOCK_SWEEP_INTERVAL: "1h" } });
+    env = await startE2eEnv({ env: { ATOLL_STATEFUL_TYPES: "terraform_data", ATOLL_LOCK_SWEEP_INTERVAL: "1h", ATOLL_APPLY_REQUIREMENTS: "approved" } });
     env.github.setPermission(OWNER, REPO, "bob", "write");
     await env.repo.commit("main", { "README.md": "infra" }, "initial");
   }, 120_000);
@@ -31,6 +31,7 @@ describe("plan insight", () => {
   afterEach(() => expectCleanGitHub(env));
 
   async function applied(pull: PullRecord) {
+    await env.atoll.send(await env.review(pull, "carol", "approved"));
     await env.atoll.send(env.comment(pull, "bob", "atoll apply"));
     await env.github.waitFor(() => appComments(env, pull.number).find((c) => /Apply complete!/.test(c.body)), { what: "apply", timeoutMs: 120_000 });
   }
@@ -77,5 +78,53 @@ describe("plan insight", () => {
     const comment = appComments(env, 2).find((c) => /Ran Plan/.test(c.body))!;
     expect(comment.body).toContain("**Stateful resources at risk.**");
     expect(comment.body).toContain("`module.inner.terraform_data.cache` will be **replaced** — cannot update in place, forced by `triggers_replace`");
+  }, 300_000);
+
+  test("approvals are bound to the plan: a push planning the same change keeps the approval; a changed plan needs a new one", async () => {
+    const tf = (v: string, note: string) => `${backend}\n# ${note}\nresource "terraform_data" "app" {\n  input = "${v}"\n}\n`;
+    await env.repo.commit("app-base", { "app/main.tf": tf("a", "first") }, "app", { from: "main" });
+    const setup = await env.github.createPull(OWNER, REPO, { number: 3, head: "app-base", base: "main", author: "alice" });
+    await env.atoll.send(env.pullEvent(setup, "opened"));
+    await completedRun(env, setup.headSha, "atoll/plan: app", 120_000);
+    await applied(setup);
+    await env.github.mergePull(OWNER, REPO, 3);
+    await env.atoll.send(env.pullEvent(env.github.pull(OWNER, REPO, 3), "closed"));
+
+    // #4 changes app; carol approves its plan.
+    await env.repo.commit("app-change", { "app/main.tf": tf("b", "first") }, "change app", { from: "main" });
+    let pr = await env.github.createPull(OWNER, REPO, { number: 4, head: "app-change", base: "main", author: "alice" });
+    await env.atoll.send(env.pullEvent(pr, "opened"));
+    const planned = await completedRun(env, pr.headSha, "atoll/plan: app", 120_000);
+    const digest = /Plan digest: `([0-9a-f]{16})`/.exec(planned.output.summary ?? "")?.[1];
+    expect(digest).toMatch(/^[0-9a-f]{16}$/);
+    const approvedAt = pr.headSha;
+    await env.atoll.send(await env.review(pr, "carol", "approved"));
+
+    // A push that plans the same change (only a comment differs): same digest, the approval holds.
+    await env.repo.commit("app-change", { "app/main.tf": tf("b", "second, same change") }, "reword a comment");
+    pr = await env.github.syncPull(OWNER, REPO, 4);
+    await env.atoll.send(env.pullEvent(pr, "synchronize"));
+    const same = await completedRun(env, pr.headSha, "atoll/plan: app", 120_000);
+    expect(same.output.summary).toContain(`Plan digest: \`${digest}\``);
+    expect(same.output.summary).toContain(`Plan unchanged since approval by @carol (at ${approvedAt.slice(0, 7)}).`);
+    expect(same.output.summary).toContain("✅ `approved`");
+
+    // A push that changes the plan: carol's approval no longer covers it, and apply is refused.
+    await env.repo.commit("app-change", { "app/main.tf": tf("c", "second, same change") }, "change it again");
+    pr = await env.github.syncPull(OWNER, REPO, 4);
+    await env.atoll.send(env.pullEvent(pr, "synchronize"));
+    const changed = await completedRun(env, pr.headSha, "atoll/plan: app", 120_000);
+    expect(changed.output.summary).not.toContain(`Plan digest: \`${digest}\``);
+    expect(changed.output.summary).toContain(`The plan changed after @carol at ${approvedAt.slice(0, 7)} approved: that approval does not cover this plan.`);
+    expect(changed.output.summary).toContain("❌ `approved`");
+    const before = appComments(env, 4).length;
+    await env.atoll.send(env.comment(pr, "bob", "atoll apply"));
+    const refused = await env.github.waitFor(() => appComments(env, 4).slice(before).find((c) => /Apply requirements not met|not met/.test(c.body)), { what: "apply refusal" });
+    expect(refused.body).toContain("the plan changed after @carol approved it, so that approval does not cover this plan: approve again");
+
+    // A new approval of this plan: apply goes ahead.
+    await env.atoll.send(await env.review(pr, "carol", "approved"));
+    await env.atoll.send(env.comment(pr, "bob", "atoll apply"));
+    await env.github.waitFor(() => appComments(env, 4).find((c) => /Apply complete!/.test(c.body)), { what: "apply after the new approval", timeoutMs: 120_000 });
   }, 300_000);
 });

@@ -96,6 +96,7 @@ describe("opening", () => {
       "kysely_migration",
       "kysely_migration_lock",
       "locks",
+      "plan_history",
       "project_states",
       "repositories",
       "waiters",

@@ -9,7 +9,7 @@ import { renderUnmet, type UnmetRequirement } from "../gates/apply-requirements.
 import { CheckReporter } from "../reporting/check-reporter.js";
 import { projectCheckName } from "../reporting/check-names.js";
 import type { ProjectResult } from "../reporting/project-result.js";
-import { projectsReadiness } from "../gates/readiness.js";
+import { currentPlans, projectsReadiness } from "../gates/readiness.js";
 import { fetchRepoConfig } from "../../config/repo-config-source.js";
 import type { CommandContext } from "../runner-deps.js";
 
@@ -24,7 +24,7 @@ export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
   // An invalid config was reported when planning; there is nothing to refresh against.
   if (loaded.kind !== "ok") return;
   const config = loaded.config;
-  const readiness = await projectsReadiness(ctx, pull, config, states.map((s) => s.project));
+  const readiness = await projectsReadiness(ctx, pull, config, states.map((s) => s.project), { plans: currentPlans(states) });
   const checks = new CheckReporter(ctx, pull.headSha);
   for (const s of states) {
     const r = readiness.get(projectKey(s.project));
@@ -36,6 +36,7 @@ export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
       output: s.output,
       hasChanges: s.hasChanges,
       ...(s.summary ? { plan: s.summary } : {}),
+      ...(s.planDigest ? { planDigest: s.planDigest } : {}),
     };
     await checks.projectRerendered("plan", result, r?.readiness);
     await refreshRefusedApply(ctx, checks, s, r?.unmet);

@@ -11,7 +11,9 @@
  *   Atoll takes each reviewer's latest review that is not COMMENTED or PENDING, ignoring the
  *   PR author. The requirement is met when at least one of those is APPROVED and none is
  *   CHANGES_REQUESTED. A dismissed latest review counts as neither, so dismissing an approval
- *   withdraws it and dismissing a "changes requested" lifts it.
+ *   withdraws it and dismissing a "changes requested" lifts it. An approval counts only for the
+ *   plan it saw (`plan-approvals.ts`): a push that plans the same change keeps it, a changed plan
+ *   needs a new one.
  *
  * - `mergeable` — not a draft, and GitHub's `mergeable_state` is `clean`, `unstable` (only
  *   non-required checks fail) or `has_hooks` (GHES pre-receive hooks). `blocked` is met only
@@ -31,6 +33,7 @@
 import type { CommitComparison, GitHubPort, MergeBlockers, PullRequestInfo, Review } from "../../ports/github.js";
 import { APPLY_CHECK } from "../reporting/check-names.js";
 import { readinessFromReviews } from "./review-readiness.js";
+import type { ApprovalBinding } from "./plan-approvals.js";
 
 export type Requirement = "approved" | "mergeable" | "undiverged";
 
@@ -72,6 +75,8 @@ export interface PullFacts {
   /** Only fetched when `undiverged` is required. */
   comparison?: CommitComparison;
   draft: boolean;
+  /** A project's approvals bound to its current plan (`plan-approvals.ts`); without it, any approval counts. */
+  approval?: ApprovalBinding;
 }
 
 export interface UnmetRequirement {
@@ -87,10 +92,15 @@ export interface RequirementsVerdict {
 const mention = (users: string[]) => users.map((u) => `@${u}`).join(", ");
 
 function approvedReason(facts: PullFacts): string | null {
-  const { approvedBy, changesRequestedBy } = readinessFromReviews(facts.reviews, facts.author);
-  if (changesRequestedBy.length > 0) return `changes requested by ${mention(changesRequestedBy)}`;
-  if (approvedBy.length === 0) return "no approving review from someone other than the author";
-  return null;
+  const reviews = readinessFromReviews(facts.reviews, facts.author);
+  if (reviews.changesRequestedBy.length > 0) return `changes requested by ${mention(reviews.changesRequestedBy)}`;
+  const approvedBy = facts.approval ? facts.approval.approvedBy : reviews.approvedBy;
+  if (approvedBy.length > 0) return null;
+  const stale = facts.approval?.stale ?? [];
+  if (stale.length > 0) {
+    return `the plan changed after ${mention(stale.map((s) => s.user))} approved it, so that approval does not cover this plan: approve again`;
+  }
+  return "no approving review from someone other than the author";
 }
 
 /** `atoll/apply` or a per-project `atoll/apply: …` check. */

@@ -5,20 +5,15 @@
  */
 import type { Review } from "../../ports/github.js";
 import type { Readiness } from "../../render/check-run-output.js";
+import { latestReviews } from "./plan-approvals.js";
 
 export type { Readiness };
 
 export function readinessFromReviews(reviews: Review[], author: string): Readiness {
-  const latest = new Map<string, string>();
-  for (const r of reviews) {
-    if (!r.user || r.user.toLowerCase() === author.toLowerCase()) continue;
-    const state = r.state.toUpperCase();
-    if (state === "COMMENTED" || state === "PENDING") continue;
-    latest.set(r.user, state);
-  }
   const approvedBy: string[] = [];
   const changesRequestedBy: string[] = [];
-  for (const [user, state] of latest) {
+  for (const [user, review] of latestReviews(reviews, author)) {
+    const state = review.state.toUpperCase();
     if (state === "APPROVED") approvedBy.push(user);
     else if (state === "CHANGES_REQUESTED") changesRequestedBy.push(user);
   }

@@ -36,6 +36,8 @@ export interface ProjectResult {
   destroyPlan?: boolean;
   /** Markdown warnings shown above the result (e.g. the state would stay in the checkout). */
   warnings?: string[];
+  /** Plan commands only: the plan's digest (`planDigestOf`), shown in its check run. */
+  planDigest?: string;
   /** Plan commands only: annotations on the declarations of destroyed and replaced resources. */
   annotations?: CheckAnnotation[];
   durationMs?: number;

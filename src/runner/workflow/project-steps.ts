@@ -12,7 +12,7 @@ import type { Project } from "../../projects/project.js";
 import type { Workflow, WorkflowStep } from "../../config/config-types.js";
 import { defaultWorkflow } from "../../config/default-workflow.js";
 import type { Checkout } from "../../ports/workspace.js";
-import { summarizePlan } from "../../terraform/plan-summary.js";
+import { planChanges, summarizePlan } from "../../terraform/plan-summary.js";
 import type { PlanSummary } from "../../terraform/plan-summary-types.js";
 import type { ProjectResult } from "../reporting/project-result.js";
 import type { RunnerDeps } from "../runner-deps.js";
@@ -29,6 +29,8 @@ export interface PlanOutcome {
   planFile?: string;
   /** sha256 of the plan's JSON form; apply refuses a plan file that no longer matches it. */
   planDigest?: string;
+  /** What the plan changes, address by address (`planChanges`), for the plan history. */
+  changes?: Record<string, string>;
 }
 
 export interface StepOptions {
@@ -48,8 +50,18 @@ export interface StepOptions {
   env?: Record<string, string>;
 }
 
-/** Digest of a plan's `terraform show -json` document. */
+/**
+ * Digest of a plan's `terraform show -json` document without its `timestamp` (the one field
+ * that differs between two plans of the same change), so planning the same change again gives
+ * the same digest: an approval of a plan still holds for an identical plan after a push.
+ */
 export function planDigestOf(json: unknown): string {
+  const doc = typeof json === "object" && json !== null && !Array.isArray(json) ? { ...(json as Record<string, unknown>), timestamp: undefined } : json;
+  return createHash("sha256").update(JSON.stringify(doc)).digest("hex");
+}
+
+/** The digest Atoll stored before `planDigestOf` left the timestamp out (plans saved by an older version). */
+function legacyPlanDigestOf(json: unknown): string {
   return createHash("sha256").update(JSON.stringify(json)).digest("hex");
 }
 
@@ -188,6 +200,7 @@ async function savedPlanOutcome(step: ProjectStep, stage: StageResult, planFile:
   const { cwd, timeoutMs } = step;
   let summary: PlanSummary | undefined;
   let planDigest: string | undefined;
+  let changes: Record<string, string> | undefined;
   let notes = "";
   const show = await step.deps.terraform.showJson({ cwd, timeoutMs, planFile, env: { ...stage.env }, ...step.spawn, ...step.binary });
   step.logLines.push(tfLogLine(step.opts.binary, show));
@@ -195,6 +208,7 @@ async function savedPlanOutcome(step: ProjectStep, stage: StageResult, planFile:
     planDigest = planDigestOf(show.json);
     try {
       summary = summarizePlan(show.json, { statefulTypes: step.deps.settings.statefulTypes });
+      changes = planChanges(show.json);
     } catch (error) {
       notes = `\n(Atoll could not summarise the plan: ${(error as Error).message})`;
     }
@@ -202,7 +216,7 @@ async function savedPlanOutcome(step: ProjectStep, stage: StageResult, planFile:
     notes = `\n(terraform show -json failed with exit code ${show.exitCode}; no summary)`;
   }
   const hasChanges = summary ? summary.hasChanges : (stage.hasChanges ?? true);
-  return { result: planResult(step, stage, hasChanges, notes, summary), planFile, ...(planDigest ? { planDigest } : {}) };
+  return { result: planResult(step, stage, hasChanges, notes, summary), planFile, ...(planDigest ? { planDigest } : {}), ...(changes ? { changes } : {}) };
 }
 
 /**
@@ -277,7 +291,7 @@ async function changedPlanFile(step: ProjectStep, planFile: string, planDigest: 
   const { cwd, timeoutMs, opts } = step;
   const show = await step.deps.terraform.showJson({ cwd, timeoutMs, planFile, ...(opts.env ? { env: { ...opts.env } } : {}), ...step.spawn, ...step.binary });
   step.logLines.push(tfLogLine(opts.binary, show));
-  if (show.exitCode === 0 && show.json !== undefined && planDigestOf(show.json) === planDigest) return undefined;
+  if (show.exitCode === 0 && show.json !== undefined && (planDigestOf(show.json) === planDigest || legacyPlanDigestOf(show.json) === planDigest)) return undefined;
   return applyRefused(
     step,
     "The saved plan file no longer matches the plan that was reviewed, so it was not applied. Plan again.",

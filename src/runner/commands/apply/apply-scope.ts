@@ -9,7 +9,7 @@ import type { ProjectState } from "../../../ports/store.js";
 import type { Checkout } from "../../../ports/workspace.js";
 import { renderConfigIssues } from "../../../render/config-errors.js";
 import { keyedSerializer, peakConcurrency, type OrderOptions } from "../../execution-order.js";
-import { projectsReadiness, type ProjectReadiness } from "../../gates/readiness.js";
+import { currentPlans, projectsReadiness, type ProjectReadiness } from "../../gates/readiness.js";
 import { pullCheckout } from "../../pull-checkout.js";
 import type { CheckReporter } from "../../reporting/check-reporter.js";
 import type { ProjectResult } from "../../reporting/project-result.js";
@@ -53,7 +53,8 @@ export async function prepareApply(call: ApplyCall, checks: CheckReporter, targe
   const settingsOf = (state: ProjectState): ProjectSettings => projectSettings(config, state.project);
   // Apply requirements only for what could be applied.
   const candidates = targets.filter((t) => !plainRefusal(call, t) && t.hasChanges);
-  const readiness = candidates.length ? await projectsReadiness(ctx, pull, config, candidates.map((c) => c.project)) : new Map();
+  // Approvals count for the plan they saw: bound to each candidate's current plan.
+  const readiness = candidates.length ? await projectsReadiness(ctx, pull, config, candidates.map((c) => c.project), { plans: currentPlans(candidates) }) : new Map();
   const notes = [...(req.notes ?? [])];
   const { checkout, checkoutError } = await applyCheckout(call, candidates.length > 0);
   if (checkout && hooksFor(config.policy.preWorkflowHooks, "apply").length) {

@@ -47,6 +47,7 @@ interface PlanOutcomeLike {
   result: ProjectResult;
   planFile?: string;
   planDigest?: string;
+  changes?: Record<string, string>;
 }
 
 /** One plan's planning, shared by its projects. */
@@ -193,8 +194,11 @@ async function planOne(planning: Planning, project: Project): Promise<ProjectRes
 async function recordPlan(planning: Planning, project: Project, outcome: PlanOutcomeLike): Promise<ProjectResult> {
   const { ctx, req, pull, checks } = planning.scope;
   const { store } = ctx.deps;
-  const { result, planFile, planDigest } = outcome;
-  const readinessOf = result.hasChanges ? (await planning.readiness).get(projectKey(project))?.readiness : undefined;
+  const { result, planFile, planDigest, changes } = outcome;
+  // Approvals count for the plan they saw: judged against this new plan.
+  const current = { headSha: pull.headSha, ...(planDigest ? { digest: planDigest } : {}) };
+  const readinessOf = result.hasChanges ? (await planning.readiness).get(projectKey(project))?.forPlan(current).readiness : undefined;
+  if (planDigest) result.planDigest = planDigest;
   // Saved where every replica can read it: the apply may run elsewhere.
   const planBlob = planFile ? await savePlan(ctx.deps, { repo: ctx.repo, pullNumber: pull.number, headSha: pull.headSha, project }, planFile) : undefined;
   const state: ProjectState = {
@@ -213,6 +217,9 @@ async function recordPlan(planning: Planning, project: Project, outcome: PlanOut
     updatedAt: new Date().toISOString(),
   };
   await store.upsertProject(ctx.repo, pull.number, state);
+  if (result.outcome === "success" && planDigest) {
+    await store.recordPlanHistory(ctx.repo, pull.number, { project, headSha: pull.headSha, digest: planDigest, changes: changes ?? {}, createdAt: state.updatedAt });
+  }
   planning.reports.push(async () => {
     const id = await checks.projectFinished("plan", result, readinessOf);
     if (id !== state.planCheckRunId) await store.upsertProject(ctx.repo, pull.number, { ...state, planCheckRunId: id });
