@@ -56,6 +56,7 @@ import type {
   WaiterRecord,
 } from "../ports/store.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
+import type { PlanDelta } from "../terraform/plan-delta.js";
 import { createDatabaseBlobs } from "./database-blobs.js";
 import { MIGRATION_NAMES, type StoreDialect } from "./store-migrations.js";
 
@@ -90,6 +91,8 @@ export interface ProjectStatesTable extends RepoColumns, ProjectColumns {
   output: string;
   plan_check_run_id: number | null;
   updated_at: string;
+  why: string | null;
+  since_push: string | null;
 }
 
 export interface CheckRunsTable {
@@ -243,6 +246,8 @@ function toProjectState(r: Selectable<ProjectStatesTable>): ProjectState {
   if (r.plan_digest !== null) s.planDigest = r.plan_digest;
   if (r.summary !== null) s.summary = JSON.parse(r.summary) as PlanSummary;
   if (r.plan_check_run_id !== null) s.planCheckRunId = r.plan_check_run_id;
+  if (r.why !== null) s.why = r.why;
+  if (r.since_push !== null) s.sincePush = JSON.parse(r.since_push) as PlanDelta;
   return s;
 }
 
@@ -375,6 +380,8 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
           output: state.output,
           plan_check_run_id: state.planCheckRunId ?? null,
           updated_at: state.updatedAt,
+          why: state.why ?? null,
+          since_push: state.sincePush === undefined ? null : JSON.stringify(state.sincePush),
         })
         .onConflict((oc) =>
           oc.columns(["owner_key", "repo_key", "pull_number", ...PROJECT_KEY]).doUpdateSet((eb) => ({
@@ -393,6 +400,8 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
             output: eb.ref("excluded.output"),
             plan_check_run_id: eb.ref("excluded.plan_check_run_id"),
             updated_at: eb.ref("excluded.updated_at"),
+            why: eb.ref("excluded.why"),
+            since_push: eb.ref("excluded.since_push"),
           })),
         )
         .execute();

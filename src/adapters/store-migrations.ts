@@ -26,7 +26,8 @@
  *   UNIQUE (owner_key, repo_key, pull_number, project_name, project_dir, project_workspace),
  *   owner, repo, head_sha, base_sha NULL, plan, has_changes (0/1), apply, plan_blob NULL (key of
  *   the saved plan file in `blobs`), plan_digest NULL, extra_args (JSON array), summary NULL
- *   (JSON PlanSummary), headline, output, plan_check_run_id NULL, updated_at.
+ *   (JSON PlanSummary), headline, output, plan_check_run_id NULL, updated_at, why NULL (why it
+ *   was planned), since_push NULL (JSON PlanDelta: what changed since the previous push's plan).
  *   Index on (plan, apply) for crash recovery's "everything pending" scan.
  * - `check_runs` — the latest check run Atoll created per name on a commit.
  *   PK (owner_key, repo_key, head_sha, name); head_sha is lower-cased (hex); id, status,
@@ -308,6 +309,9 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addColumn("created_at", "text", (c) => c.notNull())
           .execute();
         await db.schema.createIndex("plan_history_pull").on("plan_history").columns(["owner_key", "repo_key", "pull_number"]).execute();
+        // Shown on the plan's check run, also when it is rendered again (a review arrived).
+        await db.schema.alterTable("project_states").addColumn("why", "text").execute();
+        await db.schema.alterTable("project_states").addColumn("since_push", "text").execute();
       },
     },
   };

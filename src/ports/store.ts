@@ -12,6 +12,7 @@ import type { Project } from "../projects/project.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import type { JobSpec } from "../jobs/job-spec.js";
 import type { BlobStore } from "./blobs.js";
+import type { PlanDelta } from "../terraform/plan-delta.js";
 
 export interface RepoRef {
   owner: string;
@@ -48,6 +49,10 @@ export interface ProjectState {
   output: string;
   /** The check run showing this plan; its Apply button applies exactly this plan. */
   planCheckRunId?: number;
+  /** Why the project was planned (trigger provenance). */
+  why?: string;
+  /** What changed in the plan since the previous push's. */
+  sincePush?: PlanDelta;
   updatedAt: string;
 }
 

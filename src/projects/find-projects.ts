@@ -129,6 +129,45 @@ export function matchesWhenModified(relPath: string, patterns: readonly string[]
   return selected;
 }
 
+/** The pattern that decides `matchesWhenModified` for `relPath` when it selects it (the last matching one). */
+export function decidingPattern(relPath: string, patterns: readonly string[]): string | undefined {
+  const segments = relPath.split("/");
+  const candidates = [relPath, ...Array.from({ length: segments.length - 1 }, (_, i) => segments.slice(0, segments.length - 1 - i).join("/"))];
+  let deciding: string | undefined;
+  for (const raw of patterns) {
+    const negated = raw.startsWith("!");
+    const pattern = normalizePattern(negated ? raw.slice(1) : raw);
+    if (pattern === "") continue;
+    if (candidates.some((c) => globMatch(c, pattern))) deciding = negated ? undefined : raw;
+  }
+  return deciding;
+}
+
+/**
+ * Why a project is in a pull request's plan (trigger provenance, shown on its check run): which
+ * changed file matched which `when_modified` pattern of a configured project, or which changed
+ * file put a discovered directory in the plan. Undefined when no changed file explains it.
+ */
+export function whyModified(project: Project, changedFiles: readonly ChangedFile[], configured: readonly ProjectConfig[]): string | undefined {
+  const paths = touchedPaths(changedFiles);
+  const config = configured.find((c) => c.dir === project.dir && c.workspace === project.workspace && c.name === project.name);
+  if (config) {
+    const dir = normalizeDir(config.dir);
+    for (const path of paths) {
+      const pattern = decidingPattern(relativeTo(dir, path), config.autoplan.whenModified);
+      if (pattern !== undefined) return `\`${path}\` changed and matches \`${pattern}\` (\`when_modified\` of this project)`;
+    }
+    return undefined;
+  }
+  for (const path of paths) {
+    if (!isAutoplanFile(path) || projectDirOf(path) !== project.dir) continue;
+    const dir = posix.dirname(path);
+    const how = dir === project.dir ? "is in this directory" : `belongs to it (a module or \`env/\` file under \`${project.dir}\`)`;
+    return `\`${path}\` changed and ${how}`;
+  }
+  return undefined;
+}
+
 /** `./x/` → `x`; keeps leading `../` (patterns may reach outside the project dir). */
 function normalizePattern(pattern: string): string {
   const trimmed = pattern.trim();

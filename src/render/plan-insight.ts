@@ -4,6 +4,7 @@
  * that force it, grouped by module.
  */
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
+import { isSameChange, type PlanDelta } from "../terraform/plan-delta.js";
 
 type Replaced = PlanSummary["replaced"][number];
 
@@ -70,5 +71,30 @@ export function statefulBanner(plan: PlanSummary, max = 20): string {
   ];
   for (const s of list.slice(0, max)) lines.push(`> - ${code(s.address)} (${code(s.type)}) will be **${s.action === "destroy" ? "destroyed" : "replaced"}**`);
   if (list.length > max) lines.push(`> - … and ${list.length - max} more`);
+  return lines.join("\n");
+}
+
+const VERB: Record<string, string> = {
+  create: "created",
+  update: "updated",
+  delete: "destroyed",
+  replace: "replaced",
+  forget: "forgotten",
+  import: "imported",
+  move: "moved",
+};
+
+/** "Since the last push": what the plan does now that it did not at the previous commit, and what it no longer does. */
+export function sincePushBlock(delta: PlanDelta, max = 20): string {
+  const at = delta.sinceSha.slice(0, 7);
+  if (isSameChange(delta)) return `**Since the last push** (plan at ${at}): the same resources, with the same actions.`;
+  const lines = [`**Since the last push** (plan at ${at}):`];
+  const list = (items: string[], label: string) => {
+    if (items.length === 0) return;
+    lines.push(`- ${label}: ${items.slice(0, max).join(", ")}${items.length > max ? ` and ${items.length - max} more` : ""}`);
+  };
+  list(delta.added.map((a) => `${code(a.address)} (${VERB[a.action] ?? a.action})`), "newly planned");
+  list(delta.changed.map((c) => `${code(c.address)} (${VERB[c.from] ?? c.from} → ${VERB[c.to] ?? c.to})`), "planned differently");
+  list(delta.dropped.map((d) => `${code(d.address)} (was ${VERB[d.action] ?? d.action})`), "no longer planned");
   return lines.join("\n");
 }

@@ -1,7 +1,7 @@
 import { join as shellJoin } from "shlex";
 import { projectFlags, type Project } from "../projects/project.js";
 import type { ProjectCommand, ProjectResult } from "../runner/reporting/project-result.js";
-import { moduleHeading, replacementsByModule, statefulBanner } from "./plan-insight.js";
+import { moduleHeading, replacementsByModule, sincePushBlock, statefulBanner } from "./plan-insight.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { splitMarkdown } from "./split-markdown.js";
 
@@ -99,6 +99,7 @@ function resultBlocks(input: PrCommentInput, result: ProjectResult, ctx: { singl
       const blocks = [result.headline];
       // A destroy plan's banner already lists what is destroyed.
       if (isPlan && result.plan && !result.destroyPlan) blocks.push(destroyWarning(result.plan));
+      if (isPlan && result.sincePush) blocks.push(sincePushBlock(result.sincePush));
       blocks.push(outputBlock(result.output, { diff: isPlan, fold: result.command !== "version" }));
       if (isPlan && hasChanges(result)) {
         const cmds = suggestedCommands(input.name, result.project, input.extraArgs);

@@ -95,6 +95,8 @@ describe("plan insight", () => {
     let pr = await env.github.createPull(OWNER, REPO, { number: 4, head: "app-change", base: "main", author: "alice" });
     await env.atoll.send(env.pullEvent(pr, "opened"));
     const planned = await completedRun(env, pr.headSha, "atoll/plan: app", 120_000);
+    // Why it ran: the changed file that put the project in the plan.
+    expect(planned.output.summary).toContain("**Why it ran:** `app/main.tf` changed and is in this directory; planned automatically.");
     const digest = /Plan digest: `([0-9a-f]{16})`/.exec(planned.output.summary ?? "")?.[1];
     expect(digest).toMatch(/^[0-9a-f]{16}$/);
     const approvedAt = pr.headSha;
@@ -108,6 +110,7 @@ describe("plan insight", () => {
     expect(same.output.summary).toContain(`Plan digest: \`${digest}\``);
     expect(same.output.summary).toContain(`Plan unchanged since approval by @carol (at ${approvedAt.slice(0, 7)}).`);
     expect(same.output.summary).toContain("✅ `approved`");
+    expect(same.output.summary).toContain(`**Since the last push** (plan at ${approvedAt.slice(0, 7)}): the same resources, with the same actions.`);
 
     // A push that changes the plan: carol's approval no longer covers it, and apply is refused.
     await env.repo.commit("app-change", { "app/main.tf": tf("c", "second, same change") }, "change it again");

@@ -48,6 +48,8 @@ export function fullState(project: Project, overrides: Partial<ProjectState> = {
     output: "Terraform will perform the following actions:\n  ✓ ünïcødé\n",
     planCheckRunId: 9_007_199_254_740,
     updatedAt: "2025-01-02T03:04:05.006Z",
+    why: "`envs/prod/main.tf` changed and matches `*.tf` (`when_modified` of this project); planned automatically",
+    sincePush: { sinceSha: "d".repeat(40), added: [{ address: "terraform_data.n", action: "create" }], changed: [{ address: "terraform_data.c", from: "update", to: "replace" }], dropped: [] },
     ...overrides,
   };
 }

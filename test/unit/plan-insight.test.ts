@@ -8,6 +8,10 @@ import { annotationsFor } from "../../src/runner/reporting/plan-annotations.js";
 import type { Declaration } from "../../src/terraform/hcl-declarations.js";
 import { isStatefulType } from "../../src/terraform/stateful-types.js";
 import { emptyPlanSummary, type PlanSummary } from "../../src/terraform/plan-summary-types.js";
+import { planDelta } from "../../src/terraform/plan-delta.js";
+import { sincePushBlock } from "../../src/render/plan-insight.js";
+import { decidingPattern, whyModified } from "../../src/projects/find-projects.js";
+import { loadRepoConfig } from "../../src/config/load-repo-config.js";
 
 const plan = (p: Partial<PlanSummary>): PlanSummary => ({ ...emptyPlanSummary(), hasChanges: true, ...p });
 
@@ -68,4 +72,36 @@ test("annotations: warning level, failure for stateful; deposed objects and unde
     expect.objectContaining({ path: "main.tf", start_line: 3, annotation_level: "warning", title: "Replaced: aws_instance.web", message: "This plan replaces aws_instance.web. Reason: tainted. Forced by: ami." }),
     expect.objectContaining({ path: "main.tf", start_line: 20, message: expect.stringContaining("declared in module `remote`") }),
   ]);
+});
+
+describe("since the last push", () => {
+  test("planDelta: newly planned, planned differently, no longer planned", () => {
+    const d = planDelta({ headSha: "abcdef0123", changes: { "a.x": "update", "a.y": "delete", "a.z": "create" } }, { "a.x": "replace", "a.z": "create", "a.w": "create" });
+    expect(d).toEqual({ sinceSha: "abcdef0123", added: [{ address: "a.w", action: "create" }], changed: [{ address: "a.x", from: "update", to: "replace" }], dropped: [{ address: "a.y", action: "delete" }] });
+    expect(sincePushBlock(d)).toBe(
+      "**Since the last push** (plan at abcdef0):\n- newly planned: `a.w` (created)\n- planned differently: `a.x` (updated → replaced)\n- no longer planned: `a.y` (was destroyed)",
+    );
+    const same = planDelta({ headSha: "abcdef0123", changes: { "a.x": "update" } }, { "a.x": "update" });
+    expect(sincePushBlock(same)).toBe("**Since the last push** (plan at abcdef0): the same resources, with the same actions.");
+  });
+});
+
+describe("whyModified", () => {
+  const files = (...names: string[]) => names.map((filename) => ({ filename, status: "modified" as const }));
+  test("a discovered directory: the changed file in it, or a module or env file under it", () => {
+    expect(whyModified({ name: "", dir: "net", workspace: "default" }, files("README.md", "net/main.tf"), [])).toBe("`net/main.tf` changed and is in this directory");
+    expect(whyModified({ name: "", dir: "net", workspace: "default" }, files("net/modules/vpc/main.tf"), [])).toBe(
+      "`net/modules/vpc/main.tf` changed and belongs to it (a module or `env/` file under `net`)",
+    );
+    expect(whyModified({ name: "", dir: "net", workspace: "default" }, files("app/main.tf"), [])).toBeUndefined();
+  });
+
+  test("a configured project: the changed file and the when_modified pattern that selected it (the last matching one)", () => {
+    const ok = loadRepoConfig("version: 3\nprojects:\n- name: app\n  dir: app\n  autoplan:\n    when_modified: ['*.tf', '../modules/**/*.tf', '!skip.tf']\n");
+    if (!ok.ok) throw new Error("config");
+    const p = { name: "app", dir: "app", workspace: "default" };
+    expect(whyModified(p, files("modules/db/main.tf"), ok.config.projects)).toBe("`modules/db/main.tf` changed and matches `../modules/**/*.tf` (`when_modified` of this project)");
+    expect(whyModified(p, files("app/skip.tf"), ok.config.projects)).toBeUndefined();
+    expect(decidingPattern("x.tf", ["*.tf", "!x.tf", "x.tf"])).toBe("x.tf");
+  });
 });

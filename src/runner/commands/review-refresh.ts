@@ -37,6 +37,8 @@ export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
       hasChanges: s.hasChanges,
       ...(s.summary ? { plan: s.summary } : {}),
       ...(s.planDigest ? { planDigest: s.planDigest } : {}),
+      ...(s.why ? { why: s.why } : {}),
+      ...(s.sincePush ? { sincePush: s.sincePush } : {}),
     };
     await checks.projectRerendered("plan", result, r?.readiness);
     await refreshRefusedApply(ctx, checks, s, r?.unmet);

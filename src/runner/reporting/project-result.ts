@@ -2,6 +2,7 @@
 import type { Project } from "../../projects/project.js";
 import type { PlanSummary } from "../../terraform/plan-summary-types.js";
 import type { CheckAnnotation } from "../../ports/github.js";
+import type { PlanDelta } from "../../terraform/plan-delta.js";
 
 export type ProjectCommand = "plan" | "apply" | "version" | "import" | "state_rm";
 
@@ -36,6 +37,10 @@ export interface ProjectResult {
   destroyPlan?: boolean;
   /** Markdown warnings shown above the result (e.g. the state would stay in the checkout). */
   warnings?: string[];
+  /** Plan commands only: what changed in the plan since the previous push's (absent for a first plan). */
+  sincePush?: PlanDelta;
+  /** Plan commands only: why the project is in the plan (trigger provenance), shown in its check run. */
+  why?: string;
   /** Plan commands only: the plan's digest (`planDigestOf`), shown in its check run. */
   planDigest?: string;
   /** Plan commands only: annotations on the declarations of destroyed and replaced resources. */

@@ -5,8 +5,8 @@
  */
 import type { ResolvedRepoConfig } from "../../../config/apply-policy.js";
 import type { ProjectConfig } from "../../../config/config-types.js";
-import { candidateDirs, expandGlobDirs, modifiedProjects, shouldDiscover } from "../../../projects/find-projects.js";
-import type { Project } from "../../../projects/project.js";
+import { candidateDirs, expandGlobDirs, modifiedProjects, shouldDiscover, whyModified } from "../../../projects/find-projects.js";
+import { projectKey, type Project } from "../../../projects/project.js";
 import { selectProjects } from "../../../projects/select-projects.js";
 import { GLOB_CHARS } from "../../../commands/parse-comment.js";
 import { listTerraformDirs } from "../../../projects/terraform-dirs.js";
@@ -62,6 +62,8 @@ async function chooseProjects(scope: PlanScope, config: ResolvedRepoConfig): Pro
       await postComment(ctx, `**Cannot plan:** ${sel.error}`);
       return null;
     }
+    const flags = [req.project ? `-p ${req.project}` : "", req.dir ? `-d ${req.dir}` : "", req.workspace ? `-w ${req.workspace}` : ""].filter(Boolean).join(" ");
+    for (const p of sel.projects) scope.why.set(projectKey(p), `requested by @${ctx.user} (\`${ctx.name} plan ${flags}\`)`);
     return sel.projects;
   }
   const files = await scope.changedFiles();
@@ -71,5 +73,12 @@ async function chooseProjects(scope: PlanScope, config: ResolvedRepoConfig): Pro
   // even when it matches no directory (so judge by the entries as written, not their expansion).
   const discover = shouldDiscover(config.projects, config.autodiscover) && candidateDirs(files).length > 0;
   const dirs = discover ? await listTerraformDirs((await scope.checkout()).dir) : undefined;
-  return modifiedProjects(files, configured, config.autodiscover, dirs, options);
+  const projects = modifiedProjects(files, configured, config.autodiscover, dirs, options);
+  // Trigger provenance: which changed file (and pattern) put each project in the plan.
+  const by = req.trigger === "autoplan" ? "planned automatically" : `\`${ctx.name} plan\` by @${ctx.user}`;
+  for (const p of projects) {
+    const why = whyModified(p, files, configured);
+    scope.why.set(projectKey(p), why ? `${why}; ${by}` : by);
+  }
+  return projects;
 }

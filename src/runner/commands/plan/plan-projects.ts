@@ -21,6 +21,7 @@ import { savePlan } from "../../saved-plans.js";
 import { cpuShareEnv } from "../../workflow/cpu-share.js";
 import { planProject } from "../../workflow/project-steps.js";
 import { planAnnotations } from "../../reporting/plan-annotations.js";
+import { planDelta } from "../../../terraform/plan-delta.js";
 import type { LockedProjects } from "./lock-projects.js";
 import { PlanProgress } from "./plan-progress.js";
 import { CheckoutFailed, type PlanScope } from "./plan-scope.js";
@@ -199,6 +200,15 @@ async function recordPlan(planning: Planning, project: Project, outcome: PlanOut
   const current = { headSha: pull.headSha, ...(planDigest ? { digest: planDigest } : {}) };
   const readinessOf = result.hasChanges ? (await planning.readiness).get(projectKey(project))?.forPlan(current).readiness : undefined;
   if (planDigest) result.planDigest = planDigest;
+  const why = planning.scope.why.get(projectKey(project));
+  if (why) result.why = why;
+  // What changed since the previous push's plan of this project (the history has each plan's changes).
+  if (result.outcome === "success" && changes) {
+    const previous = (await store.listPlanHistory(ctx.repo, pull.number))
+      .filter((h) => projectKey(h.project) === projectKey(project) && h.headSha.toLowerCase() !== pull.headSha.toLowerCase())
+      .at(-1);
+    if (previous) result.sincePush = planDelta(previous, changes);
+  }
   // Saved where every replica can read it: the apply may run elsewhere.
   const planBlob = planFile ? await savePlan(ctx.deps, { repo: ctx.repo, pullNumber: pull.number, headSha: pull.headSha, project }, planFile) : undefined;
   const state: ProjectState = {
@@ -212,6 +222,8 @@ async function recordPlan(planning: Planning, project: Project, outcome: PlanOut
     ...(planDigest ? { planDigest } : {}),
     extraArgs: req.extraArgs,
     ...(result.plan ? { summary: result.plan } : {}),
+    ...(result.why ? { why: result.why } : {}),
+    ...(result.sincePush ? { sincePush: result.sincePush } : {}),
     headline: result.headline,
     output: truncateUtf8(result.output, KEPT_OUTPUT_BYTES),
     updatedAt: new Date().toISOString(),

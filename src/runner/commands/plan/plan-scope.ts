@@ -25,6 +25,8 @@ export interface PlanScope {
   checkout: () => Promise<Checkout>;
   /** The PR's changed files (a full plan's read started with the scope). */
   changedFiles: () => Promise<ChangedFile[]>;
+  /** Why each chosen project is planned (by `projectKey`), set when the projects are chosen. */
+  why: Map<string, string>;
 }
 
 /** A checkout (or the token for it) could not be made; reported as such, not as an internal error. */
@@ -48,7 +50,7 @@ export function planScope(ctx: CommandContext, req: PlanRequest, pull: PullReque
   filesRead?.catch(() => undefined); // awaited in chooseProjects; unused when the config is invalid
   const changedFiles = () => filesRead ?? ctx.github.listChangedFiles(pull.number);
   const repoName = `${ctx.repo.owner}/${ctx.repo.repo}`;
-  return { ctx, req, pull, checks, repoName, targeted, checkout: getCheckout, changedFiles };
+  return { ctx, req, pull, checks, repoName, targeted, checkout: getCheckout, changedFiles, why: new Map() };
 }
 
 /** No terraform ran because the checkout failed: say so on the PR and on `atoll/plan`. */
