@@ -44,6 +44,8 @@ export interface Settings {
   blockedExtraArgs: string[];
   /** Resource types (globs) counted as stateful on top of the built-in list (ATOLL_STATEFUL_TYPES). */
   statefulTypes: string[];
+  /** Hide Atoll's earlier plan comments for the same projects as outdated (ATOLL_HIDE_PREV_PLAN_COMMENTS, default true). */
+  hidePrevPlanComments: boolean;
   /** The App's slug, if known in advance; otherwise looked up once with GET /app (ATOLL_APP_SLUG). */
   appSlug?: string;
   /** Apply requirements for every repo (ATOLL_APPLY_REQUIREMENTS): approved, mergeable, undiverged. */
@@ -257,6 +259,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     allowCommands,
     blockedExtraArgs: list(env.ATOLL_BLOCKED_EXTRA_ARGS, [...DEFAULT_BLOCKED_EXTRA_ARGS]),
     statefulTypes: list(env.ATOLL_STATEFUL_TYPES, []),
+    hidePrevPlanComments: bool("ATOLL_HIDE_PREV_PLAN_COMMENTS", env.ATOLL_HIDE_PREV_PLAN_COMMENTS, true),
     appSlug,
     applyRequirements: requirements.requirements,
     lockSweepIntervalMs: parseDuration("ATOLL_LOCK_SWEEP_INTERVAL", env.ATOLL_LOCK_SWEEP_INTERVAL?.trim() || "10m"),

@@ -9,6 +9,7 @@ import type {
   GitHubPort,
   ListedCheckRun,
   MergeBlockers,
+  PullComment,
   MergeResult,
   Permission,
   PullRequestInfo,
@@ -166,6 +167,35 @@ export function toMergeBlockers(data: MergeBlockersResponse, pullNumber: number)
   if (contexts.totalCount !== undefined && contexts.totalCount > nodes.length) requiredNotPassing.push(UNINSPECTED_CHECKS);
   return { reviewDecision, requiredNotPassing };
 }
+
+/** A pull request's comments, 100 a page: what hiding outdated plan comments needs. */
+export const PULL_COMMENTS_QUERY = `query($owner: String!, $repo: String!, $number: Int!, $cursor: String) {
+  repository(owner: $owner, name: $repo) {
+    pullRequest(number: $number) {
+      comments(first: 100, after: $cursor) {
+        nodes { id body isMinimized viewerDidAuthor }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}`;
+
+interface PullCommentsResponse {
+  repository: {
+    pullRequest: {
+      comments: {
+        nodes: ({ id: string; body: string; isMinimized: boolean; viewerDidAuthor: boolean } | null)[] | null;
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      } | null;
+    } | null;
+  } | null;
+}
+
+export const MINIMIZE_COMMENT_MUTATION = `mutation($id: ID!) {
+  minimizeComment(input: { subjectId: $id, classifier: OUTDATED }) {
+    minimizedComment { isMinimized }
+  }
+}`;
 
 function checkRunBody(input: Partial<CheckRunInput>) {
   const body: Record<string, unknown> = {};
@@ -339,6 +369,26 @@ export function createOctokitGitHub(
         return { token: data.token, expiresAt: data.expires_at };
       };
       return cloneTokens ? cloneTokens.get(`${baseUrl}#${installationId}`, mint, opts) : (await mint()).token;
+    },
+
+    async listPullComments(pullNumber): Promise<PullComment[]> {
+      const out: PullComment[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const data: PullCommentsResponse = await octokit.graphql<PullCommentsResponse>(PULL_COMMENTS_QUERY, { owner, repo, number: pullNumber, cursor });
+        const comments = data.repository?.pullRequest?.comments;
+        if (!comments) break;
+        for (const c of comments.nodes ?? []) {
+          if (c) out.push({ nodeId: c.id, body: c.body, isMinimized: c.isMinimized, byApp: c.viewerDidAuthor });
+        }
+        if (!comments.pageInfo.hasNextPage) break;
+        cursor = comments.pageInfo.endCursor;
+      }
+      return out;
+    },
+
+    async minimizeComment(nodeId) {
+      await octokit.graphql(MINIMIZE_COMMENT_MUTATION, { id: nodeId });
     },
 
     async getMergeBlockers(pullNumber): Promise<MergeBlockers> {

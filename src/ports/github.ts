@@ -120,6 +120,16 @@ export interface CheckRunInput {
   detailsUrl?: string;
 }
 
+/** A pull request comment as `listPullComments` returns it. */
+export interface PullComment {
+  /** GraphQL node id (for `minimizeComment`). */
+  nodeId: string;
+  body: string;
+  isMinimized: boolean;
+  /** Written by this App (GraphQL `viewerDidAuthor`). */
+  byApp: boolean;
+}
+
 /** A check run as listed on a commit (any app's). */
 export interface ListedCheckRun {
   id: number;
@@ -174,6 +184,10 @@ export interface GitHubPort {
   cloneToken(opts?: { fresh?: boolean }): Promise<string>;
   /** Required checks that have not passed and the review decision (for the `mergeable` requirement). */
   getMergeBlockers(pullNumber: number): Promise<MergeBlockers>;
+  /** The pull request's comments (GraphQL, oldest first, up to 1,000): id, body, hidden or not, written by this App or not. */
+  listPullComments(pullNumber: number): Promise<PullComment[]>;
+  /** Hide a comment as outdated (GraphQL `minimizeComment`, classifier OUTDATED). */
+  minimizeComment(nodeId: string): Promise<void>;
   /** Compare `base...head` (for the `undiverged` requirement): "ahead"/"identical" = base is contained in head. */
   compareCommits(base: string, head: string): Promise<CommitComparison>;
   /**

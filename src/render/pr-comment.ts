@@ -3,7 +3,7 @@ import { projectFlags, type Project } from "../projects/project.js";
 import type { ProjectCommand, ProjectResult } from "../runner/reporting/project-result.js";
 import { moduleHeading, replacementsByModule, sincePushBlock, statefulBanner } from "./plan-insight.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
-import { splitMarkdown } from "./split-markdown.js";
+import { MAX_COMMENT_CHARS, splitMarkdown } from "./split-markdown.js";
 
 /**
  * The pull-request comment that reports a command's results, laid out like Atlantis's so users
@@ -22,6 +22,8 @@ export interface PrCommentInput {
   extraArgs?: string[];
   /** Extra paragraphs (e.g. warnings) rendered at the end. */
   notes?: string[];
+  /** A hidden line ending every part (`<!-- … -->`): plan comments name their projects so later plans can hide them. */
+  marker?: string;
 }
 
 /** Modules whose replacements are listed (each under its heading) before "and N more". */
@@ -34,7 +36,8 @@ export const COMMAND_TITLE: Record<ProjectCommand, string> = { plan: "Plan", app
 /** Render the comment; returns the parts to post in order (one unless the output is too long). */
 export function renderPrComment(input: PrCommentInput): string[] {
   const markdown = input.results.length === 1 ? renderSingle(input, input.results[0]) : renderMulti(input);
-  return splitMarkdown(markdown);
+  if (!input.marker) return splitMarkdown(markdown);
+  return splitMarkdown(markdown, { maxChars: MAX_COMMENT_CHARS - input.marker.length - 2 }).map((part) => `${part}\n\n${input.marker}`);
 }
 
 function renderSingle(input: PrCommentInput, result: ProjectResult): string {

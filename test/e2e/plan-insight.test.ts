@@ -129,5 +129,11 @@ describe("plan insight", () => {
     await env.atoll.send(await env.review(pr, "carol", "approved"));
     await env.atoll.send(env.comment(pr, "bob", "atoll apply"));
     await env.github.waitFor(() => appComments(env, 4).find((c) => /Apply complete!/.test(c.body)), { what: "apply after the new approval", timeoutMs: 120_000 });
+
+    // Less noise: each new plan hid the earlier plan comments as outdated; other comments stay.
+    const plans = () => appComments(env, 4).filter((c) => /^Ran Plan/.test(c.body));
+    await env.github.waitFor(() => (plans().filter((c) => c.minimized).length === 2 ? true : undefined), { what: "two hidden plan comments" });
+    expect(plans().map((c) => c.minimized?.reason ?? "shown")).toEqual(["outdated", "outdated", "shown"]);
+    expect(appComments(env, 4).filter((c) => !/^Ran Plan/.test(c.body)).every((c) => c.minimized === undefined)).toBe(true);
   }, 300_000);
 });

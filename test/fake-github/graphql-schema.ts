@@ -8,12 +8,14 @@
  *
  * Covered: `repository(owner, name) { pullRequest(number) { ... } }` with review decision,
  * merge state, reviews, commits and each commit's status check rollup (check runs and commit
- * statuses, `isRequired` from the fake's branch protection).
+ * statuses, `isRequired` from the fake's branch protection), and the PR's comments with
+ * `isMinimized` / `viewerDidAuthor`. The one mutation Atoll sends, `minimizeComment`, is in
+ * `graphql-mutations.ts` (the engine here serves queries only).
  */
 import type { FakeRepo } from "./git-repos.js";
 import { GraphqlFieldError, Schema, type FieldDef, type TypeDef } from "./graphql.js";
 import { mergeability, reviewDecision, rollup, rollupState, type RollupEntry } from "./merge-state.js";
-import { nodeId, type FakeState, type Mergeability, type PullRecord, type ReviewRecord } from "./state.js";
+import { nodeId, type CommentRecord, type FakeState, type Mergeability, type PullRecord, type ReviewRecord } from "./state.js";
 
 export interface GraphqlContext {
   state: FakeState;
@@ -278,6 +280,15 @@ const types: TypeDef<GraphqlContext>[] = [
           return paginateConnection(all, args, "commits");
         },
       },
+      comments: {
+        type: "IssueCommentConnection!",
+        args: CONNECTION_ARGS,
+        resolve(v: PullValue, args, ctx) {
+          const key = ctx.state.pullKey(v.pull.owner, v.pull.repo, v.pull.number);
+          const all = ctx.state.comments.filter((c) => ctx.state.pullKey(c.owner, c.repo, c.issueNumber) === key);
+          return paginateConnection(all, args, "comments");
+        },
+      },
       reviews: {
         type: "PullRequestReviewConnection",
         args: { ...CONNECTION_ARGS, states: "[PullRequestReviewState!]", author: "String" },
@@ -391,6 +402,23 @@ const types: TypeDef<GraphqlContext>[] = [
       targetUrl: { type: "URI", resolve: (v: ContextValue) => (v.entry.kind === "status" ? v.entry.status.targetUrl : null) },
       createdAt: { type: "DateTime!", resolve: (v: ContextValue) => (v.entry.kind === "status" ? v.entry.status.createdAt : null) },
       isRequired: { type: "Boolean!", args: { pullRequestId: "ID", pullRequestNumber: "Int" }, resolve: (v: ContextValue, args, ctx) => isRequired(ctx, v, args) },
+    },
+  },
+
+  ...connectionTypes("IssueComment", "IssueComment"),
+  {
+    kind: "OBJECT",
+    name: "IssueComment",
+    fields: {
+      id: { type: "ID!", resolve: (c: CommentRecord) => c.nodeId },
+      databaseId: { type: "Int", resolve: (c: CommentRecord) => c.id },
+      body: { type: "String!" },
+      createdAt: { type: "DateTime!" },
+      author: { type: "Actor", resolve: (c: CommentRecord): ActorValue => ({ login: c.user }) },
+      isMinimized: { type: "Boolean!", resolve: (c: CommentRecord) => c.minimized !== undefined },
+      minimizedReason: { type: "String", resolve: (c: CommentRecord) => c.minimized?.reason ?? null },
+      // The fake's GraphQL callers are the app (installation tokens): the viewer is the app.
+      viewerDidAuthor: { type: "Boolean!", resolve: (c: CommentRecord) => c.byApp },
     },
   },
 

@@ -41,6 +41,7 @@ import { testAppCredentials } from "./app-credentials.js";
 import { AuthState, type Credential, type IssuedToken } from "./auth.js";
 import { executeGraphql } from "./graphql.js";
 import { githubSchema } from "./graphql-schema.js";
+import { isMutation, runMutation } from "./graphql-mutations.js";
 import { FakeRepo, initBareRepo } from "./git-repos.js";
 import { HttpError, routes as restRoutes, type FieldError, type Route, type RouteContext, type RouteResult } from "./routes.js";
 import { FakeOAuth, userRoutes } from "./oauth.js";
@@ -813,11 +814,13 @@ export class FakeGitHub {
       return;
     }
     const request = body as { query: string; variables?: unknown; operationName?: unknown };
-    const result = await executeGraphql(githubSchema, request, {
-      state: this.#state,
-      syncPull: (p) => this.#sync(p),
-      mergeCache: new Map(),
-    });
+    const result = isMutation(request.query)
+      ? runMutation(this.#state, request)
+      : await executeGraphql(githubSchema, request, {
+          state: this.#state,
+          syncPull: (p) => this.#sync(p),
+          mergeCache: new Map(),
+        });
     const errors = result.body.errors ?? [];
     if (errors.length) entry.error = errors.map((e) => e.message).join("; ");
     if (result.rejected) {

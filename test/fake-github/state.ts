@@ -63,6 +63,8 @@ export interface CommentRecord {
   updatedAt: string;
   /** Earlier bodies, oldest first (one entry per PATCH). */
   previousBodies: string[];
+  /** Hidden with GraphQL `minimizeComment` (the classifier, lower-cased as GitHub reports it). */
+  minimized?: { reason: string };
 }
 
 export interface ReactionRecord {

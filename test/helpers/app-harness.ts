@@ -48,6 +48,8 @@ export async function startAppHarness(opts: {
     ATOLL_PROGRESS_DELAY: "0",
     // Integration tests keep state in the checkout (no backend); the refusal has its own tests.
     ATOLL_ALLOW_LOCAL_STATE: "true",
+    // Hiding earlier plan comments (a GraphQL read per plan) is tested against the fake GitHub.
+    ATOLL_HIDE_PREV_PLAN_COMMENTS: "false",
     ...opts.env,
   });
   const store = await openSqliteStore(path.join(dataDir, "atoll.db"));

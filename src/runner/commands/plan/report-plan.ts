@@ -9,6 +9,7 @@ import { renderConfigIssues } from "../../../render/config-errors.js";
 import { renderPrComment } from "../../../render/pr-comment.js";
 import { blockedCheck } from "../../gates/project-locks.js";
 import { postComment, postParts } from "../../reporting/comments.js";
+import { findOutdatedPlanComments, planCommentMarker } from "../../reporting/outdated-comments.js";
 import { hookNotes, hooksFor, runWorkflowHooks } from "../../workflow/workflow-hooks.js";
 import type { LockedProjects } from "./lock-projects.js";
 import type { PlanConfig } from "./plan-config.js";
@@ -32,10 +33,13 @@ export async function reportPlan(
     notes.push(`Warnings about \`${config.file ?? "the repo config"}\`:\n${renderConfigIssues(loaded.warnings)}`);
   }
   const shown = results.filter((r) => !locked.settingsOf.get(projectKey(r.project))?.silencePrComments.includes("plan"));
+  let hideOutdated = async () => undefined as void;
   if (shown.length > 0 || results.length === 0) {
+    // Earlier plan comments of these projects (of every project, for a full plan) are outdated now.
+    hideOutdated = await findOutdatedPlanComments(ctx, results.map((r) => r.project), !scope.targeted);
     await postParts(
       ctx,
-      renderPrComment({ command: "plan", name: ctx.name, results: shown, headSha: pull.headSha, extraArgs: req.extraArgs, notes }),
+      renderPrComment({ command: "plan", name: ctx.name, results: shown, headSha: pull.headSha, extraArgs: req.extraArgs, notes, marker: planCommentMarker(shown.map((r) => r.project)) }),
     );
   }
   const writes = [
@@ -44,6 +48,7 @@ export async function reportPlan(
     ...locked.blocked.map((b) => checks.projectWaiting(b.project, blockedCheck(ctx, b))),
     ...(planned.progress ? [planned.progress] : []),
     superseded,
+    hideOutdated(),
   ];
   await Promise.all(writes);
 }
