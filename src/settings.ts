@@ -46,6 +46,8 @@ export interface Settings {
   statefulTypes: string[];
   /** Hide Atoll's earlier plan comments for the same projects as outdated (ATOLL_HIDE_PREV_PLAN_COMMENTS, default true). */
   hidePrevPlanComments: boolean;
+  /** Label pull requests atoll/destroy, atoll/no-changes, atoll/plan-failed (ATOLL_PLAN_LABELS, default false). */
+  planLabels: boolean;
   /** The App's slug, if known in advance; otherwise looked up once with GET /app (ATOLL_APP_SLUG). */
   appSlug?: string;
   /** Apply requirements for every repo (ATOLL_APPLY_REQUIREMENTS): approved, mergeable, undiverged. */
@@ -260,6 +262,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     blockedExtraArgs: list(env.ATOLL_BLOCKED_EXTRA_ARGS, [...DEFAULT_BLOCKED_EXTRA_ARGS]),
     statefulTypes: list(env.ATOLL_STATEFUL_TYPES, []),
     hidePrevPlanComments: bool("ATOLL_HIDE_PREV_PLAN_COMMENTS", env.ATOLL_HIDE_PREV_PLAN_COMMENTS, true),
+    planLabels: bool("ATOLL_PLAN_LABELS", env.ATOLL_PLAN_LABELS, false),
     appSlug,
     applyRequirements: requirements.requirements,
     lockSweepIntervalMs: parseDuration("ATOLL_LOCK_SWEEP_INTERVAL", env.ATOLL_LOCK_SWEEP_INTERVAL?.trim() || "10m"),

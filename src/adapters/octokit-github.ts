@@ -391,6 +391,23 @@ export function createOctokitGitHub(
       await octokit.graphql(MINIMIZE_COMMENT_MUTATION, { id: nodeId });
     },
 
+    async listLabels(issueNumber) {
+      const labels = await octokit.paginate(octokit.rest.issues.listLabelsOnIssue, { owner, repo, issue_number: issueNumber, per_page: 100 });
+      return labels.map((l) => l.name);
+    },
+
+    async addLabels(issueNumber, names) {
+      await octokit.rest.issues.addLabels({ owner, repo, issue_number: issueNumber, labels: names });
+    },
+
+    async removeLabel(issueNumber, name) {
+      try {
+        await octokit.rest.issues.removeLabel({ owner, repo, issue_number: issueNumber, name });
+      } catch (error) {
+        if ((error as { status?: number }).status !== 404) throw error;
+      }
+    },
+
     async getMergeBlockers(pullNumber): Promise<MergeBlockers> {
       const data = await octokit.graphql<MergeBlockersResponse>(MERGE_BLOCKERS_QUERY, {
         owner,

@@ -188,6 +188,12 @@ export interface GitHubPort {
   listPullComments(pullNumber: number): Promise<PullComment[]>;
   /** Hide a comment as outdated (GraphQL `minimizeComment`, classifier OUTDATED). */
   minimizeComment(nodeId: string): Promise<void>;
+  /** The names of the labels on an issue or pull request. */
+  listLabels(issueNumber: number): Promise<string[]>;
+  /** Add labels (GitHub creates a repository label the first time one is used). */
+  addLabels(issueNumber: number, names: string[]): Promise<void>;
+  /** Remove one label; a label that is not there is fine. */
+  removeLabel(issueNumber: number, name: string): Promise<void>;
   /** Compare `base...head` (for the `undiverged` requirement): "ahead"/"identical" = base is contained in head. */
   compareCommits(base: string, head: string): Promise<CommitComparison>;
   /**

@@ -13,7 +13,7 @@ const root = (v: string, gone: boolean) =>
     backend,
     `resource "terraform_data" "db" {\n  triggers_replace = "${v}"\n}\n`,
     `resource "terraform_data" "many" {\n  count            = 60\n  triggers_replace = "${v}-\${count.index}"\n}\n`,
-    `module "inner" {\n  source = "./inner"\n  v      = "${v}"\n}\n`,
+    `module "inner" {\n  source = "./modules/inner"\n  v      = "${v}"\n}\n`,
     gone ? `resource "terraform_data" "gone" {\n  input = "g"\n}\n` : "",
   ].join("\n");
 const inner = `variable "v" {}\n\nresource "terraform_data" "cache" {\n  triggers_replace = var.v\n}\n`;
@@ -21,7 +21,7 @@ const inner = `variable "v" {}\n\nresource "terraform_data" "cache" {\n  trigger
 describe("plan insight", () => {
   let env: E2eEnv;
   beforeAll(async () => {
-    env = await startE2eEnv({ env: { ATOLL_STATEFUL_TYPES: "terraform_data", ATOLL_LOCK_SWEEP_INTERVAL: "1h", ATOLL_APPLY_REQUIREMENTS: "approved" } });
+    env = await startE2eEnv({ env: { ATOLL_STATEFUL_TYPES: "terraform_data", ATOLL_LOCK_SWEEP_INTERVAL: "1h", ATOLL_APPLY_REQUIREMENTS: "approved", ATOLL_PLAN_LABELS: "true" } });
     env.github.setPermission(OWNER, REPO, "bob", "write");
     await env.repo.commit("main", { "README.md": "infra" }, "initial");
   }, 120_000);
@@ -38,7 +38,7 @@ describe("plan insight", () => {
 
   test("replacements with reasons and forcing attributes by module, the stateful red line, and annotations on each declaration", async () => {
     // Create the resources first (a PR that applies them).
-    await env.repo.commit("create", { "stack/main.tf": root("v1", true), "stack/inner/main.tf": inner }, "create", { from: "main" });
+    await env.repo.commit("create", { "stack/main.tf": root("v1", true), "stack/modules/inner/main.tf": inner }, "create", { from: "main" });
     const first = await env.github.createPull(OWNER, REPO, { number: 1, head: "create", base: "main", author: "alice" });
     await env.atoll.send(env.pullEvent(first, "opened"));
     await completedRun(env, first.headSha, "atoll/plan: stack", 120_000);
@@ -67,12 +67,17 @@ describe("plan insight", () => {
     const byTitle = new Map(annotations.map((a) => [a.title, a]));
     expect(byTitle.get("Stateful resource replaced: terraform_data.db")).toMatchObject({ path: "stack/main.tf", start_line: 7, end_line: 9, annotation_level: "failure" });
     expect(byTitle.get("Stateful resource replaced: terraform_data.db")!.message).toContain("Reason: cannot update in place. Forced by: triggers_replace.");
-    expect(byTitle.get("Stateful resource replaced: module.inner.terraform_data.cache")).toMatchObject({ path: "stack/inner/main.tf", start_line: 3, end_line: 5 });
+    expect(byTitle.get("Stateful resource replaced: module.inner.terraform_data.cache")).toMatchObject({ path: "stack/modules/inner/main.tf", start_line: 3, end_line: 5 });
     expect(byTitle.get("Stateful resource replaced: terraform_data.many[59]")).toMatchObject({ path: "stack/main.tf", start_line: 11, end_line: 14 });
     // A resource destroyed because its block was deleted has no line in the head commit (which
     // annotations point at): it is in the summary, not annotated.
     expect(summary).toContain("`terraform_data.gone`");
     expect(annotations.filter((a) => a.title.includes("terraform_data.gone"))).toHaveLength(0);
+
+    // The optional label says it too (and the earlier PR, which only created, has none).
+    await env.github.waitFor(() => (env.github.labels(OWNER, REPO, 2).length ? true : undefined), { what: "the destroy label" });
+    expect(env.github.labels(OWNER, REPO, 2)).toEqual(["atoll/destroy"]);
+    expect(env.github.labels(OWNER, REPO, 1)).toEqual([]);
 
     // The comment says the same.
     const comment = appComments(env, 2).find((c) => /Ran Plan/.test(c.body))!;

@@ -458,6 +458,50 @@ export const routes: Record<string, Route> = {
     },
   },
 
+  "GET /repos/{owner}/{repo}/issues/{issue_number}/labels": {
+    auth: "token",
+    handle(ctx) {
+      const r = requireRepo(ctx);
+      const key = ctx.state.pullKey(r.owner, r.name, requireNumber(ctx.params.issue_number));
+      const list = (ctx.state.issueLabels.get(key) ?? []).map((n) => ctx.state.labelJson(r.owner, r.name, n));
+      const page = paginate(ctx, list);
+      return { status: 200, body: page.items, headers: page.headers };
+    },
+  },
+
+  "POST /repos/{owner}/{repo}/issues/{issue_number}/labels": {
+    auth: "token",
+    rules(ctx) {
+      const labels = (record(ctx.body).labels ?? []) as unknown[];
+      // GitHub's limit on a label's name.
+      return labels.filter((l) => typeof l === "string" && l.length > 50).map((l) => ({ resource: "Label", field: "name", code: "invalid", message: `name is too long (maximum is 50 characters): ${String(l)}` }));
+    },
+    handle(ctx) {
+      const r = requireRepo(ctx);
+      const n = requireNumber(ctx.params.issue_number);
+      if (!ctx.state.pull(r.owner, r.name, n)) throw notFound();
+      const key = ctx.state.pullKey(r.owner, r.name, n);
+      const current = ctx.state.issueLabels.get(key) ?? [];
+      for (const l of (record(ctx.body).labels ?? []) as string[]) if (!current.some((c) => c.toLowerCase() === l.toLowerCase())) current.push(l);
+      ctx.state.issueLabels.set(key, current);
+      return { status: 200, body: current.map((name) => ctx.state.labelJson(r.owner, r.name, name)) };
+    },
+  },
+
+  "DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}": {
+    auth: "token",
+    handle(ctx) {
+      const r = requireRepo(ctx);
+      const key = ctx.state.pullKey(r.owner, r.name, requireNumber(ctx.params.issue_number));
+      const current = ctx.state.issueLabels.get(key) ?? [];
+      const name = decodeURIComponent(String(ctx.params.name));
+      const at = current.findIndex((c) => c.toLowerCase() === name.toLowerCase());
+      if (at < 0) throw new HttpError(404, "Label does not exist");
+      current.splice(at, 1);
+      return { status: 200, body: current.map((l) => ctx.state.labelJson(r.owner, r.name, l)) };
+    },
+  },
+
   "GET /repos/{owner}/{repo}/issues/comments/{comment_id}": {
     auth: "token",
     handle: (ctx) => ({ status: 200, body: ctx.state.commentJson(requireComment(ctx)) }),

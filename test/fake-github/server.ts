@@ -575,6 +575,11 @@ export class FakeGitHub {
     return this.#state.comments.filter((c) => this.#state.repoKey(c.owner, c.repo) === key && c.issueNumber === number);
   }
 
+  /** The labels on a pull request, in the order they were added. */
+  labels(owner: string, repo: string, number: number): string[] {
+    return [...(this.#state.issueLabels.get(this.#state.pullKey(owner, repo, number)) ?? [])];
+  }
+
   /** Check runs (latest state of each run, with full history), oldest first. */
   checkRuns(owner: string, repo: string, filter: { headSha?: string; name?: string } = {}): CheckRunRecord[] {
     const key = this.#state.repoKey(owner, repo);

@@ -211,6 +211,10 @@ export class FakeState {
   readonly repos = new Map<string, FakeRepo>();
   readonly pulls = new Map<string, PullRecord>();
   readonly comments: CommentRecord[] = [];
+  /** Labels on each issue or pull request (`pullKey`), in the order they were added. */
+  readonly issueLabels = new Map<string, string[]>();
+  /** Repository labels by `owner/repo` → name → id (GitHub creates one when an issue first gets it). */
+  readonly repoLabels = new Map<string, Map<string, number>>();
   readonly reactions: ReactionRecord[] = [];
   readonly checkRuns: CheckRunRecord[] = [];
   readonly statuses: StatusRecord[] = [];
@@ -525,6 +529,21 @@ export class FakeState {
     if (login.toLowerCase() === owner.toLowerCase()) return "OWNER";
     const perm = this.permissions.get(this.repoKey(owner, repo))?.get(login.toLowerCase());
     return perm && perm !== "none" && perm !== "read" ? "COLLABORATOR" : "CONTRIBUTOR";
+  }
+
+  labelJson(owner: string, repo: string, name: string) {
+    const key = this.repoKey(owner, repo);
+    const labels = this.repoLabels.get(key) ?? this.repoLabels.set(key, new Map()).get(key)!;
+    const id = labels.get(name.toLowerCase()) ?? labels.set(name.toLowerCase(), this.newId()).get(name.toLowerCase())!;
+    return {
+      id,
+      node_id: nodeId("Label", id),
+      url: `${this.apiUrl}/repos/${owner}/${repo}/labels/${encodeURIComponent(name)}`,
+      name,
+      description: null,
+      color: "ededed",
+      default: false,
+    };
   }
 
   commentJson(c: CommentRecord) {

@@ -9,6 +9,9 @@ import { MAX_COMMENT_CHARS } from "../../src/render/split-markdown.js";
 import { projectKey } from "../../src/projects/project.js";
 import { runMutation } from "../fake-github/graphql-mutations.js";
 import { FakeState } from "../fake-github/state.js";
+import { planLabels } from "../../src/runner/reporting/plan-labels.js";
+import { emptyPlanSummary } from "../../src/terraform/plan-summary-types.js";
+import type { ProjectState } from "../../src/ports/store.js";
 
 const net = { name: "", dir: "net", workspace: "default" };
 const app = { name: "app", dir: "a--b", workspace: "default" };
@@ -73,5 +76,19 @@ describe("the fake's minimizeComment", () => {
     const s = state();
     expect(runMutation(s, { query, variables: { id: "IC_5" } }).rejected).toBe(true);
     expect(s.comments[0].minimized).toBeUndefined();
+  });
+});
+
+describe("plan labels", () => {
+  const state = (plan: "success" | "failed", hasChanges: boolean, destroy = 0) =>
+    ({ project: net, headSha: "a", plan, hasChanges, apply: "none", extraArgs: [], headline: "", output: "", updatedAt: "", summary: { ...emptyPlanSummary(), destroy } }) as ProjectState;
+  test.each<[string, ProjectState[], string[]]>([
+    ["nothing planned", [], []],
+    ["all unchanged", [state("success", false), state("success", false)], ["atoll/no-changes"]],
+    ["a change", [state("success", true), state("success", false)], []],
+    ["a destroy and a failure", [state("success", true, 2), state("failed", false)], ["atoll/destroy", "atoll/plan-failed"]],
+  ])("%s", (_what, states, labels) => {
+    expect(planLabels(states)).toEqual(labels);
+    for (const l of labels) expect(l.length).toBeLessThanOrEqual(20);
   });
 });

@@ -10,6 +10,7 @@ import { renderPrComment } from "../../../render/pr-comment.js";
 import { blockedCheck } from "../../gates/project-locks.js";
 import { postComment, postParts } from "../../reporting/comments.js";
 import { findOutdatedPlanComments, planCommentMarker } from "../../reporting/outdated-comments.js";
+import { syncPlanLabels } from "../../reporting/plan-labels.js";
 import { hookNotes, hooksFor, runWorkflowHooks } from "../../workflow/workflow-hooks.js";
 import type { LockedProjects } from "./lock-projects.js";
 import type { PlanConfig } from "./plan-config.js";
@@ -49,6 +50,7 @@ export async function reportPlan(
     ...(planned.progress ? [planned.progress] : []),
     superseded,
     hideOutdated(),
+    syncPlanLabels(ctx, pull.headSha),
   ];
   await Promise.all(writes);
 }
