@@ -48,6 +48,8 @@ export interface Settings {
   hidePrevPlanComments: boolean;
   /** Label pull requests atoll/destroy, atoll/no-changes, atoll/plan-failed (ATOLL_PLAN_LABELS, default false). */
   planLabels: boolean;
+  /** On a push, keep the plans of projects whose inputs did not change (ATOLL_CARRY_UNCHANGED_PLANS, default true). */
+  carryUnchangedPlans: boolean;
   /** The App's slug, if known in advance; otherwise looked up once with GET /app (ATOLL_APP_SLUG). */
   appSlug?: string;
   /** Apply requirements for every repo (ATOLL_APPLY_REQUIREMENTS): approved, mergeable, undiverged. */
@@ -263,6 +265,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     statefulTypes: list(env.ATOLL_STATEFUL_TYPES, []),
     hidePrevPlanComments: bool("ATOLL_HIDE_PREV_PLAN_COMMENTS", env.ATOLL_HIDE_PREV_PLAN_COMMENTS, true),
     planLabels: bool("ATOLL_PLAN_LABELS", env.ATOLL_PLAN_LABELS, false),
+    carryUnchangedPlans: bool("ATOLL_CARRY_UNCHANGED_PLANS", env.ATOLL_CARRY_UNCHANGED_PLANS, true),
     appSlug,
     applyRequirements: requirements.requirements,
     lockSweepIntervalMs: parseDuration("ATOLL_LOCK_SWEEP_INTERVAL", env.ATOLL_LOCK_SWEEP_INTERVAL?.trim() || "10m"),

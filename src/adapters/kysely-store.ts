@@ -93,6 +93,8 @@ export interface ProjectStatesTable extends RepoColumns, ProjectColumns {
   updated_at: string;
   why: string | null;
   since_push: string | null;
+  fingerprint: string | null;
+  carried_from: string | null;
 }
 
 export interface CheckRunsTable {
@@ -248,6 +250,8 @@ function toProjectState(r: Selectable<ProjectStatesTable>): ProjectState {
   if (r.plan_check_run_id !== null) s.planCheckRunId = r.plan_check_run_id;
   if (r.why !== null) s.why = r.why;
   if (r.since_push !== null) s.sincePush = JSON.parse(r.since_push) as PlanDelta;
+  if (r.fingerprint !== null) s.fingerprint = r.fingerprint;
+  if (r.carried_from !== null) s.carriedFrom = r.carried_from;
   return s;
 }
 
@@ -382,6 +386,8 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
           updated_at: state.updatedAt,
           why: state.why ?? null,
           since_push: state.sincePush === undefined ? null : JSON.stringify(state.sincePush),
+          fingerprint: state.fingerprint ?? null,
+          carried_from: state.carriedFrom ?? null,
         })
         .onConflict((oc) =>
           oc.columns(["owner_key", "repo_key", "pull_number", ...PROJECT_KEY]).doUpdateSet((eb) => ({
@@ -402,6 +408,8 @@ export function createKyselyStore(db: Kysely<StoreTables>, options: KyselyStoreO
             updated_at: eb.ref("excluded.updated_at"),
             why: eb.ref("excluded.why"),
             since_push: eb.ref("excluded.since_push"),
+            fingerprint: eb.ref("excluded.fingerprint"),
+            carried_from: eb.ref("excluded.carried_from"),
           })),
         )
         .execute();

@@ -27,7 +27,9 @@
  *   owner, repo, head_sha, base_sha NULL, plan, has_changes (0/1), apply, plan_blob NULL (key of
  *   the saved plan file in `blobs`), plan_digest NULL, extra_args (JSON array), summary NULL
  *   (JSON PlanSummary), headline, output, plan_check_run_id NULL, updated_at, why NULL (why it
- *   was planned), since_push NULL (JSON PlanDelta: what changed since the previous push's plan).
+ *   was planned), since_push NULL (JSON PlanDelta: what changed since the previous push's plan),
+ *   fingerprint NULL (of the project's inputs when planned), carried_from NULL (the commit a
+ *   plan carried to this head was made at).
  *   Index on (plan, apply) for crash recovery's "everything pending" scan.
  * - `check_runs` — the latest check run Atoll created per name on a commit.
  *   PK (owner_key, repo_key, head_sha, name); head_sha is lower-cased (hex); id, status,
@@ -312,6 +314,9 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         // Shown on the plan's check run, also when it is rendered again (a review arrived).
         await db.schema.alterTable("project_states").addColumn("why", "text").execute();
         await db.schema.alterTable("project_states").addColumn("since_push", "text").execute();
+        // Plans kept across a push that changed none of the project's inputs.
+        await db.schema.alterTable("project_states").addColumn("fingerprint", "text").execute();
+        await db.schema.alterTable("project_states").addColumn("carried_from", "text").execute();
       },
     },
   };

@@ -53,6 +53,10 @@ export interface ProjectState {
   why?: string;
   /** What changed in the plan since the previous push's. */
   sincePush?: PlanDelta;
+  /** Fingerprint of the project's inputs when it was planned (`carry-plans.ts`). */
+  fingerprint?: string;
+  /** The commit the plan was made at, when it was carried to `headSha` unchanged. */
+  carriedFrom?: string;
   updatedAt: string;
 }
 

@@ -4,7 +4,7 @@ import type { ProjectCommand, ProjectOutcome, ProjectResult } from "../runner/re
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { COMMAND_TITLE, codeBlock, codeFence, describeProject, diffMarkdownFormat, inlineCode, plural, suggestedCommands } from "./pr-comment.js";
 import { headUtf8, truncateUtf8 } from "./truncate-utf8.js";
-import { moduleHeading, replacementsByModule, sincePushBlock, statefulBanner } from "./plan-insight.js";
+import { carriedLine, moduleHeading, replacementsByModule, sincePushBlock, statefulBanner } from "./plan-insight.js";
 
 /**
  * Check-run bodies: one check per project (its plan or apply), and the aggregate "plan" and
@@ -128,6 +128,7 @@ function renderSummary(result: ProjectResult, opts: { name: string; readiness?: 
   // The headline is one line by contract, but refusal reasons are free text: bound it.
   blocks.push(headUtf8(result.headline, 4_000));
   if (result.why) blocks.push(`**Why it ran:** ${headUtf8(result.why, 1_000)}.`);
+  if (result.carriedFrom) blocks.push(carriedLine(result.carriedFrom));
   if (result.command === "plan" && result.outcome === "success" && result.plan) {
     blocks.push(countsTable(result.plan), destroy ? "" : destroyReplaceWarning(result.plan));
   }

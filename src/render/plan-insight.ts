@@ -74,6 +74,11 @@ export function statefulBanner(plan: PlanSummary, max = 20): string {
   return lines.join("\n");
 }
 
+/** A plan carried to a new commit unchanged: what was checked, and that apply checks it again. */
+export function carriedLine(from: string): string {
+  return `**Carried from ${from.slice(0, 7)}:** none of this project's inputs changed since that plan (the files git tracks in its directory and its local modules, the repo config, the base commit), so Atoll kept the plan instead of running terraform again. Apply checks the inputs again.`;
+}
+
 const VERB: Record<string, string> = {
   create: "created",
   update: "updated",

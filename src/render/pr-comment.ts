@@ -1,7 +1,7 @@
 import { join as shellJoin } from "shlex";
 import { projectFlags, type Project } from "../projects/project.js";
 import type { ProjectCommand, ProjectResult } from "../runner/reporting/project-result.js";
-import { moduleHeading, replacementsByModule, sincePushBlock, statefulBanner } from "./plan-insight.js";
+import { carriedLine, moduleHeading, replacementsByModule, sincePushBlock, statefulBanner } from "./plan-insight.js";
 import type { PlanSummary } from "../terraform/plan-summary-types.js";
 import { MAX_COMMENT_CHARS, splitMarkdown } from "./split-markdown.js";
 
@@ -99,7 +99,7 @@ function resultBlocks(input: PrCommentInput, result: ProjectResult, ctx: { singl
   const isPlan = result.command === "plan";
   switch (result.outcome) {
     case "success": {
-      const blocks = [result.headline];
+      const blocks = [result.headline, ...(result.carriedFrom ? [carriedLine(result.carriedFrom)] : [])];
       // A destroy plan's banner already lists what is destroyed.
       if (isPlan && result.plan && !result.destroyPlan) blocks.push(destroyWarning(result.plan));
       if (isPlan && result.sincePush) blocks.push(sincePushBlock(result.sincePush));

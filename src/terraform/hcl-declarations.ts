@@ -143,3 +143,22 @@ export async function locateDeclarations(repoDir: string, projectDir: string, ad
   }
   return found;
 }
+
+/**
+ * The local module directories (repo-relative) a root module at `projectDir` calls, directly or
+ * through other local modules; remote modules are left out.
+ */
+export async function localModuleDirs(repoDir: string, projectDir: string): Promise<string[]> {
+  const seen = new Set<string>();
+  const queue = [projectDir === "" ? "." : projectDir];
+  while (queue.length) {
+    const dir = queue.shift()!;
+    for (const call of (await parseModule(repoDir, dir)).modules.values()) {
+      if (call.localDir !== undefined && !seen.has(call.localDir) && call.localDir !== projectDir) {
+        seen.add(call.localDir);
+        queue.push(call.localDir);
+      }
+    }
+  }
+  return [...seen].sort();
+}

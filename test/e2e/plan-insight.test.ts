@@ -5,7 +5,7 @@
  * `.tf` lines that declare each one — more than GitHub's 50 per request, sent in batches.
  */
 import type { PullRecord } from "../fake-github/state.js";
-import { OWNER, REPO, appComments, completedRun, expectCleanGitHub, startE2eEnv, type E2eEnv } from "./e2e-env.js";
+import { OWNER, REPO, appComments, completedRun, expectCleanGitHub, startE2eEnv, stateAddresses, type E2eEnv } from "./e2e-env.js";
 
 const backend = `terraform {\n  backend "pg" {\n    schema_name = "insight"\n  }\n}\n`;
 const root = (v: string, gone: boolean) =>
@@ -140,5 +140,36 @@ describe("plan insight", () => {
     await env.github.waitFor(() => (plans().filter((c) => c.minimized).length === 2 ? true : undefined), { what: "two hidden plan comments" });
     expect(plans().map((c) => c.minimized?.reason ?? "shown")).toEqual(["outdated", "outdated", "shown"]);
     expect(appComments(env, 4).filter((c) => !/^Ran Plan/.test(c.body)).every((c) => c.minimized === undefined)).toBe(true);
+  }, 300_000);
+
+  test("a push that changes none of a project's inputs keeps its plan (carried, not planned again); apply applies it", async () => {
+    const tf = (schema: string, v: string) => `terraform {\n  backend "pg" {\n    schema_name = "${schema}"\n  }\n}\n\nresource "terraform_data" "x" {\n  input = "${v}"\n}\n`;
+    await env.repo.commit("two", { "one/main.tf": tf("one", "a"), "two/main.tf": tf("two", "a") }, "two projects", { from: "main" });
+    let pr = await env.github.createPull(OWNER, REPO, { number: 5, head: "two", base: "main", author: "alice" });
+    await env.atoll.send(env.pullEvent(pr, "opened"));
+    await completedRun(env, pr.headSha, "atoll/plan: one", 120_000);
+    const firstSha = pr.headSha;
+
+    // Only `two` changes: `one` is carried to the new commit.
+    await env.repo.commit("two", { "two/main.tf": tf("two", "b") }, "change two");
+    pr = await env.github.syncPull(OWNER, REPO, 5);
+    await env.atoll.send(env.pullEvent(pr, "synchronize"));
+    const one = await completedRun(env, pr.headSha, "atoll/plan: one", 120_000);
+    const two = await completedRun(env, pr.headSha, "atoll/plan: two", 120_000);
+    expect(one.output.summary).toContain(`**Carried from ${firstSha.slice(0, 7)}:** none of this project's inputs changed`);
+    expect(one.actions.map((a) => a.identifier)).toContain("apply");
+    expect(two.output.summary).not.toContain("Carried from");
+    expect(two.output.summary).toContain("**Since the last push**");
+    const oldRun = env.github.checkRuns(OWNER, REPO, { headSha: firstSha, name: "atoll/plan: one" }).at(-1)!;
+    await env.github.waitFor(() => (oldRun.output.title?.startsWith("Carried to") ? true : undefined), { what: "the old run says carried" });
+    const row = env.query<{ pull_number: number; carried_from: string | null; head_sha: string }>("SELECT pull_number, carried_from, head_sha FROM project_states WHERE pull_number = 5 AND project_dir = 'one'");
+    expect(row).toEqual([{ pull_number: 5, carried_from: firstSha, head_sha: pr.headSha }]);
+
+    // Applying uses the carried plan file (its digest checked) for `one` and the new plan for `two`.
+    await applied(pr);
+    expect(await stateAddresses(env, "one")).toEqual(["terraform_data.x"]);
+    expect(await stateAddresses(env, "two")).toEqual(["terraform_data.x"]);
+    const state = await env.pg.psql("SELECT data FROM two.states WHERE name = 'default'", "tfstate");
+    expect(state).toContain('"b"');
   }, 300_000);
 });

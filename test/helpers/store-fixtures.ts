@@ -50,6 +50,8 @@ export function fullState(project: Project, overrides: Partial<ProjectState> = {
     updatedAt: "2025-01-02T03:04:05.006Z",
     why: "`envs/prod/main.tf` changed and matches `*.tf` (`when_modified` of this project); planned automatically",
     sincePush: { sinceSha: "d".repeat(40), added: [{ address: "terraform_data.n", action: "create" }], changed: [{ address: "terraform_data.c", from: "update", to: "replace" }], dropped: [] },
+    fingerprint: "f".repeat(64),
+    carriedFrom: "e".repeat(40),
     ...overrides,
   };
 }

@@ -50,7 +50,7 @@ describe.each(STORE_BACKENDS)("%s store", (backendName) => {
       const [gotFull, gotBare] = await store.listProjects(REPO, 12);
       expect(gotFull).toStrictEqual(full);
       expect(gotBare).toStrictEqual(bare);
-      for (const key of ["baseSha", "planBlob", "planDigest", "summary", "planCheckRunId", "why", "sincePush"]) {
+      for (const key of ["baseSha", "planBlob", "planDigest", "summary", "planCheckRunId", "why", "sincePush", "fingerprint", "carriedFrom"]) {
         expect(Object.prototype.hasOwnProperty.call(gotBare, key)).toBe(false);
       }
       // A replaced address without a reason stays without one.

@@ -21,6 +21,7 @@ import { readPlanConfig } from "./plan/plan-config.js";
 import { planLocked } from "./plan/plan-projects.js";
 import { planScope } from "./plan/plan-scope.js";
 import { replaceEarlierPlans } from "./plan/replace-plans.js";
+import { decideCarry } from "./plan/carry-plans.js";
 import { reportNoProjects, reportPlan } from "./plan/report-plan.js";
 
 export interface PlanRequest {
@@ -63,6 +64,8 @@ async function planPull(ctx: CommandContext, req: PlanRequest, pull: PullRequest
   if (!planConfig) return;
   const projects = await choosePlanProjects(scope, planConfig);
   if (projects === null) return;
+  // A push that changed none of a project's inputs keeps its plan (decided before earlier plans are replaced).
+  scope.carry = await decideCarry(ctx, planConfig.config, pull, projects, scope.checkout, { autoplan: req.trigger === "autoplan", extraArgs: req.extraArgs });
   const { superseded } = await replaceEarlierPlans(scope, projects);
   if (projects.length === 0) return reportNoProjects(scope, superseded);
   const locked = await lockForPlan(scope, planConfig.config, projects);

@@ -39,6 +39,7 @@ export async function runReviewRefresh(ctx: CommandContext): Promise<void> {
       ...(s.planDigest ? { planDigest: s.planDigest } : {}),
       ...(s.why ? { why: s.why } : {}),
       ...(s.sincePush ? { sincePush: s.sincePush } : {}),
+      ...(s.carriedFrom ? { carriedFrom: s.carriedFrom } : {}),
     };
     await checks.projectRerendered("plan", result, r?.readiness);
     await refreshRefusedApply(ctx, checks, s, r?.unmet);

@@ -39,6 +39,8 @@ export interface ProjectResult {
   warnings?: string[];
   /** Plan commands only: what changed in the plan since the previous push's (absent for a first plan). */
   sincePush?: PlanDelta;
+  /** Plan commands only: the commit this plan was made at, when it was carried to this one unchanged. */
+  carriedFrom?: string;
   /** Plan commands only: why the project is in the plan (trigger provenance), shown in its check run. */
   why?: string;
   /** Plan commands only: the plan's digest (`planDigestOf`), shown in its check run. */

@@ -12,6 +12,7 @@ import { Interrupted, throwIfInterrupted } from "../../interrupted.js";
 import { projectRun } from "../../project-run.js";
 import type { ProjectResult } from "../../reporting/project-result.js";
 import { discardPlans, restorePlan } from "../../saved-plans.js";
+import { inputsFingerprint } from "../plan/carry-plans.js";
 import { applyProject } from "../../workflow/project-steps.js";
 import { queueWrite, type ApplyScope } from "./apply-scope.js";
 import { plainRefusal, refused } from "./apply-targets.js";
@@ -121,6 +122,13 @@ async function unmetRequirements(scope: ApplyScope, state: ProjectState): Promis
 async function applyPlanned(scope: ApplyScope, state: ProjectState): Promise<ProjectResult> {
   const { ctx, req, pull, checks } = scope;
   const co = scope.checkout!;
+  if (state.carriedFrom && state.fingerprint) {
+    // A plan carried from an earlier commit: its inputs must still be the same in this checkout.
+    const now = await inputsFingerprint(ctx, co, state.project, { baseSha: state.baseSha ?? pull.baseSha, extraArgs: state.extraArgs });
+    if (now !== state.fingerprint) {
+      return refused(state, `The plan of ${projectLabel(state.project)} was carried from ${state.carriedFrom.slice(0, 7)}, but its inputs differ in this checkout, so it was not applied. Run \`${ctx.name} plan ${projectFlags(state.project)}\` first.`);
+    }
+  }
   const saved = await restorePlan(ctx.deps, state, co);
   if ((state.planBlob && !saved) || (!state.planBlob && state.planDigest)) {
     const replan = `\`${ctx.name} plan ${projectFlags(state.project)}\``;

@@ -47,6 +47,8 @@ export interface PlannedProjects {
 interface PlanOutcomeLike {
   result: ProjectResult;
   planFile?: string;
+  /** A carried plan's saved plan file (already in the blob store). */
+  planBlob?: string;
   planDigest?: string;
   changes?: Record<string, string>;
 }
@@ -163,8 +165,48 @@ async function planOne(planning: Planning, project: Project): Promise<ProjectRes
   if (unmetPlan.length) {
     return recordPlan(planning, project, refusal(project, `Plan requirements not met for ${projectLabel(project)}:\n${renderUnmet(unmetPlan)}`));
   }
+  const carried = scope.carry.carried.get(projectKey(project));
+  const outcome = carried ? await carriedOutcome(planning, project, carried) : await planWithTerraform(planning, project, co);
+  if ("refused" in outcome) return recordPlan(planning, project, outcome.refused);
+  const plan = outcome.result.outcome === "success" ? outcome.result.plan : undefined;
+  if (plan && (plan.destroyed.length || plan.replaced.length)) {
+    // Annotations are a help, never a reason for the plan to fail.
+    const annotations = await planAnnotations(co.dir, project.dir, plan).catch((error: unknown) => {
+      ctx.log.warn({ err: error, project: projectLabel(project) }, "could not find the declarations to annotate");
+      return [];
+    });
+    if (annotations.length) outcome.result.annotations = annotations;
+  }
+  return recordPlan(planning, project, outcome);
+}
+
+/** A plan kept from an earlier commit: its result and saved plan file, with its changes from the history. */
+async function carriedOutcome(planning: Planning, project: Project, carried: ProjectState): Promise<PlanOutcomeLike> {
+  const { ctx, pull } = planning.scope;
+  const from = carried.carriedFrom ?? carried.headSha;
+  const history = (await ctx.deps.store.listPlanHistory(ctx.repo, pull.number)).filter((h) => projectKey(h.project) === projectKey(project)).at(-1);
+  return {
+    result: {
+      project,
+      command: "plan",
+      outcome: "success",
+      headline: carried.headline,
+      output: carried.output,
+      hasChanges: carried.hasChanges,
+      ...(carried.summary ? { plan: carried.summary } : {}),
+      carriedFrom: from,
+    },
+    ...(carried.planBlob ? { planBlob: carried.planBlob } : {}),
+    ...(carried.planDigest ? { planDigest: carried.planDigest } : {}),
+    ...(history ? { changes: history.changes } : {}),
+  };
+}
+
+/** terraform in the checkout: the project's plan workflow. */
+async function planWithTerraform(planning: Planning, project: Project, co: Checkout): Promise<PlanOutcomeLike | { refused: PlanOutcomeLike }> {
+  const { ctx, req, pull } = planning.scope;
   const run = await projectRun(ctx, { config: planning.config, pull, checkout: co, project, commentArgs: req.extraArgs });
-  if (!run.ok) return recordPlan(planning, project, refusal(project, `Cannot plan: ${run.error}`, "failed"));
+  if (!run.ok) return { refused: refusal(project, `Cannot plan: ${run.error}`, "failed") };
   const outcome = await planning.serialPerDir(project.dir, () =>
     planProject(ctx.deps, co, project, req.extraArgs, {
       verbose: req.verbose,
@@ -176,16 +218,7 @@ async function planOne(planning: Planning, project: Project): Promise<ProjectRes
   );
   // Killed by a shutdown: not a result; the interruption is reported instead.
   throwIfInterrupted(ctx);
-  const plan = outcome.result.outcome === "success" ? outcome.result.plan : undefined;
-  if (plan && (plan.destroyed.length || plan.replaced.length)) {
-    // Annotations are a help, never a reason for the plan to fail.
-    const annotations = await planAnnotations(co.dir, project.dir, plan).catch((error: unknown) => {
-      ctx.log.warn({ err: error, project: projectLabel(project) }, "could not find the declarations to annotate");
-      return [];
-    });
-    if (annotations.length) outcome.result.annotations = annotations;
-  }
-  return recordPlan(planning, project, outcome);
+  return outcome;
 }
 
 /**
@@ -210,7 +243,8 @@ async function recordPlan(planning: Planning, project: Project, outcome: PlanOut
     if (previous) result.sincePush = planDelta(previous, changes);
   }
   // Saved where every replica can read it: the apply may run elsewhere.
-  const planBlob = planFile ? await savePlan(ctx.deps, { repo: ctx.repo, pullNumber: pull.number, headSha: pull.headSha, project }, planFile) : undefined;
+  const planBlob = planFile ? await savePlan(ctx.deps, { repo: ctx.repo, pullNumber: pull.number, headSha: pull.headSha, project }, planFile) : outcome.planBlob;
+  const fingerprint = planning.scope.carry.fingerprints.get(projectKey(project));
   const state: ProjectState = {
     project,
     headSha: pull.headSha,
@@ -224,6 +258,8 @@ async function recordPlan(planning: Planning, project: Project, outcome: PlanOut
     ...(result.plan ? { summary: result.plan } : {}),
     ...(result.why ? { why: result.why } : {}),
     ...(result.sincePush ? { sincePush: result.sincePush } : {}),
+    ...(fingerprint && result.outcome === "success" ? { fingerprint } : {}),
+    ...(result.carriedFrom ? { carriedFrom: result.carriedFrom } : {}),
     headline: result.headline,
     output: truncateUtf8(result.output, KEPT_OUTPUT_BYTES),
     updatedAt: new Date().toISOString(),

@@ -11,6 +11,7 @@ import type { CheckReporter } from "../../reporting/check-reporter.js";
 import { postComment } from "../../reporting/comments.js";
 import type { CommandContext } from "../../runner-deps.js";
 import type { PlanRequest } from "../plan-command.js";
+import type { CarryDecision } from "./carry-plans.js";
 
 export interface PlanScope {
   ctx: CommandContext;
@@ -27,6 +28,8 @@ export interface PlanScope {
   changedFiles: () => Promise<ChangedFile[]>;
   /** Why each chosen project is planned (by `projectKey`), set when the projects are chosen. */
   why: Map<string, string>;
+  /** Inputs fingerprints, and the projects that keep their previous plan (`carry-plans.ts`). */
+  carry: CarryDecision;
 }
 
 /** A checkout (or the token for it) could not be made; reported as such, not as an internal error. */
@@ -50,7 +53,7 @@ export function planScope(ctx: CommandContext, req: PlanRequest, pull: PullReque
   filesRead?.catch(() => undefined); // awaited in chooseProjects; unused when the config is invalid
   const changedFiles = () => filesRead ?? ctx.github.listChangedFiles(pull.number);
   const repoName = `${ctx.repo.owner}/${ctx.repo.repo}`;
-  return { ctx, req, pull, checks, repoName, targeted, checkout: getCheckout, changedFiles, why: new Map() };
+  return { ctx, req, pull, checks, repoName, targeted, checkout: getCheckout, changedFiles, why: new Map(), carry: { fingerprints: new Map(), carried: new Map() } };
 }
 
 /** No terraform ran because the checkout failed: say so on the PR and on `atoll/plan`. */

@@ -4,7 +4,7 @@
  * Apply button, and a full plan gives back the locks of projects the PR no longer touches.
  */
 import type { ProjectState } from "../../../ports/store.js";
-import { sameProject, type Project } from "../../../projects/project.js";
+import { projectKey, sameProject, type Project } from "../../../projects/project.js";
 import { wakeWaiters } from "../../gates/project-locks.js";
 import { WritePriority, writeQueueOf } from "../../reporting/write-queue.js";
 import type { CommandContext } from "../../runner-deps.js";
@@ -18,8 +18,10 @@ import type { PlanScope } from "./plan-scope.js";
 export async function replaceEarlierPlans(scope: PlanScope, projects: Project[]): Promise<{ superseded: Promise<void> }> {
   const { ctx, pull, targeted } = scope;
   const discarded = await ctx.deps.store.removeProjects(ctx.repo, pull.number, targeted ? projects : undefined);
-  await discardPlans(ctx.deps, discarded);
-  const superseded = markSuperseded(ctx, discarded, pull.headSha);
+  // A carried plan keeps its saved plan file: the new commit's state points at it.
+  const carried = (s: ProjectState) => scope.carry.carried.has(projectKey(s.project));
+  await discardPlans(ctx.deps, discarded.filter((s) => !carried(s)));
+  const superseded = markSuperseded(ctx, discarded, pull.headSha, carried);
   if (!targeted) await releaseStaleLocks(scope, projects, discarded);
   return { superseded };
 }
@@ -37,7 +39,7 @@ async function releaseStaleLocks(scope: PlanScope, projects: Project[], discarde
 }
 
 /** Plans of older commits lose their Apply button and say what replaced them. */
-async function markSuperseded(ctx: CommandContext, discarded: ProjectState[], headSha: string): Promise<void> {
+async function markSuperseded(ctx: CommandContext, discarded: ProjectState[], headSha: string, carried: (s: ProjectState) => boolean): Promise<void> {
   const queue = writeQueueOf(ctx.github);
   const writes = [];
   for (const d of discarded) {
@@ -47,10 +49,15 @@ async function markSuperseded(ctx: CommandContext, discarded: ProjectState[], he
       ctx.github.updateCheckRun(id, {
         status: "completed",
         conclusion: "neutral",
-        output: {
-          title: `Superseded by ${headSha.slice(0, 7)}`,
-          summary: `A newer commit (${headSha.slice(0, 7)}) was planned, so this plan was discarded and cannot be applied. See the checks of ${headSha.slice(0, 7)}.`,
-        },
+        output: carried(d)
+          ? {
+              title: `Carried to ${headSha.slice(0, 7)}`,
+              summary: `A newer commit (${headSha.slice(0, 7)}) changed none of this project's inputs, so this plan was carried to it unchanged. Apply it from the checks of ${headSha.slice(0, 7)}.`,
+            }
+          : {
+              title: `Superseded by ${headSha.slice(0, 7)}`,
+              summary: `A newer commit (${headSha.slice(0, 7)}) was planned, so this plan was discarded and cannot be applied. See the checks of ${headSha.slice(0, 7)}.`,
+            },
         actions: [],
       });
     writes.push(

@@ -1,0 +1,106 @@
+/**
+ * Skip what did not change: on a push, a project whose inputs are the same as at its previous
+ * plan keeps that plan ("carried from <sha>") instead of running terraform again. The inputs are
+ * what git tracks in the project's directory and in every local module it calls (so its var and
+ * lock files too), the repo config files, the base commit and the plan's extra arguments — one
+ * fingerprint. A project whose `when_modified` reaches outside its directory is always planned.
+ * The carried plan is the same saved plan file; apply checks the fingerprint again in its own
+ * checkout, and terraform itself refuses a plan whose state has moved on.
+ * `ATOLL_CARRY_UNCHANGED_PLANS=false` turns it off.
+ */
+import { createHash } from "node:crypto";
+import { configuredProject, type ResolvedRepoConfig } from "../../../config/apply-policy.js";
+import { staysInside } from "../../../projects/find-projects.js";
+import type { ProjectState } from "../../../ports/store.js";
+import type { Checkout } from "../../../ports/workspace.js";
+import { projectKey, type Project } from "../../../projects/project.js";
+import { localModuleDirs } from "../../../terraform/hcl-declarations.js";
+import type { CommandContext } from "../../runner-deps.js";
+
+/** The repo config files a plan reads (any of them changing changes every project's inputs). */
+const CONFIG_FILES = ["atoll.yaml", "atoll.yml", "atlantis.yaml", "atlantis.yml"];
+
+/** The fingerprint of a project's inputs in `checkout`, or undefined when it cannot be told (then it is planned). */
+export async function inputsFingerprint(
+  ctx: Pick<CommandContext, "deps">,
+  checkout: Checkout,
+  project: Project,
+  at: { baseSha: string; extraArgs: string[] },
+): Promise<string | undefined> {
+  let modules: string[];
+  try {
+    modules = await localModuleDirs(checkout.dir, project.dir);
+  } catch {
+    return undefined;
+  }
+  const paths = [project.dir || ".", ...modules, ...CONFIG_FILES];
+  // `git ls-files -s`: the blob id of every tracked file under those paths (nothing terraform wrote).
+  const r = await ctx.deps.shell.run({
+    shell: "git",
+    shellArgs: ["ls-files", "-s", "--", ...paths.slice(0, -1)],
+    command: paths[paths.length - 1]!,
+    cwd: checkout.dir,
+    timeoutMs: 30_000,
+    captureStdout: true,
+  });
+  if (r.exitCode !== 0 || r.stdout === undefined) return undefined;
+  const files = r.stdout.split("\n").filter(Boolean).sort().join("\n");
+  return createHash("sha256").update(`inputs v1\nbase ${at.baseSha}\nargs ${JSON.stringify(at.extraArgs)}\n${files}`).digest("hex");
+}
+
+/** Whether the project's `when_modified` stays inside its directory (otherwise its inputs are not all known). */
+function inputsKnown(config: ResolvedRepoConfig, project: Project): boolean {
+  const configured = configuredProject(config, project);
+  return !configured || configured.autoplan.whenModified.every(staysInside);
+}
+
+export interface CarryDecision {
+  /** Each project's inputs fingerprint (stored with its new plan). */
+  fingerprints: Map<string, string>;
+  /** Projects that keep their previous plan, with that plan's state. */
+  carried: Map<string, ProjectState>;
+}
+
+/**
+ * Which projects of an automatic plan (a push) keep their previous plan: a successful plan at an
+ * earlier commit, not applied, with its saved plan file, whose inputs fingerprint is today's.
+ */
+export async function decideCarry(
+  ctx: CommandContext,
+  config: ResolvedRepoConfig,
+  pull: { number: number; headSha: string; baseSha: string },
+  projects: Project[],
+  checkout: () => Promise<Checkout>,
+  opts: { autoplan: boolean; extraArgs: string[] },
+): Promise<CarryDecision> {
+  const decision: CarryDecision = { fingerprints: new Map(), carried: new Map() };
+  if (!ctx.deps.settings.carryUnchangedPlans || projects.length === 0) return decision;
+  let co: Checkout;
+  try {
+    co = await checkout();
+  } catch {
+    return decision; // reported by the plan itself
+  }
+  const previous = new Map((await ctx.deps.store.listProjects(ctx.repo, pull.number)).map((s) => [projectKey(s.project), s]));
+  for (const project of projects) {
+    const key = projectKey(project);
+    if (!inputsKnown(config, project)) continue;
+    const fingerprint = await inputsFingerprint(ctx, co, project, { baseSha: pull.baseSha, extraArgs: opts.extraArgs });
+    if (!fingerprint) continue;
+    decision.fingerprints.set(key, fingerprint);
+    const prev = previous.get(key);
+    if (
+      opts.autoplan &&
+      prev &&
+      prev.plan === "success" &&
+      prev.apply === "none" &&
+      prev.planBlob &&
+      prev.headSha.toLowerCase() !== pull.headSha.toLowerCase() &&
+      prev.fingerprint === fingerprint &&
+      (prev.extraArgs ?? []).length === 0
+    ) {
+      decision.carried.set(key, prev);
+    }
+  }
+  return decision;
+}
