@@ -4,6 +4,8 @@
  * with a red line for stateful resources (a type the operator configured), and annotates the
  * `.tf` lines that declare each one — more than GitHub's 50 per request, sent in batches.
  */
+import path from "node:path";
+import Database from "better-sqlite3";
 import type { PullRecord } from "../fake-github/state.js";
 import { OWNER, REPO, appComments, completedRun, expectCleanGitHub, startE2eEnv, stateAddresses, type E2eEnv } from "./e2e-env.js";
 
@@ -164,6 +166,19 @@ describe("plan insight", () => {
     await env.github.waitFor(() => (oldRun.output.title?.startsWith("Carried to") ? true : undefined), { what: "the old run says carried" });
     const row = env.query<{ pull_number: number; carried_from: string | null; head_sha: string }>("SELECT pull_number, carried_from, head_sha FROM project_states WHERE pull_number = 5 AND project_dir = 'one'");
     expect(row).toEqual([{ pull_number: 5, carried_from: firstSha, head_sha: pr.headSha }]);
+
+    // Apply checks the carried plan's inputs again: a fingerprint that no longer matches is refused.
+    const db = new Database(path.join(env.dataDir, "atoll.db"));
+    const where = "pull_number = 5 AND project_dir = 'one'";
+    const real = db.prepare(`SELECT fingerprint FROM project_states WHERE ${where}`).pluck().get() as string;
+    db.prepare(`UPDATE project_states SET fingerprint = 'tampered' WHERE ${where}`).run();
+    await env.atoll.send(await env.review(pr, "carol", "approved"));
+    const before = appComments(env, 5).length;
+    await env.atoll.send(env.comment(pr, "bob", "atoll apply -d one"));
+    const refused = await env.github.waitFor(() => appComments(env, 5).slice(before).find((c) => /carried from/.test(c.body)), { what: "refused carried apply" });
+    expect(refused.body).toContain(`was carried from ${firstSha.slice(0, 7)}, but its inputs differ in this checkout, so it was not applied`);
+    db.prepare(`UPDATE project_states SET fingerprint = ? WHERE ${where}`).run(real);
+    db.close();
 
     // Applying uses the carried plan file (its digest checked) for `one` and the new plan for `two`.
     await applied(pr);
