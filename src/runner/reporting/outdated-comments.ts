@@ -44,16 +44,17 @@ export function outdatedPlanComments(comments: PullComment[], planned: Project[]
 }
 
 /**
- * The earlier plan comments to hide once this plan's comment is posted. Listed before it is
- * posted (so the new one is never among them); the returned function hides them.
+ * The earlier plan comments to hide once this plan's comment is posted, from `comments` (listed
+ * before it is posted, so the new one is never among them); the returned function hides them.
  */
-export async function findOutdatedPlanComments(ctx: CommandContext, planned: Project[], all: boolean): Promise<() => Promise<void>> {
+export async function findOutdatedPlanComments(
+  ctx: CommandContext,
+  comments: Promise<PullComment[]>,
+  planned: Project[],
+  all: boolean,
+): Promise<() => Promise<void>> {
   if (!ctx.deps.settings.hidePrevPlanComments) return async () => undefined;
-  const comments = await ctx.github.listPullComments(ctx.pullNumber).catch((error: unknown) => {
-    ctx.log.warn({ err: error }, "could not list the pull request's comments; earlier plan comments stay visible");
-    return [];
-  });
-  const outdated = outdatedPlanComments(comments, planned, all);
+  const outdated = outdatedPlanComments(await comments, planned, all);
   return async () => {
     const queue = writeQueueOf(ctx.github);
     await Promise.all(

@@ -20,20 +20,32 @@ import type { CommandContext } from "../../runner-deps.js";
 /** The repo config files a plan reads (any of them changing changes every project's inputs). */
 const CONFIG_FILES = ["atoll.yaml", "atoll.yml", "atlantis.yaml", "atlantis.yml"];
 
-/** The fingerprint of a project's inputs in `checkout`, or undefined when it cannot be told (then it is planned). */
-export async function inputsFingerprint(
+/** Whether `file` (repo-relative) is under `dir` (`.` is the whole repository). */
+function under(file: string, dir: string): boolean {
+  return dir === "." || dir === "" || file === dir || file.startsWith(`${dir}/`);
+}
+
+/**
+ * The fingerprints of these projects' inputs in `checkout` (by `projectKey`), with one `git
+ * ls-files` for all of them; a project whose inputs cannot be told is left out (it is planned).
+ */
+export async function inputsFingerprints(
   ctx: Pick<CommandContext, "deps">,
   checkout: Checkout,
-  project: Project,
+  projects: Project[],
   at: { baseSha: string; extraArgs: string[] },
-): Promise<string | undefined> {
-  let modules: string[];
-  try {
-    modules = await localModuleDirs(checkout.dir, project.dir);
-  } catch {
-    return undefined;
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const dirsOf = new Map<string, string[]>();
+  for (const project of projects) {
+    try {
+      dirsOf.set(projectKey(project), [project.dir || ".", ...(await localModuleDirs(checkout.dir, project.dir))]);
+    } catch {
+      // unreadable module sources: not carried
+    }
   }
-  const paths = [project.dir || ".", ...modules, ...CONFIG_FILES];
+  if (dirsOf.size === 0) return out;
+  const paths = [...new Set([...[...dirsOf.values()].flat(), ...CONFIG_FILES])];
   // `git ls-files -s`: the blob id of every tracked file under those paths (nothing terraform wrote).
   const r = await ctx.deps.shell.run({
     shell: "git",
@@ -43,9 +55,28 @@ export async function inputsFingerprint(
     timeoutMs: 30_000,
     captureStdout: true,
   });
-  if (r.exitCode !== 0 || r.stdout === undefined) return undefined;
-  const files = r.stdout.split("\n").filter(Boolean).sort().join("\n");
-  return createHash("sha256").update(`inputs v1\nbase ${at.baseSha}\nargs ${JSON.stringify(at.extraArgs)}\n${files}`).digest("hex");
+  if (r.exitCode !== 0 || r.stdout === undefined) return out;
+  // "<mode> <blob> <stage>\t<path>"
+  const lines = r.stdout.split("\n").filter(Boolean).map((line) => ({ line, file: line.slice(line.indexOf("\t") + 1) }));
+  for (const [key, dirs] of dirsOf) {
+    const files = lines
+      .filter((l) => CONFIG_FILES.includes(l.file) || dirs.some((d) => under(l.file, d)))
+      .map((l) => l.line)
+      .sort()
+      .join("\n");
+    out.set(key, createHash("sha256").update(`inputs v1\nbase ${at.baseSha}\nargs ${JSON.stringify(at.extraArgs)}\n${files}`).digest("hex"));
+  }
+  return out;
+}
+
+/** The fingerprint of one project's inputs in `checkout`, or undefined when it cannot be told. */
+export async function inputsFingerprint(
+  ctx: Pick<CommandContext, "deps">,
+  checkout: Checkout,
+  project: Project,
+  at: { baseSha: string; extraArgs: string[] },
+): Promise<string | undefined> {
+  return (await inputsFingerprints(ctx, checkout, [project], at)).get(projectKey(project));
 }
 
 /** Whether the project's `when_modified` stays inside its directory (otherwise its inputs are not all known). */
@@ -82,10 +113,11 @@ export async function decideCarry(
     return decision; // reported by the plan itself
   }
   const previous = new Map((await ctx.deps.store.listProjects(ctx.repo, pull.number)).map((s) => [projectKey(s.project), s]));
-  for (const project of projects) {
+  const known = projects.filter((p) => inputsKnown(config, p));
+  const fingerprints = await inputsFingerprints(ctx, co, known, { baseSha: pull.baseSha, extraArgs: opts.extraArgs });
+  for (const project of known) {
     const key = projectKey(project);
-    if (!inputsKnown(config, project)) continue;
-    const fingerprint = await inputsFingerprint(ctx, co, project, { baseSha: pull.baseSha, extraArgs: opts.extraArgs });
+    const fingerprint = fingerprints.get(key);
     if (!fingerprint) continue;
     decision.fingerprints.set(key, fingerprint);
     const prev = previous.get(key);

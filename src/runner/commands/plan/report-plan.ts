@@ -37,7 +37,7 @@ export async function reportPlan(
   let hideOutdated = async () => undefined as void;
   if (shown.length > 0 || results.length === 0) {
     // Earlier plan comments of these projects (of every project, for a full plan) are outdated now.
-    hideOutdated = await findOutdatedPlanComments(ctx, results.map((r) => r.project), !scope.targeted);
+    hideOutdated = await findOutdatedPlanComments(ctx, scope.earlierComments, results.map((r) => r.project), !scope.targeted);
     await postParts(
       ctx,
       renderPrComment({ command: "plan", name: ctx.name, results: shown, headSha: pull.headSha, extraArgs: req.extraArgs, notes, marker: planCommentMarker(shown.map((r) => r.project)) }),
