@@ -149,15 +149,17 @@ describe("plan insight", () => {
     await env.repo.commit("two", { "one/main.tf": tf("one", "a"), "two/main.tf": tf("two", "a") }, "two projects", { from: "main" });
     let pr = await env.github.createPull(OWNER, REPO, { number: 5, head: "two", base: "main", author: "alice" });
     await env.atoll.send(env.pullEvent(pr, "opened"));
-    await completedRun(env, pr.headSha, "atoll/plan: one", 120_000);
     const firstSha = pr.headSha;
+    for (const name of ["atoll/plan: one", "atoll/plan: two", "atoll/plan"]) await completedRun(env, firstSha, name, 120_000);
 
     // Only `two` changes: `one` is carried to the new commit.
     await env.repo.commit("two", { "two/main.tf": tf("two", "b") }, "change two");
     pr = await env.github.syncPull(OWNER, REPO, 5);
+    expect(pr.headSha).not.toBe(firstSha);
     await env.atoll.send(env.pullEvent(pr, "synchronize"));
     const one = await completedRun(env, pr.headSha, "atoll/plan: one", 120_000);
     const two = await completedRun(env, pr.headSha, "atoll/plan: two", 120_000);
+    if (!one.output.summary?.includes("Carried from")) console.log(env.atoll.logs().filter((l) => /plan inputs|projects chosen/.test(l)).join("\n"));
     expect(one.output.summary).toContain(`**Carried from ${firstSha.slice(0, 7)}:** none of this project's inputs changed`);
     expect(one.actions.map((a) => a.identifier)).toContain("apply");
     expect(two.output.summary).not.toContain("Carried from");

@@ -121,6 +121,10 @@ export async function decideCarry(
     if (!fingerprint) continue;
     decision.fingerprints.set(key, fingerprint);
     const prev = previous.get(key);
+    ctx.log.debug(
+      { project: key, fingerprint: fingerprint.slice(0, 12), previous: prev ? { sha: prev.headSha.slice(0, 7), plan: prev.plan, apply: prev.apply, fingerprint: prev.fingerprint?.slice(0, 12) } : null },
+      "plan inputs",
+    );
     if (
       opts.autoplan &&
       prev &&
