@@ -124,8 +124,10 @@ describe("every delivery GitHub can send", () => {
       expect(l).not.toContain("xxxxxxxxxxxxxxxx");
     }
     const parsed = jsonLines(lines);
-    // Refusals are the sender's problem: warn, never error.
-    expect(parsed.filter((l) => (l.level ?? 0) >= 50).map((l) => l.msg)).toEqual([]);
+    // Refusals are the sender's problem: warn, never error. (Jobs the previous test's example
+    // payloads queued, for repositories the fake GitHub lacks, may still be failing meanwhile:
+    // those lines carry a job id.)
+    expect(parsed.filter((l) => (l.level ?? 0) >= 50 && l.job === undefined).map((l) => l.msg)).toEqual([]);
     expect(parsed.filter((l) => l.msg === "webhook not acted on").map((l) => l.reason)).toEqual(
       expect.arrayContaining([expect.stringMatching(/null/), expect.stringMatching(/no installation/), expect.stringMatching(/no `issue`/), expect.stringMatching(/no `pull_request`/)]),
     );
