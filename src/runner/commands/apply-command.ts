@@ -48,7 +48,8 @@ export async function runApply(ctx: CommandContext, req: ApplyRequest): Promise<
   // Nothing to do beyond explaining: no need to read the config.
   if (targets.every((t) => plainRefusal(call, t))) {
     const results = targets.map((t) => refused(t, plainRefusal(call, t)!));
-    return postParts(ctx, renderPrComment({ command: "apply", name: ctx.name, results, headSha: pull.headSha, notes: req.notes ?? [] }));
+    await postParts(ctx, renderPrComment({ command: "apply", name: ctx.name, results, headSha: pull.headSha, notes: req.notes ?? [] }));
+    return;
   }
   const scope = await prepareApply(call, checks, targets);
   if (typeof scope === "string") return postComment(ctx, scope);

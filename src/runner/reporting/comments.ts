@@ -1,5 +1,6 @@
 /** Posting Atoll's PR comments. */
 import { splitMarkdown } from "../../render/split-markdown.js";
+import type { CommentRef } from "../../ports/github.js";
 import type { CommandContext } from "../runner-deps.js";
 import { WritePriority, writeQueueOf } from "./write-queue.js";
 
@@ -15,12 +16,12 @@ export async function postComment(ctx: Pick<CommandContext, "github" | "pullNumb
   await postParts(ctx, splitMarkdown(body));
 }
 
-/** Post already-split comment parts, in order, keeping the last ones when there are too many. */
+/** Post already-split comment parts, in order, keeping the last ones when there are too many; returns what was posted. */
 export async function postParts(
   ctx: Pick<CommandContext, "github" | "pullNumber">,
   parts: string[],
   max = MAX_COMMENTS_PER_COMMAND,
-): Promise<void> {
+): Promise<CommentRef[]> {
   let toPost = parts;
   if (parts.length > max) {
     const dropped = parts.length - (max - 1);
@@ -32,5 +33,7 @@ export async function postParts(
   }
   // Comments go ahead of every check-run write waiting in the installation's queue.
   const queue = writeQueueOf(ctx.github);
-  for (const part of toPost) await queue.run(WritePriority.comment, () => ctx.github.createComment(ctx.pullNumber, part));
+  const posted: CommentRef[] = [];
+  for (const part of toPost) posted.push(await queue.run(WritePriority.comment, () => ctx.github.createComment(ctx.pullNumber, part)));
+  return posted;
 }

@@ -8,7 +8,7 @@
  * one (`-d`, `-p`) those whose projects it planned again. Only comments this App wrote
  * (`viewerDidAuthor`) and not hidden yet are touched; hiding waits behind every other write.
  */
-import type { PullComment } from "../../ports/github.js";
+import type { CommentRef, PullComment } from "../../ports/github.js";
 import { projectKey, type Project } from "../../projects/project.js";
 import type { CommandContext } from "../runner-deps.js";
 import { WritePriority, writeQueueOf } from "./write-queue.js";
@@ -44,25 +44,36 @@ export function outdatedPlanComments(comments: PullComment[], planned: Project[]
 }
 
 /**
- * The earlier plan comments to hide once this plan's comment is posted, from `comments` (listed
- * before it is posted, so the new one is never among them); the returned function hides them.
+ * Hide the earlier plan comments that this plan's comment (`posted`) makes outdated. The listing
+ * is a GraphQL query, which Octokit paces as a write, so it waits in the cleanup lane too: it
+ * never holds up the comment or a check-run result. The comments just posted are left alone.
  */
-export async function findOutdatedPlanComments(
+export async function hideOutdatedPlanComments(
   ctx: CommandContext,
-  comments: Promise<PullComment[]>,
+  posted: CommentRef[],
   planned: Project[],
   all: boolean,
-): Promise<() => Promise<void>> {
-  if (!ctx.deps.settings.hidePrevPlanComments) return async () => undefined;
-  const outdated = outdatedPlanComments(await comments, planned, all);
-  return async () => {
-    const queue = writeQueueOf(ctx.github);
-    await Promise.all(
-      outdated.map((c) =>
-        queue
-          .run(WritePriority.cleanup, () => ctx.github.minimizeComment(c.nodeId))
-          .catch((error: unknown) => ctx.log.warn({ err: error }, "could not hide an outdated plan comment")),
-      ),
-    );
-  };
+): Promise<void> {
+  if (!ctx.deps.settings.hidePrevPlanComments) return;
+  const queue = writeQueueOf(ctx.github);
+  let comments: PullComment[];
+  try {
+    comments = await queue.run(WritePriority.cleanup, () => ctx.github.listPullComments(ctx.pullNumber));
+  } catch (error) {
+    ctx.log.warn({ err: error }, "could not list the pull request's comments; earlier plan comments stay visible");
+    return;
+  }
+  const ours = new Set(posted.map((c) => c.nodeId));
+  const outdated = outdatedPlanComments(
+    comments.filter((c) => !ours.has(c.nodeId)),
+    planned,
+    all,
+  );
+  await Promise.all(
+    outdated.map((c) =>
+      queue
+        .run(WritePriority.cleanup, () => ctx.github.minimizeComment(c.nodeId))
+        .catch((error: unknown) => ctx.log.warn({ err: error }, "could not hide an outdated plan comment")),
+    ),
+  );
 }

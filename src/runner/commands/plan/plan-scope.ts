@@ -3,7 +3,7 @@
  * its checkout (made once, when first needed) and its changed files (read while the repo config
  * is, for a full plan).
  */
-import type { ChangedFile, PullComment, PullRequestInfo } from "../../../ports/github.js";
+import type { ChangedFile, PullRequestInfo } from "../../../ports/github.js";
 import type { Checkout } from "../../../ports/workspace.js";
 import { truncateUtf8 } from "../../../render/truncate-utf8.js";
 import { pullCheckout } from "../../pull-checkout.js";
@@ -30,8 +30,6 @@ export interface PlanScope {
   why: Map<string, string>;
   /** Inputs fingerprints, and the projects that keep their previous plan (`carry-plans.ts`). */
   carry: CarryDecision;
-  /** The PR's comments before this plan's (read while it plans), for hiding outdated plan comments. */
-  earlierComments: Promise<PullComment[]>;
 }
 
 /** A checkout (or the token for it) could not be made; reported as such, not as an internal error. */
@@ -55,14 +53,7 @@ export function planScope(ctx: CommandContext, req: PlanRequest, pull: PullReque
   filesRead?.catch(() => undefined); // awaited in chooseProjects; unused when the config is invalid
   const changedFiles = () => filesRead ?? ctx.github.listChangedFiles(pull.number);
   const repoName = `${ctx.repo.owner}/${ctx.repo.repo}`;
-  // Read now, while the plan runs: the comment is not held up by it.
-  const earlierComments = ctx.deps.settings.hidePrevPlanComments
-    ? ctx.github.listPullComments(pull.number).catch((error: unknown) => {
-        ctx.log.warn({ err: error }, "could not list the pull request's comments; earlier plan comments stay visible");
-        return [];
-      })
-    : Promise.resolve([]);
-  return { ctx, req, pull, checks, repoName, targeted, checkout: getCheckout, changedFiles, why: new Map(), carry: { fingerprints: new Map(), carried: new Map() }, earlierComments };
+  return { ctx, req, pull, checks, repoName, targeted, checkout: getCheckout, changedFiles, why: new Map(), carry: { fingerprints: new Map(), carried: new Map() } };
 }
 
 /** No terraform ran because the checkout failed: say so on the PR and on `atoll/plan`. */

@@ -9,7 +9,7 @@ import { renderConfigIssues } from "../../../render/config-errors.js";
 import { renderPrComment } from "../../../render/pr-comment.js";
 import { blockedCheck } from "../../gates/project-locks.js";
 import { postComment, postParts } from "../../reporting/comments.js";
-import { findOutdatedPlanComments, planCommentMarker } from "../../reporting/outdated-comments.js";
+import { hideOutdatedPlanComments, planCommentMarker } from "../../reporting/outdated-comments.js";
 import { syncPlanLabels } from "../../reporting/plan-labels.js";
 import { hookNotes, hooksFor, runWorkflowHooks } from "../../workflow/workflow-hooks.js";
 import type { LockedProjects } from "./lock-projects.js";
@@ -34,14 +34,14 @@ export async function reportPlan(
     notes.push(`Warnings about \`${config.file ?? "the repo config"}\`:\n${renderConfigIssues(loaded.warnings)}`);
   }
   const shown = results.filter((r) => !locked.settingsOf.get(projectKey(r.project))?.silencePrComments.includes("plan"));
-  let hideOutdated = async () => undefined as void;
+  let hideOutdated = Promise.resolve();
   if (shown.length > 0 || results.length === 0) {
-    // Earlier plan comments of these projects (of every project, for a full plan) are outdated now.
-    hideOutdated = await findOutdatedPlanComments(ctx, scope.earlierComments, results.map((r) => r.project), !scope.targeted);
-    await postParts(
+    const posted = await postParts(
       ctx,
       renderPrComment({ command: "plan", name: ctx.name, results: shown, headSha: pull.headSha, extraArgs: req.extraArgs, notes, marker: planCommentMarker(shown.map((r) => r.project)) }),
     );
+    // Earlier plan comments of these projects (of every project, for a full plan) are outdated now.
+    hideOutdated = hideOutdatedPlanComments(ctx, posted, results.map((r) => r.project), !scope.targeted);
   }
   const writes = [
     ...planned.reports.map((report) => report()),
@@ -49,7 +49,7 @@ export async function reportPlan(
     ...locked.blocked.map((b) => checks.projectWaiting(b.project, blockedCheck(ctx, b))),
     ...(planned.progress ? [planned.progress] : []),
     superseded,
-    hideOutdated(),
+    hideOutdated,
     syncPlanLabels(ctx, pull.headSha),
   ];
   await Promise.all(writes);
