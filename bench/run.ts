@@ -10,7 +10,8 @@
  * server's store; (a), (b), (d) run on each, the rest on the first; full runs do both, quick runs
  * SQLite), --iterations=N (a), --log-level=debug, --env=KEY=VALUE (extra server environment,
  * repeatable), --keep (keep temp dirs), --log-file=PATH (write the server's log lines there at
- * the end; `.postgres` is appended for the second store), --help.
+ * the end; `.postgres` is appended for the second store), --cpu-prof=DIR (V8 CPU profiles of
+ * the server, written when it stops), --help.
  *
  * (g) is monorepo scale: a repository of 2,000 projects listed in atlantis.yaml and PRs changing
  * up to 300 files, webhook → "projects chosen" → comment, next to a bare script's discovery.
@@ -91,6 +92,8 @@ interface Options {
   keep: boolean;
   /** Write the server's log lines here at the end (for finding where the time goes). */
   logFile?: string;
+  /** Write V8 CPU profiles of the server here (`node --cpu-prof`), one per server process, when it stops. */
+  cpuProfDir?: string;
   terraformBin: string;
   /** Stores the server runs on: (a), (b), (d) are measured on each; the other sections on the first. */
   stores: StoreKind[];
@@ -102,7 +105,7 @@ interface Options {
 
 type StoreKind = "sqlite" | "postgres";
 
-const USAGE = `usage: npm run bench [-- --quick] [--only=a,b,c,d,e,g] [--store=sqlite|postgres|both] [--iterations=N] [--log-level=LEVEL] [--env=KEY=VALUE]… [--keep] [--log-file=PATH]`;
+const USAGE = `usage: npm run bench [-- --quick] [--only=a,b,c,d,e,g] [--store=sqlite|postgres|both] [--iterations=N] [--log-level=LEVEL] [--env=KEY=VALUE]… [--keep] [--log-file=PATH] [--cpu-prof=DIR]`;
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes("--quick");
@@ -147,6 +150,7 @@ function parseOptions(argv: string[]): Options {
     } else if (arg.startsWith("--iterations=")) o.aIterations = Math.max(1, Number(arg.slice(13)) || 1);
     else if (arg.startsWith("--log-level=")) o.logLevel = arg.slice(12);
     else if (arg.startsWith("--log-file=")) o.logFile = resolve(arg.slice(11));
+    else if (arg.startsWith("--cpu-prof=")) o.cpuProfDir = resolve(arg.slice(11));
     else if (arg.startsWith("--env=")) {
       const kv = arg.slice(6);
       const i = kv.indexOf("=");
@@ -180,7 +184,8 @@ interface Ctx {
 async function launchAtoll(ctx: Pick<Ctx, "opts" | "github" | "dataDir" | "pg">): Promise<AtollProcess> {
   const env: Record<string, string> = { LOG_LEVEL: ctx.opts.logLevel, ...ctx.opts.serverEnv, ...(ctx.pg ? { ATOLL_DATABASE_URL: ctx.pg.url } : {}) };
   if (process.env.ATOLL_TERRAFORM_BIN) env.ATOLL_TERRAFORM_BIN = process.env.ATOLL_TERRAFORM_BIN;
-  return startAtoll({ fakeGitHub: ctx.github, dataDir: ctx.dataDir, env, root: REPO_ROOT, readyTimeoutMs: 60_000 });
+  const nodeArgs = ctx.opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${ctx.opts.cpuProfDir}`] : [];
+  return startAtoll({ fakeGitHub: ctx.github, dataDir: ctx.dataDir, env, root: REPO_ROOT, readyTimeoutMs: 60_000, nodeArgs });
 }
 
 function watchExit(ctx: Ctx): void {

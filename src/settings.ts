@@ -106,6 +106,11 @@ export interface Settings {
    * default 10): webhooks are answered at once however busy the cores are.
    */
   processNiceness: number;
+  /**
+   * GOGC terraform and its providers start with (ATOLL_TERRAFORM_GOGC, default 200; 100 is Go's
+   * default and sets nothing), with a GOMEMLIMIT of a fair share of memory: see go-runtime-env.ts.
+   */
+  terraformGogc: number;
   /** Public address of this server, without a trailing slash (ATOLL_PUBLIC_URL); the web UI's origin and OAuth callback base. */
   publicUrl?: string;
   /** Secret the web UI's session cookies are sealed with (ATOLL_SESSION_SECRET); unset = derived from the App's private key. */
@@ -289,6 +294,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
     ...(bool("ATOLL_PLUGIN_CACHE", env.ATOLL_PLUGIN_CACHE, true) ? { pluginCacheDir: path.join(dataDir, "plugin-cache") } : {}),
     automergeMethod: automergeMethod as MergeMethod,
     processNiceness: niceness(env.ATOLL_PROCESS_NICENESS),
+    terraformGogc: gogc(env.ATOLL_TERRAFORM_GOGC),
     ...optional("publicUrl", publicUrl(env.ATOLL_PUBLIC_URL)),
     ...optional("sessionSecret", sessionSecret(env.ATOLL_SESSION_SECRET)),
     ...optional("oauthClientId", env.GITHUB_CLIENT_ID?.trim() || undefined),
@@ -328,6 +334,15 @@ function niceness(value: string | undefined): number {
   if (value === undefined || value.trim() === "") return 10;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 19) throw new SettingsError(`ATOLL_PROCESS_NICENESS must be a whole number from 0 to 19, got "${value}"`);
+  return n;
+}
+
+function gogc(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return 200;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 50 || n > 1000) {
+    throw new SettingsError(`ATOLL_TERRAFORM_GOGC must be a whole number from 50 to 1000 (100 is Go's default), got "${value}"`);
+  }
   return n;
 }
 

@@ -37,6 +37,8 @@ export interface StartAtollOptions {
   root?: string;
   /** Set `ATOLL_PUBLIC_URL` to the server's own address (the web UI's tests). */
   publicUrl?: boolean;
+  /** Options for node itself, before the entry (the bench's `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 export interface ExitInfo {
@@ -211,7 +213,7 @@ async function launch(args: {
     ...opts.env,
   };
 
-  const child = spawn(process.execPath, [bin], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), bin], {
     cwd: root,
     env,
     detached: true, // own process group: -pid reaches the app and its children

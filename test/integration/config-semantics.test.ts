@@ -41,20 +41,21 @@ const yaml = (...lines: string[]) => lines.join("\n") + "\n";
 
 /**
  * The real terraform, recording the project dir (relative to the checkout) of every init and
- * plan, and the GOMAXPROCS each plan was given.
+ * plan, and the GOMAXPROCS and GOGC each plan was given.
  */
-function recordingTerraform(): { terraform: TerraformPort; inits: string[]; plans: string[]; planCores: Array<string | undefined> } {
+function recordingTerraform(): { terraform: TerraformPort; inits: string[]; plans: string[]; planCores: Array<string | undefined>; planGogc: Array<string | undefined> } {
   const real = createExecaTerraform();
   const inits: string[] = [];
   const plans: string[] = [];
   const planCores: Array<string | undefined> = [];
+  const planGogc: Array<string | undefined> = [];
   const rel = (cwd: string) => cwd.split(`${path.sep}repo${path.sep}`).pop()!.split(path.sep).join("/");
   const terraform: TerraformPort = {
     ...real,
     init: (o) => (inits.push(rel(o.cwd)), real.init(o)),
-    plan: (o) => (plans.push(rel(o.cwd)), planCores.push(o.env?.GOMAXPROCS), real.plan(o)),
+    plan: (o) => (plans.push(rel(o.cwd)), planCores.push(o.env?.GOMAXPROCS), planGogc.push(o.env?.GOGC), real.plan(o)),
   };
-  return { terraform, inits, plans, planCores };
+  return { terraform, inits, plans, planCores, planGogc };
 }
 
 type Updated = { id: number; body: Record<string, unknown> }[];
@@ -124,7 +125,7 @@ describe("repo config and server policy semantics", () => {
   test.each([
     [true, process.env.GOMAXPROCS ? undefined : String(Math.max(1, Math.floor(availableParallelism() / 3)))],
     [false, undefined],
-  ])("parallel_plan: %s — terraform processes running together share the cores (GOMAXPROCS %s)", async (parallel, cores) => {
+  ])("parallel_plan: %s — terraform processes running together share the cores (GOMAXPROCS %s); GOGC 200", async (parallel, cores) => {
     const config = yaml("version: 3", `parallel_plan: ${parallel}`, "projects:", "  - dir: a", "  - dir: b", "  - dir: c");
     const tf = recordingTerraform();
     h = await startAppHarness({
@@ -142,6 +143,8 @@ describe("repo config and server policy semantics", () => {
 
     expect(tf.plans.sort()).toEqual(["a", "b", "c"]);
     expect(tf.planCores).toEqual([cores, cores, cores]);
+    const gogc = process.env.GOGC?.trim() || process.env.GOMEMLIMIT?.trim() ? undefined : "200";
+    expect(tf.planGogc).toEqual([gogc, gogc, gogc]);
     expect(comments[0].body).toContain("Ran Plan for 3 projects");
   });
 

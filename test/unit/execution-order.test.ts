@@ -1,4 +1,4 @@
-import { cpuShareEnv } from "../../src/runner/workflow/cpu-share.js";
+import { goRuntimeEnv } from "../../src/runner/workflow/go-runtime-env.js";
 import { executionGroups, keyedSerializer, peakConcurrency, runInExecutionOrder, runPool } from "../../src/runner/execution-order.js";
 
 /** A task that records when it starts and ends, and finishes when released. */
@@ -200,15 +200,27 @@ describe("peakConcurrency", () => {
   });
 });
 
-describe("cpuShareEnv", () => {
+describe("goRuntimeEnv", () => {
+  const GiB = 2 ** 30;
   test("divides the cores between processes running together, at least one each", () => {
-    expect(cpuShareEnv(4, { cores: 2, env: {} })).toEqual({ GOMAXPROCS: "1" });
-    expect(cpuShareEnv(4, { cores: 16, env: {} })).toEqual({ GOMAXPROCS: "4" });
-    expect(cpuShareEnv(3, { cores: 8, env: {} })).toEqual({ GOMAXPROCS: "2" });
+    expect(goRuntimeEnv(4, { cores: 2, env: {} })).toEqual({ GOMAXPROCS: "1" });
+    expect(goRuntimeEnv(4, { cores: 16, env: {} })).toEqual({ GOMAXPROCS: "4" });
+    expect(goRuntimeEnv(3, { cores: 8, env: {} })).toEqual({ GOMAXPROCS: "2" });
   });
-  test("nothing for a single process, or when the operator set GOMAXPROCS", () => {
-    expect(cpuShareEnv(1, { cores: 2, env: {} })).toEqual({});
-    expect(cpuShareEnv(0, { cores: 2, env: {} })).toEqual({});
-    expect(cpuShareEnv(4, { cores: 2, env: { GOMAXPROCS: "2" } })).toEqual({});
+  test("no GOMAXPROCS for a single process, or when the operator set it", () => {
+    expect(goRuntimeEnv(1, { cores: 2, env: {} })).toEqual({});
+    expect(goRuntimeEnv(0, { cores: 2, env: {} })).toEqual({});
+    expect(goRuntimeEnv(4, { cores: 2, env: { GOMAXPROCS: "2" } })).toEqual({});
+  });
+  test("GOGC with a soft memory limit of half the machine shared between the processes", () => {
+    expect(goRuntimeEnv(1, { gogc: 200, cores: 2, totalMemBytes: 24 * GiB, env: {} })).toEqual({ GOGC: "200", GOMEMLIMIT: "12288MiB" });
+    expect(goRuntimeEnv(4, { gogc: 300, cores: 2, totalMemBytes: 8 * GiB, env: {} })).toEqual({ GOMAXPROCS: "1", GOGC: "300", GOMEMLIMIT: "1024MiB" });
+    // A tiny machine still gets a usable limit.
+    expect(goRuntimeEnv(8, { gogc: 200, cores: 2, totalMemBytes: 512 * 2 ** 20, env: {} })).toMatchObject({ GOMEMLIMIT: "64MiB" });
+  });
+  test("GOGC 100 is Go's default: nothing set; the operator's GOGC or GOMEMLIMIT is left alone", () => {
+    expect(goRuntimeEnv(1, { gogc: 100, env: {} })).toEqual({});
+    expect(goRuntimeEnv(1, { gogc: 200, env: { GOGC: "50" } })).toEqual({});
+    expect(goRuntimeEnv(1, { gogc: 200, env: { GOMEMLIMIT: "2GiB" } })).toEqual({});
   });
 });

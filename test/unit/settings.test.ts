@@ -43,6 +43,7 @@ describe("readSettings", () => {
       progressDelayMs: 2000,
       progressDelayAuto: true,
       processNiceness: 10,
+      terraformGogc: 200,
     });
   });
 
@@ -84,6 +85,7 @@ describe("readSettings", () => {
         ATOLL_PROGRESS_DELAY: "0",
         ATOLL_AUTOMERGE_METHOD: "Squash",
         ATOLL_PROCESS_NICENESS: "0",
+        ATOLL_TERRAFORM_GOGC: "100",
         ATOLL_DATABASE_URL: "postgres://atoll:pw@db.internal:5432/atoll",
         ATOLL_DATABASE_POOL_SIZE: "4",
         ATOLL_ROLE: "Worker",
@@ -144,6 +146,7 @@ describe("readSettings", () => {
       progressDelayAuto: false,
       automergeMethod: "squash",
       processNiceness: 0,
+      terraformGogc: 100,
       publicUrl: "https://atoll.example.com",
       sessionSecret: "0123456789abcdef0123456789abcdef",
       oauthClientId: "Iv1.abc",
@@ -159,6 +162,8 @@ describe("readSettings", () => {
     [{ ATOLL_PROGRESS_DELAY: "soon" }, "ATOLL_PROGRESS_DELAY"],
     [{ ATOLL_PROCESS_NICENESS: "20" }, "ATOLL_PROCESS_NICENESS"],
     [{ ATOLL_PROCESS_NICENESS: "-5" }, "ATOLL_PROCESS_NICENESS"],
+    [{ ATOLL_TERRAFORM_GOGC: "off" }, "ATOLL_TERRAFORM_GOGC"],
+    [{ ATOLL_TERRAFORM_GOGC: "20" }, "ATOLL_TERRAFORM_GOGC"],
     [{ ATOLL_JOB_CONCURRENCY: "two" }, "ATOLL_JOB_CONCURRENCY"],
     [{ ATOLL_MAX_QUEUED_JOBS: "1.5" }, "ATOLL_MAX_QUEUED_JOBS"],
     [{ ATOLL_AUTOPLAN_DRAFTS: "maybe" }, "ATOLL_AUTOPLAN_DRAFTS"],

@@ -145,7 +145,7 @@ async function applyPlanned(scope: ApplyScope, state: ProjectState): Promise<Pro
       prepare: saved ? saved.restored : !co.reused,
       name: ctx.name,
       ...run.options,
-      env: { ...scope.cpuShare, ...run.options.env },
+      env: { ...scope.goEnv, ...run.options.env },
       ...(state.planDigest ? { planDigest: state.planDigest } : {}),
       ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
     }),

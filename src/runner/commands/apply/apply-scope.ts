@@ -13,7 +13,7 @@ import { currentPlans, projectsReadiness, type ProjectReadiness } from "../../ga
 import { pullCheckout } from "../../pull-checkout.js";
 import type { CheckReporter } from "../../reporting/check-reporter.js";
 import type { ProjectResult } from "../../reporting/project-result.js";
-import { cpuShareEnv } from "../../workflow/cpu-share.js";
+import { goRuntimeEnv } from "../../workflow/go-runtime-env.js";
 import { hookNotes, hooksFor, runWorkflowHooks } from "../../workflow/workflow-hooks.js";
 import { plainRefusal, type ApplyCall } from "./apply-targets.js";
 
@@ -31,7 +31,7 @@ export interface ApplyScope extends ApplyCall {
   order: Pick<OrderOptions<ProjectState, ProjectResult>, "groupOf" | "parallel" | "poolSize">;
   /** Projects sharing a directory never run at the same time (parallel_apply). */
   serialPerDir: ReturnType<typeof keyedSerializer>;
-  cpuShare: Record<string, string>;
+  goEnv: Record<string, string>;
   /**
    * Check-run writes of the projects: queued, not waited for (terraform does not wait for GitHub's
    * pacing); all of them are awaited before the job ends.
@@ -66,9 +66,9 @@ export async function prepareApply(call: ApplyCall, checks: CheckReporter, targe
     poolSize: ctx.deps.settings.parallelPoolSize,
   };
   // Only projects with a plan to apply run terraform.
-  const cpuShare = cpuShareEnv(peakConcurrency(candidates, order));
+  const goEnv = goRuntimeEnv(peakConcurrency(candidates, order), { gogc: ctx.deps.settings.terraformGogc });
   const serialPerDir = keyedSerializer();
-  return { ...call, checks, config, settingsOf, readiness, checkout, checkoutError, notes, order, serialPerDir, cpuShare, runWrites: [] };
+  return { ...call, checks, config, settingsOf, readiness, checkout, checkoutError, notes, order, serialPerDir, goEnv, runWrites: [] };
 }
 
 /**

@@ -18,7 +18,7 @@ import { projectRun } from "../../project-run.js";
 import { PlanTimings, progressDelay } from "../../reporting/progress-timing.js";
 import type { ProjectResult } from "../../reporting/project-result.js";
 import { savePlan } from "../../saved-plans.js";
-import { cpuShareEnv } from "../../workflow/cpu-share.js";
+import { goRuntimeEnv } from "../../workflow/go-runtime-env.js";
 import { planProject } from "../../workflow/project-steps.js";
 import { planAnnotations } from "../../reporting/plan-annotations.js";
 import { planDelta } from "../../../terraform/plan-delta.js";
@@ -64,7 +64,7 @@ interface Planning {
   withPlan: boolean;
   readiness: Promise<Map<string, ProjectReadiness>>;
   serialPerDir: ReturnType<typeof keyedSerializer>;
-  cpuShare: Record<string, string>;
+  goEnv: Record<string, string>;
   reports: (() => Promise<unknown>)[];
 }
 
@@ -128,8 +128,8 @@ async function startPlanning(scope: PlanScope, config: ResolvedRepoConfig, locke
   }
   // Projects sharing a directory never run at the same time (one .terraform dir, one selected workspace).
   const serialPerDir = keyedSerializer();
-  const cpuShare = cpuShareEnv(concurrent);
-  return { scope, config, locked, checkout, checkoutError, withPlan, readiness, serialPerDir, cpuShare, reports: [] };
+  const goEnv = goRuntimeEnv(concurrent, { gogc: ctx.deps.settings.terraformGogc });
+  return { scope, config, locked, checkout, checkoutError, withPlan, readiness, serialPerDir, goEnv, reports: [] };
 }
 
 type PlanOrder = Pick<OrderOptions<Project, ProjectResult>, "groupOf" | "parallel" | "poolSize">;
@@ -212,7 +212,7 @@ async function planWithTerraform(planning: Planning, project: Project, co: Check
       verbose: req.verbose,
       name: ctx.name,
       ...run.options,
-      env: { ...planning.cpuShare, ...run.options.env },
+      env: { ...planning.goEnv, ...run.options.env },
       ...(ctx.onSpawn ? { onSpawn: ctx.onSpawn } : {}),
     }),
   );
