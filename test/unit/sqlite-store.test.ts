@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect } from "kysely";
 import ts from "typescript";
-import { BUSY_TIMEOUT_MS, openSqliteStore } from "../../src/adapters/sqlite-store.js";
+import { BUSY_TIMEOUT_MS, keepingStatements, openSqliteStore } from "../../src/adapters/sqlite-store.js";
 import { MIGRATION_NAMES, migrationProvider } from "../../src/adapters/store-migrations.js";
 import type { JobSpec } from "../../src/jobs/job-spec.js";
 import type { Project } from "../../src/projects/project.js";
@@ -468,5 +468,30 @@ db.close();
     expect(sawHeldUncommitted).toBe(true); // the other process still held its transaction when we wrote
     expect(await ours).toBe(true);
     expect(await store.recordDelivery("held", "push")).toBe(false);
+  });
+});
+
+describe("keepingStatements", () => {
+  test("prepares each SQL once, keeps the most recently used, and answers as the connection does", async () => {
+    const raw = new Database(":memory:");
+    const prepared: string[] = [];
+    const prepare = raw.prepare.bind(raw);
+    raw.prepare = ((sql: string) => (prepared.push(sql), prepare(sql))) as typeof raw.prepare;
+    const db = new Kysely<{ t: { k: string; v: number } }>({ dialect: new SqliteDialect({ database: keepingStatements(raw, 2) }) });
+    await db.schema.createTable("t").addColumn("k", "text", (c) => c.primaryKey()).addColumn("v", "integer").execute();
+    for (let i = 0; i < 3; i++) await db.insertInto("t").values({ k: `k${i}`, v: i }).execute();
+    const byKey = (k: string) => db.selectFrom("t").select("v").where("k", "=", k).executeTakeFirst();
+    expect(await byKey("k1")).toEqual({ v: 1 });
+    expect(await byKey("k2")).toEqual({ v: 2 });
+    const count = (fragment: string) => prepared.filter((s) => s.startsWith(fragment)).length;
+    expect(count("insert")).toBe(1);
+    expect(count("select")).toBe(1);
+    // Two statements kept: a third SQL pushes out the least recently used (the insert).
+    await db.selectFrom("t").select("k").execute();
+    await db.insertInto("t").values({ k: "k3", v: 3 }).execute();
+    expect(count("insert")).toBe(2);
+    expect(await byKey("k3")).toEqual({ v: 3 });
+    await db.destroy();
+    expect(raw.open).toBe(false);
   });
 });

@@ -119,6 +119,8 @@ async function isFileInside(dir: string, rel: string): Promise<boolean> {
   const file = path.resolve(dir, rel);
   if (!file.startsWith(path.resolve(dir) + path.sep)) return false;
   try {
+    // Most projects have no such file: one stat answers that, before resolving links.
+    if (!(await fs.lstat(file).catch(() => undefined))) return false;
     const [real, realDir] = await Promise.all([fs.realpath(file), fs.realpath(dir)]);
     if (!real.startsWith(realDir + path.sep)) return false;
     return (await fs.stat(real)).isFile();
