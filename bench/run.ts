@@ -11,7 +11,8 @@
  * SQLite), --iterations=N (a), --log-level=debug, --env=KEY=VALUE (extra server environment,
  * repeatable), --keep (keep temp dirs), --log-file=PATH (write the server's log lines there at
  * the end; `.postgres` is appended for the second store), --cpu-prof=DIR (V8 CPU profiles of
- * the server, written when it stops), --help.
+ * the server, written when it stops), --node-arg=ARG (an option for the server's node, repeatable),
+ * --help.
  *
  * (g) is monorepo scale: a repository of 2,000 projects listed in atlantis.yaml and PRs changing
  * up to 300 files, webhook → "projects chosen" → comment, next to a bare script's discovery.
@@ -94,6 +95,8 @@ interface Options {
   logFile?: string;
   /** Write V8 CPU profiles of the server here (`node --cpu-prof`), one per server process, when it stops. */
   cpuProfDir?: string;
+  /** More options for the server's node (`--node-arg=--trace-gc`, repeatable). */
+  nodeArgs: string[];
   terraformBin: string;
   /** Stores the server runs on: (a), (b), (d) are measured on each; the other sections on the first. */
   stores: StoreKind[];
@@ -105,7 +108,7 @@ interface Options {
 
 type StoreKind = "sqlite" | "postgres";
 
-const USAGE = `usage: npm run bench [-- --quick] [--only=a,b,c,d,e,g] [--store=sqlite|postgres|both] [--iterations=N] [--log-level=LEVEL] [--env=KEY=VALUE]… [--keep] [--log-file=PATH] [--cpu-prof=DIR]`;
+const USAGE = `usage: npm run bench [-- --quick] [--only=a,b,c,d,e,g] [--store=sqlite|postgres|both] [--iterations=N] [--log-level=LEVEL] [--env=KEY=VALUE]… [--keep] [--log-file=PATH] [--cpu-prof=DIR] [--node-arg=ARG]…`;
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes("--quick");
@@ -128,6 +131,7 @@ function parseOptions(argv: string[]): Options {
     only: new Set(["a", "b", "c", "d", "e", "f", "g"]),
     logLevel: "debug",
     serverEnv: {},
+    nodeArgs: [],
     keep: false,
     terraformBin: process.env.ATOLL_TERRAFORM_BIN?.trim() || "terraform",
     stores: quick ? ["sqlite"] : ["sqlite", "postgres"],
@@ -151,6 +155,7 @@ function parseOptions(argv: string[]): Options {
     else if (arg.startsWith("--log-level=")) o.logLevel = arg.slice(12);
     else if (arg.startsWith("--log-file=")) o.logFile = resolve(arg.slice(11));
     else if (arg.startsWith("--cpu-prof=")) o.cpuProfDir = resolve(arg.slice(11));
+    else if (arg.startsWith("--node-arg=")) o.nodeArgs.push(arg.slice(11));
     else if (arg.startsWith("--env=")) {
       const kv = arg.slice(6);
       const i = kv.indexOf("=");
@@ -184,7 +189,7 @@ interface Ctx {
 async function launchAtoll(ctx: Pick<Ctx, "opts" | "github" | "dataDir" | "pg">): Promise<AtollProcess> {
   const env: Record<string, string> = { LOG_LEVEL: ctx.opts.logLevel, ...ctx.opts.serverEnv, ...(ctx.pg ? { ATOLL_DATABASE_URL: ctx.pg.url } : {}) };
   if (process.env.ATOLL_TERRAFORM_BIN) env.ATOLL_TERRAFORM_BIN = process.env.ATOLL_TERRAFORM_BIN;
-  const nodeArgs = ctx.opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${ctx.opts.cpuProfDir}`] : [];
+  const nodeArgs = [...(ctx.opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${ctx.opts.cpuProfDir}`] : []), ...ctx.opts.nodeArgs];
   return startAtoll({ fakeGitHub: ctx.github, dataDir: ctx.dataDir, env, root: REPO_ROOT, readyTimeoutMs: 60_000, nodeArgs });
 }
 
