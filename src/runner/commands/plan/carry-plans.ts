@@ -86,10 +86,30 @@ function inputsKnown(config: ResolvedRepoConfig, project: Project): boolean {
 }
 
 export interface CarryDecision {
-  /** Each project's inputs fingerprint (stored with its new plan). */
-  fingerprints: Map<string, string>;
+  /**
+   * Each project's inputs fingerprint (stored with its new plan). Still being computed when no
+   * project could be carried anyway (a new pull request): planning does not wait for it.
+   */
+  fingerprints: Promise<Map<string, string>>;
   /** Projects that keep their previous plan, with that plan's state. */
   carried: Map<string, ProjectState>;
+}
+
+/** Nothing carried, no fingerprints. */
+export function noCarry(): CarryDecision {
+  return { fingerprints: Promise.resolve(new Map()), carried: new Map() };
+}
+
+/** Whether `prev` is a plan a push could keep: successful, not applied, saved, at another commit, without extra arguments. */
+function carryable(prev: ProjectState | undefined, headSha: string): prev is ProjectState {
+  return (
+    prev !== undefined &&
+    prev.plan === "success" &&
+    prev.apply === "none" &&
+    Boolean(prev.planBlob) &&
+    prev.headSha.toLowerCase() !== headSha.toLowerCase() &&
+    (prev.extraArgs ?? []).length === 0
+  );
 }
 
 /**
@@ -104,39 +124,38 @@ export async function decideCarry(
   checkout: () => Promise<Checkout>,
   opts: { autoplan: boolean; extraArgs: string[] },
 ): Promise<CarryDecision> {
-  const decision: CarryDecision = { fingerprints: new Map(), carried: new Map() };
-  if (!ctx.deps.settings.carryUnchangedPlans || projects.length === 0) return decision;
+  if (!ctx.deps.settings.carryUnchangedPlans || projects.length === 0) return noCarry();
   let co: Checkout;
   try {
     co = await checkout();
   } catch {
-    return decision; // reported by the plan itself
+    return noCarry(); // reported by the plan itself
   }
   const previous = new Map((await ctx.deps.store.listProjects(ctx.repo, pull.number)).map((s) => [projectKey(s.project), s]));
   const known = projects.filter((p) => inputsKnown(config, p));
-  const fingerprints = await inputsFingerprints(ctx, co, known, { baseSha: pull.baseSha, extraArgs: opts.extraArgs });
-  for (const project of known) {
-    const key = projectKey(project);
-    const fingerprint = fingerprints.get(key);
-    if (!fingerprint) continue;
-    decision.fingerprints.set(key, fingerprint);
-    const prev = previous.get(key);
-    ctx.log.debug(
-      { project: key, fingerprint: fingerprint.slice(0, 12), previous: prev ? { sha: prev.headSha.slice(0, 7), plan: prev.plan, apply: prev.apply, fingerprint: prev.fingerprint?.slice(0, 12) } : null },
-      "plan inputs",
-    );
-    if (
-      opts.autoplan &&
-      prev &&
-      prev.plan === "success" &&
-      prev.apply === "none" &&
-      prev.planBlob &&
-      prev.headSha.toLowerCase() !== pull.headSha.toLowerCase() &&
-      prev.fingerprint === fingerprint &&
-      (prev.extraArgs ?? []).length === 0
-    ) {
-      decision.carried.set(key, prev);
+  const fingerprints = inputsFingerprints(ctx, co, known, { baseSha: pull.baseSha, extraArgs: opts.extraArgs }).then((all) => {
+    for (const project of known) {
+      const key = projectKey(project);
+      const fingerprint = all.get(key);
+      const prev = previous.get(key);
+      ctx.log.debug(
+        { project: key, fingerprint: fingerprint?.slice(0, 12), previous: prev ? { sha: prev.headSha.slice(0, 7), plan: prev.plan, apply: prev.apply, fingerprint: prev.fingerprint?.slice(0, 12) } : null },
+        "plan inputs",
+      );
     }
+    return all;
+  });
+  const candidates = opts.autoplan ? known.filter((p) => carryable(previous.get(projectKey(p)), pull.headSha)) : [];
+  if (candidates.length === 0) {
+    fingerprints.catch(() => undefined); // awaited when the plans are recorded
+    return { fingerprints, carried: new Map() };
   }
-  return decision;
+  const today = await fingerprints;
+  const carried = new Map<string, ProjectState>();
+  for (const project of candidates) {
+    const key = projectKey(project);
+    const prev = previous.get(key)!;
+    if (today.has(key) && prev.fingerprint === today.get(key)) carried.set(key, prev);
+  }
+  return { fingerprints: Promise.resolve(today), carried };
 }

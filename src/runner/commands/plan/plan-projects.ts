@@ -5,7 +5,7 @@
  * (after the comment). The "in progress" write (`plan-progress.ts`) runs meanwhile.
  */
 import type { ResolvedRepoConfig } from "../../../config/apply-policy.js";
-import type { ProjectState } from "../../../ports/store.js";
+import type { PlanHistoryEntry, ProjectState } from "../../../ports/store.js";
 import type { Checkout } from "../../../ports/workspace.js";
 import { projectKey, projectLabel, type Project } from "../../../projects/project.js";
 import { truncateUtf8 } from "../../../render/truncate-utf8.js";
@@ -66,6 +66,8 @@ interface Planning {
   serialPerDir: ReturnType<typeof keyedSerializer>;
   goEnv: Record<string, string>;
   reports: (() => Promise<unknown>)[];
+  /** The pull request's plan history before this plan, read once when the first project needs it. */
+  history?: Promise<PlanHistoryEntry[]>;
 }
 
 /** Plan `locked.runnable`, with the plan's "in progress" write on its timer meanwhile. */
@@ -237,14 +239,16 @@ async function recordPlan(planning: Planning, project: Project, outcome: PlanOut
   if (why) result.why = why;
   // What changed since the previous push's plan of this project (the history has each plan's changes).
   if (result.outcome === "success" && changes) {
-    const previous = (await store.listPlanHistory(ctx.repo, pull.number))
+    planning.history ??= store.listPlanHistory(ctx.repo, pull.number);
+    // Entries of this plan (at this commit) are added meanwhile; they are left out here anyway.
+    const previous = (await planning.history)
       .filter((h) => projectKey(h.project) === projectKey(project) && h.headSha.toLowerCase() !== pull.headSha.toLowerCase())
       .at(-1);
     if (previous) result.sincePush = planDelta(previous, changes);
   }
   // Saved where every replica can read it: the apply may run elsewhere.
   const planBlob = planFile ? await savePlan(ctx.deps, { repo: ctx.repo, pullNumber: pull.number, headSha: pull.headSha, project }, planFile) : outcome.planBlob;
-  const fingerprint = planning.scope.carry.fingerprints.get(projectKey(project));
+  const fingerprint = (await planning.scope.carry.fingerprints.catch(() => new Map<string, string>())).get(projectKey(project));
   const state: ProjectState = {
     project,
     headSha: pull.headSha,

@@ -11,7 +11,7 @@ import type { CheckReporter } from "../../reporting/check-reporter.js";
 import { postComment } from "../../reporting/comments.js";
 import type { CommandContext } from "../../runner-deps.js";
 import type { PlanRequest } from "../plan-command.js";
-import type { CarryDecision } from "./carry-plans.js";
+import { noCarry, type CarryDecision } from "./carry-plans.js";
 
 export interface PlanScope {
   ctx: CommandContext;
@@ -53,7 +53,7 @@ export function planScope(ctx: CommandContext, req: PlanRequest, pull: PullReque
   filesRead?.catch(() => undefined); // awaited in chooseProjects; unused when the config is invalid
   const changedFiles = () => filesRead ?? ctx.github.listChangedFiles(pull.number);
   const repoName = `${ctx.repo.owner}/${ctx.repo.repo}`;
-  return { ctx, req, pull, checks, repoName, targeted, checkout: getCheckout, changedFiles, why: new Map(), carry: { fingerprints: new Map(), carried: new Map() } };
+  return { ctx, req, pull, checks, repoName, targeted, checkout: getCheckout, changedFiles, why: new Map(), carry: noCarry() };
 }
 
 /** No terraform ran because the checkout failed: say so on the PR and on `atoll/plan`. */
