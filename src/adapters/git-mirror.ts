@@ -111,6 +111,9 @@ export const MIRROR_CONFIG: ReadonlyArray<readonly [string, string]> = [
   ["core.logAllRefUpdates", "false"],
 ];
 
+/** Mirrors (by directory) this process has cleared of leftover lock files since it started. */
+const leftoversCleared = new Set<string>();
+
 /** File in the mirror that marks it as complete (written before the mirror is renamed into place). */
 const MARKER = "atoll-mirror.json";
 const NEGOTIATION_REF_PREFIX = "refs/atoll/pr/";
@@ -212,18 +215,26 @@ export class GitMirror {
         source = "created";
       } else if (waited && (await this.hasCommit(req.sha))) {
         return "hit"; // fetched by someone else while we waited for the lock
-      } else {
+      } else if (waited || !leftoversCleared.has(this.dir)) {
+        // Lock files a killed git left behind: only a git that died can leave them, so they are
+        // looked for once per server process, after waiting for a holder (maybe one that crashed)
+        // and after a failed fetch — not before every fetch.
         await this.removeLeftovers();
-        await this.pruneRefs();
+        leftoversCleared.add(this.dir);
       }
       const args = gitMirrorFetchArgs(req.cloneUrl, req.sha, req.pullNumber);
       let fetched = await this.run(args, await req.token());
       // A cached token may have been revoked (or the app's permissions changed): try a new one once.
       if (fetched.error?.authRejected) fetched = await this.run(args, await req.token({ fresh: true }));
-      if (fetched.error) throw fetched.error;
+      if (fetched.error) {
+        leftoversCleared.delete(this.dir);
+        throw fetched.error;
+      }
       if (!(await this.hasCommit(req.sha))) {
         throw new GitCommandError("fetch", `commit ${req.sha} is not in the mirror after the fetch`, false);
       }
+      // Refs of closed PRs only add to the negotiation: pruned after the fetch, off its path.
+      await this.pruneRefs(req.pullNumber);
       await this.consolidatePacks();
       return source;
     });
@@ -326,11 +337,12 @@ export class GitMirror {
   }
 
   /** Drop the negotiation refs of PRs whose directory is gone (best effort). Caller holds the lock. */
-  private async pruneRefs(): Promise<void> {
+  private async pruneRefs(fetchedFor: number): Promise<void> {
     const isLive = this.opts.isLivePull;
     if (!isLive) return;
     const dead: number[] = [];
-    for (const n of await this.negotiationPulls()) if (!(await isLive(n))) dead.push(n);
+    // The PR just fetched for has no directory yet.
+    for (const n of await this.negotiationPulls()) if (n !== fetchedFor && !(await isLive(n))) dead.push(n);
     await this.deleteRefs(dead);
   }
 
