@@ -107,7 +107,7 @@ export interface Settings {
    */
   processNiceness: number;
   /**
-   * GOGC terraform and its providers start with (ATOLL_TERRAFORM_GOGC, default 200; 100 is Go's
+   * GOGC terraform and its providers start with (ATOLL_TERRAFORM_GOGC, default 400; 100 is Go's
    * default and sets nothing), with a GOMEMLIMIT of a fair share of memory: see go-runtime-env.ts.
    */
   terraformGogc: number;
@@ -338,7 +338,7 @@ function niceness(value: string | undefined): number {
 }
 
 function gogc(value: string | undefined): number {
-  if (value === undefined || value.trim() === "") return 200;
+  if (value === undefined || value.trim() === "") return 400;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 50 || n > 1000) {
     throw new SettingsError(`ATOLL_TERRAFORM_GOGC must be a whole number from 50 to 1000 (100 is Go's default), got "${value}"`);

@@ -125,7 +125,7 @@ describe("repo config and server policy semantics", () => {
   test.each([
     [true, process.env.GOMAXPROCS ? undefined : String(Math.max(1, Math.floor(availableParallelism() / 3)))],
     [false, undefined],
-  ])("parallel_plan: %s — terraform processes running together share the cores (GOMAXPROCS %s); GOGC 200", async (parallel, cores) => {
+  ])("parallel_plan: %s — terraform processes running together share the cores (GOMAXPROCS %s); GOGC 400", async (parallel, cores) => {
     const config = yaml("version: 3", `parallel_plan: ${parallel}`, "projects:", "  - dir: a", "  - dir: b", "  - dir: c");
     const tf = recordingTerraform();
     h = await startAppHarness({
@@ -143,7 +143,7 @@ describe("repo config and server policy semantics", () => {
 
     expect(tf.plans.sort()).toEqual(["a", "b", "c"]);
     expect(tf.planCores).toEqual([cores, cores, cores]);
-    const gogc = process.env.GOGC?.trim() || process.env.GOMEMLIMIT?.trim() ? undefined : "200";
+    const gogc = process.env.GOGC?.trim() || process.env.GOMEMLIMIT?.trim() ? undefined : "400";
     expect(tf.planGogc).toEqual([gogc, gogc, gogc]);
     expect(comments[0].body).toContain("Ran Plan for 3 projects");
   });

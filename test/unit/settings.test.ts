@@ -43,7 +43,7 @@ describe("readSettings", () => {
       progressDelayMs: 2000,
       progressDelayAuto: true,
       processNiceness: 10,
-      terraformGogc: 200,
+      terraformGogc: 400,
     });
   });
 
