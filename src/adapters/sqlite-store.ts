@@ -94,17 +94,9 @@ async function migrate(db: Kysely<StoreTables>, raw: Database.Database, file: st
 }
 
 /**
- * Open (creating it and its parent directories if needed) the SQLite store at `file`, migrated to
- * the latest schema. `":memory:"` gives a private in-memory database (tests).
- *
- * The connection uses WAL (readers don't block the writer; other processes may use the file),
- * a busy timeout (a statement waits for another connection's write instead of failing), and
- * `foreign_keys=ON`.
- */
-/**
  * The connection as Kysely's database, keeping prepared statements: Kysely prepares every query
  * anew, and preparing costs about as much as running one of the small queries Atoll makes (a
- * 20-project plan makes some 130). The most recently used `max` statements are kept; Kysely runs
+ * 20-project plan makes some 380). The most recently used `max` statements are kept; Kysely runs
  * one query at a time on the connection, so a statement is never in use twice.
  */
 export function keepingStatements(raw: Database.Database, max = 256): SqliteDatabase {
@@ -122,6 +114,14 @@ export function keepingStatements(raw: Database.Database, max = 256): SqliteData
   };
 }
 
+/**
+ * Open (creating it and its parent directories if needed) the SQLite store at `file`, migrated to
+ * the latest schema. `":memory:"` gives a private in-memory database (tests).
+ *
+ * The connection uses WAL (readers don't block the writer; other processes may use the file),
+ * a busy timeout (a statement waits for another connection's write instead of failing), and
+ * `foreign_keys=ON`.
+ */
 export async function openSqliteStore(file: string, options: StoreOptions = {}): Promise<Store> {
   const inMemory = file === ":memory:";
   const path = inMemory ? file : resolve(file);

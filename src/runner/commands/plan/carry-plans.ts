@@ -155,7 +155,8 @@ export async function decideCarry(
   for (const project of candidates) {
     const key = projectKey(project);
     const prev = previous.get(key)!;
-    if (today.has(key) && prev.fingerprint === today.get(key)) carried.set(key, prev);
+    const fingerprint = today.get(key);
+    if (fingerprint !== undefined && prev.fingerprint === fingerprint) carried.set(key, prev);
   }
   return { fingerprints: Promise.resolve(today), carried };
 }
